@@ -1,0 +1,126 @@
+"""`synthlake`: the pipeline from a terminal, with the same engine code the assets call.
+
+    synthlake tasks                          list the catalogue
+    synthlake real [--task T ...]            load real data into the lake
+    synthlake sql "select ..."               query the lake (DuckDB); or a .sql file
+    synthlake sql --at real_examples=3 ...   time travel: read a table at a Delta version
+    synthlake history TABLE                  the Delta versions of a table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from pathlib import Path
+
+from synthlake import catalog, realdata
+from synthlake.lake import Lake, LakeError, split_sql
+
+
+def new_run_id() -> str:
+    return f"cli-{uuid.uuid4()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (catalog.TaskSpecError, realdata.RealDataError, LakeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="synthlake", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lake", help="lake folder (default: $SYNTHLAKE_LAKE or ./lake)")
+    sub = parser.add_subparsers(required=True, dest="command")
+
+    p = sub.add_parser("tasks", help="list the task catalogue")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("real", help="load real data of tasks into real_examples")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    p.set_defaults(func=cmd_real)
+
+    p = sub.add_parser("sql", help="run a query or a .sql file against the lake")
+    p.add_argument("query", help="SQL text, or the path of a .sql file")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--at", action="append", default=[], metavar="TABLE=VERSION",
+                   help="read TABLE as of a Delta version (time travel; repeatable)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("history", help="Delta versions of a lake table")
+    p.add_argument("table")
+    p.set_defaults(func=cmd_history)
+    return parser
+
+
+def lake_of(args) -> Lake:
+    return Lake(args.lake) if args.lake else Lake()
+
+
+def selected_tasks(names: list[str] | None) -> list[catalog.TaskSpec]:
+    tasks = catalog.load_catalog()
+    unknown = set(names or []) - set(tasks)
+    if unknown:
+        raise catalog.TaskSpecError(f"unknown tasks {sorted(unknown)}; known: {sorted(tasks)}")
+    return [tasks[n] for n in (names or sorted(tasks))]
+
+
+def cmd_tasks(args) -> None:
+    for spec in catalog.load_catalog().values():
+        print(f"{spec.name:26} {len(spec.labels):2} labels  {', '.join(spec.label_names)[:70]}")
+
+
+def cmd_real(args) -> None:
+    lake, run_id = lake_of(args), new_run_id()
+    for spec in selected_tasks(args.task):
+        real, version = realdata.write_real_examples(lake, spec, run_id)
+        annotations, _ = realdata.write_real_annotations(lake, spec, run_id)
+        dropped = sum(d.count for d in real.drops)
+        print(f"{spec.name:26} {real.examples.num_rows:6} rows  {dropped:4} dropped  "
+              f"{annotations.num_rows:5} annotations  (real_examples v{version})")
+        for drop in real.drops:
+            print(f"{'':28}- {drop.split}: {drop.count} x {drop.reason}")
+
+
+def cmd_sql(args) -> None:
+    query = args.query
+    if query.endswith(".sql") and Path(query).exists():
+        query = Path(query).read_text()
+    versions = {}
+    for item in args.at:
+        table, _, version = item.partition("=")
+        if not version.isdigit():
+            raise LakeError(f"--at expects TABLE=VERSION, got {item!r}")
+        versions[table] = int(version)
+    con = lake_of(args).connect(versions)
+    *setup, last = split_sql(query) or [""]
+    for statement in setup:
+        con.execute(statement)
+    frame = con.sql(last).df()
+    print(render(frame, args.format))
+
+
+def render(frame, fmt: str) -> str:
+    if fmt == "csv":
+        return frame.to_csv(index=False).rstrip("\n")
+    if fmt == "json":
+        return json.dumps(frame.to_dict(orient="records"), default=str, indent=1)
+    if frame.empty:
+        return "(no rows)\n" + " | ".join(frame.columns)
+    return frame.to_string(index=False, max_colwidth=80)
+
+
+def cmd_history(args) -> None:
+    for entry in lake_of(args).history(args.table):
+        meta = {k: entry.get(k) for k in ("version", "timestamp", "operation", "run_id")}
+        print(json.dumps(meta, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
