@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthlake.catalog import TaskSpecError, get_task, load_catalog, load_task_file
+
+PAPER_TASKS = {
+    "ag_news", "imdb", "sms_spam", "financial_phrasebank", "reddit_emotion",
+    "relation_classification", "tweet_irony", "tweet_emotions", "sarcasm_headlines",
+    "humor_speech",
+}
+
+
+def test_the_ten_paper_tasks_ship_and_validate():
+    catalog = load_catalog()
+    assert PAPER_TASKS <= set(catalog)
+    relations = catalog["relation_classification"]
+    assert len(relations.labels) == 4 and relations.data.subset_reason
+    assert catalog["reddit_emotion"].data.drop_labels == ["neutral"]
+
+
+def _write(tmp_path: Path, **changes) -> Path:
+    spec = yaml.safe_load((Path(__file__).parents[1] / "synthlake/tasks/sms_spam.yaml").read_text())
+    spec.update(changes)
+    path = tmp_path / "sms_spam.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"colour": "blue"}, "field `colour`: Extra inputs are not permitted"),
+        ({"labels": None}, "field `labels`"),
+        ({"labels": [{"name": "ham", "description": "a"}, {"name": "ham", "description": "b"}]},
+         "duplicate label names: ['ham']"),
+        ({"generation_prompt": "Write {label} about {planet}"}, "unknown slots ['planet']"),
+        ({"word_limits": {"min": 50, "max": 10}}, "min (50) is larger than max (10)"),
+    ],
+    ids=["unknown-field", "missing-labels", "duplicate-labels", "unknown-slot", "limits"],
+)
+def test_bad_task_files_name_the_file_and_field(tmp_path, changes, expected):
+    path = _write(tmp_path, **changes)
+    with pytest.raises(TaskSpecError) as err:
+        load_task_file(path)
+    assert str(path) in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_missing_labels_key_entirely(tmp_path):
+    spec = yaml.safe_load(_write(tmp_path).read_text())
+    del spec["labels"]
+    path = tmp_path / "sms_spam.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(TaskSpecError, match=r"sms_spam.yaml: field `labels`: Field required"):
+        load_task_file(path)
+
+
+def test_user_tasks_dir_adds_a_task(user_task):
+    spec = get_task(user_task["name"])
+    assert spec.label_names == ["billing", "other"]
+    assert "ag_news" in load_catalog()
+
+
+def test_prompt_version_changes_with_the_prompt(tmp_path):
+    a = load_task_file(_write(tmp_path))
+    b = load_task_file(_write(tmp_path, context_prompt="You are a spammer."))
+    assert a.prompt_version != b.prompt_version

@@ -1,0 +1,101 @@
+import pyarrow.parquet as pq
+import pytest
+
+from synthlake.catalog import get_task, load_catalog
+from synthlake.realdata import RealDataError, load_real, write_real_examples
+from tests.conftest import SHARED_DATA, write_user_task
+
+
+@pytest.mark.parametrize("task", sorted(load_catalog()))
+def test_counts_match_source_files_minus_reported_drops(task):
+    spec = get_task(task)
+    real = load_real(spec)
+    folder = SHARED_DATA / spec.data.local
+    for split in ("train", "validation", "test"):
+        path = folder / f"{split}.parquet"
+        if not path.exists():
+            continue
+        source_rows = pq.read_metadata(path).num_rows
+        dropped = sum(d.count for d in real.drops if d.split == split)
+        kept = sum(real.counts().get(split, {}).values())
+        assert kept == source_rows - dropped, (split, source_rows, dropped)
+    ids = real.examples.column("example_id").to_pylist()
+    assert len(ids) == len(set(ids)), "example_id must be unique within a task"
+
+
+def test_example_ids_are_stable():
+    spec = get_task("sms_spam")
+    first = load_real(spec).examples.column("example_id").to_pylist()
+    second = load_real(spec).examples.column("example_id").to_pylist()
+    assert first == second
+
+
+def test_no_text_in_two_splits():
+    real = load_real(get_task("imdb")).examples.to_pandas()
+    assert not real.groupby("text")["split"].nunique().gt(1).any()
+
+
+def _bad_data_case(user_task, name):
+    folder = user_task["folder"]
+    if name == "label-not-in-spec":
+        (folder / "train.csv").write_text('text,label\n"fine text",billing\n"what",refund\n')
+        return "train.csv: row 2 has label 'refund'"
+    if name == "missing-text-column":
+        (folder / "train.csv").write_text("body,label\nhello,billing\n")
+        return "train.csv: missing column 'text'"
+    if name == "empty-file":
+        (folder / "test.csv").write_bytes(b"")
+        return "test.csv: file is empty"
+    if name == "header-only":
+        (folder / "test.csv").write_text("text,label\n")
+        return "test.csv: file has no rows"
+    if name == "non-utf8":
+        (folder / "train.csv").write_bytes(b"text,label\nok,billing\ncaf\xe9 bill,billing\n")
+        return "train.csv: line 3 is not valid UTF-8 (byte 0xe9"
+    if name == "bad-jsonl":
+        (folder / "train.csv").unlink()
+        (folder / "train.jsonl").write_text('{"text": "a", "label": "billing"}\n{"text": oops}\n')
+        return "train.jsonl: line 2 is not valid JSON"
+    if name == "missing-test-split":
+        (folder / "test.csv").unlink()
+        return "no test file"
+    raise AssertionError(name)
+
+
+BAD_CASES = ["label-not-in-spec", "missing-text-column", "empty-file", "header-only",
+             "non-utf8", "bad-jsonl", "missing-test-split"]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_data_is_named_and_nothing_is_written(user_task, lake, case):
+    spec = get_task(user_task["name"])
+    write_real_examples(lake, spec, "run-good")
+    version_before = lake.version("real_examples")
+    expected = _bad_data_case(user_task, case)
+    with pytest.raises(RealDataError) as err:
+        write_real_examples(lake, spec, "run-bad")
+    assert expected in str(err.value)
+    assert lake.version("real_examples") == version_before
+
+
+def test_user_task_with_csv_folder(user_task, lake):
+    spec = get_task(user_task["name"])
+    real, _ = write_real_examples(lake, spec, "run-1")
+    assert real.counts() == {"train": {"billing": 3, "other": 3}, "test": {"billing": 1, "other": 1}}
+    rows = lake.read("real_examples", where={"task": "support_tickets"})
+    assert set(rows.column("run_id").to_pylist()) == {"run-1"}
+
+
+def test_duplicates_empty_texts_and_overlap_are_dropped_and_reported(tmp_path, monkeypatch):
+    rows = {
+        "train": [("same", "billing"), ("same", "billing"), (" ", "other"),
+                  ("also in test", "other"), ("unique", "other")],
+        "test": [("also in test", "other"), ("x", "billing")],
+    }
+    write_user_task(tmp_path / "tasks", tmp_path / "data", rows=rows)
+    monkeypatch.setenv("SYNTHLAKE_TASKS_DIR", str(tmp_path / "tasks"))
+    monkeypatch.setenv("SYNTHLAKE_DATA_DIR", str(tmp_path / "data"))
+    real = load_real(get_task("support_tickets"))
+    reasons = {(d.split, d.reason.split(" ")[0]): d.count for d in real.drops}
+    assert reasons == {("train", "empty"): 1, ("train", "repeated"): 1, ("train", "text"): 1}
+    assert real.counts()["train"] == {"billing": 1, "other": 1}
