@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import real
-from orchestration.resources import LakeResource
+from assets import generation, real
+from orchestration.resources import LakeResource, LLMResource
 
-all_assets = dg.load_assets_from_modules([real])
+all_assets = dg.load_assets_from_modules([real, generation])
 
 defs = dg.Definitions(
     assets=all_assets,
-    resources={"lake": LakeResource()},
+    resources={"lake": LakeResource(), "llm": LLMResource()},
 )

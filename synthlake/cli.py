@@ -5,11 +5,14 @@
     synthlake sql "select ..."               query the lake (DuckDB); or a .sql file
     synthlake sql --at real_examples=3 ...   time travel: read a table at a Delta version
     synthlake history TABLE                  the Delta versions of a table
+    synthlake generate --task T --method M   synthetic data (embedded model by default)
+    synthlake llm serve                      run the embedded model server in the foreground
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import uuid
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from synthlake import catalog, realdata
 from synthlake.lake import Lake, LakeError, split_sql
+from synthlake.llm import BudgetExceeded, FatalLLMError
 
 
 def new_run_id() -> str:
@@ -28,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
-    except (catalog.TaskSpecError, realdata.RealDataError, LakeError) as exc:
+    except (catalog.TaskSpecError, realdata.RealDataError, LakeError, FatalLLMError,
+            BudgetExceeded) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -52,6 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", action="append", default=[], metavar="TABLE=VERSION",
                    help="read TABLE as of a Delta version (time travel; repeatable)")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("generate", help="generate synthetic examples for tasks and methods")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    p.add_argument("--method", action="append", choices=list(catalog.METHODS),
+                   help="zero_shot or few_shot (repeatable; default: both)")
+    p.add_argument("--n-per-label", type=int, default=10)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--concurrency", type=int, help="parallel requests (default 8)")
+    p.add_argument("--max-total-tokens", type=int, help="token budget for this command")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("llm", help="the embedded model")
+    llm_sub = p.add_subparsers(required=True, dest="llm_command")
+    serve = llm_sub.add_parser("serve", help="serve SmolLM2-135M-Instruct on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_llm_serve)
 
     p = sub.add_parser("history", help="Delta versions of a lake table")
     p.add_argument("table")
@@ -114,6 +136,47 @@ def render(frame, fmt: str) -> str:
     if frame.empty:
         return "(no rows)\n" + " | ".join(frame.columns)
     return frame.to_string(index=False, max_colwidth=80)
+
+
+def cmd_generate(args) -> None:
+    from tqdm import tqdm
+
+    from synthlake.generate import GenerationConfig, generate
+    from synthlake.llm import EndpointConfig
+
+    lake, run_id = lake_of(args), new_run_id()
+    config = GenerationConfig(n_per_label=args.n_per_label, temperature=args.temperature,
+                              seed=args.seed)
+    endpoint = EndpointConfig.from_env(max_concurrency=args.concurrency,
+                                       max_total_tokens=args.max_total_tokens)
+    for spec in selected_tasks(args.task):
+        for method in args.method or list(catalog.METHODS):
+            total = config.n_per_label * len(spec.labels)
+            with tqdm(total=total, desc=f"{spec.name}/{method}", unit="text") as bar:
+                counts: dict[str, int] = {}
+
+                def progress(label, accepted, _target, counts=counts, bar=bar, total=total):
+                    counts[label] = max(counts.get(label, 0), accepted)
+                    bar.n = min(total, sum(counts.values()))
+                    bar.refresh()
+
+                report = generate(lake, spec, method, run_id, config, endpoint, progress)
+            usage = report.usage
+            print(f"  accepted {report.accepted}  rejected {report.reasons or 0}  "
+                  f"shortfall {report.shortfall or 'none'}")
+            print(f"  requests {usage['requests_sent']} sent, {usage['cached']} from the journal, "
+                  f"{usage['retries']} retries, {usage['prompt_tokens']}+"
+                  f"{usage['completion_tokens']} tokens, {usage['elapsed_s']} s")
+
+
+def cmd_llm_serve(args) -> None:
+    from synthlake import local_llm
+
+    with local_llm.start_server(port=args.port) as server:
+        print(f"embedded model at {server.base_url} (model {server.model}); Ctrl-C stops it")
+        print(f"  OPENAI_BASE_URL={server.base_url} SYNTHLAKE_MODEL={server.model}")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.process.wait()
 
 
 def cmd_history(args) -> None:

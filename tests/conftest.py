@@ -13,6 +13,7 @@ from synthlake.lake import Lake
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("SYNTHLAKE_DATA_DIR", REPO.parent / "shared" / "datasets"))
 
+os.environ.setdefault("SYNTHLAKE_DATA_DIR", str(SHARED_DATA))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

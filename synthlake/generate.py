@@ -1,0 +1,326 @@
+"""Plan -> requests -> raw responses -> parsed, filtered examples, for one task and method.
+
+The plan fixes `n_per_label` texts for every label (balance by construction). Requests
+go out concurrently through `LLMClient` (journaled, retried, limited); answers are parsed
+(`parse.py`) and judged. Rejected texts are replaced in further waves until every label
+has its quota or `max_attempts_factor * n_per_label` requests were made for it; a
+shortfall is reported, never hidden.
+
+Decisions are deterministic given the answers: within a zero-shot stream they depend only
+on that stream, and the final pass walks candidates in slot order. So a re-run replays
+the same prompts, finds every answer in the journal, and sends nothing.
+
+`synthetic_examples` columns (one row per answer, accepted or not):
+
+    task | method | label | text | example_id | request_key | model | prompt_version |
+    temperature | seed | slot | demo_example_ids | diversity_prompted | status | reason |
+    created_at | run_id
+
+`llm_responses` columns (the raw journal of this task and method):
+
+    request_key | task | method | model | messages (JSON) | params (JSON) | text |
+    finish_reason | prompt_tokens | completion_tokens | latency_s | attempts | error |
+    created_at | run_id
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+
+from synthlake import parse, prompts
+from synthlake.catalog import TaskSpec
+from synthlake.journal import Journal, Response
+from synthlake.lake import Lake
+from synthlake.llm import ChatRequest, EndpointConfig, LLMClient, open_endpoint
+
+ACCEPTED, REJECTED = "accepted", "rejected"
+
+SYNTHETIC_SCHEMA = pa.schema([
+    ("task", pa.string()), ("method", pa.string()), ("label", pa.string()),
+    ("text", pa.string()), ("example_id", pa.string()), ("request_key", pa.string()),
+    ("model", pa.string()), ("prompt_version", pa.string()), ("temperature", pa.float64()),
+    ("seed", pa.int64()), ("slot", pa.string()), ("demo_example_ids", pa.list_(pa.string())),
+    ("diversity_prompted", pa.bool_()), ("status", pa.string()), ("reason", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+RESPONSES_SCHEMA = pa.schema([
+    ("request_key", pa.string()), ("task", pa.string()), ("method", pa.string()),
+    ("model", pa.string()), ("messages", pa.string()), ("params", pa.string()),
+    ("text", pa.string()), ("finish_reason", pa.string()), ("prompt_tokens", pa.int64()),
+    ("completion_tokens", pa.int64()), ("latency_s", pa.float64()), ("attempts", pa.int64()),
+    ("error", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    n_per_label: int = 10
+    temperature: float = 1.0
+    seed: int = 0
+    max_attempts_factor: float = 4.0
+    streams_per_label: int = 4  # zero-shot conversations per label, run concurrently
+    max_tokens: int | None = None  # default: from the task's word limit
+
+    def max_tokens_for(self, spec: TaskSpec) -> int:
+        # About 1.3 tokens per English word plus a little room for a preamble. A longer
+        # answer is cut off and salvaged to its complete sentences (parse.salvage), so
+        # a rambling model costs no more than this.
+        return self.max_tokens or int(spec.word_limits.max * 1.4) + 12
+
+
+@dataclass
+class Candidate:
+    """One answer and what became of it."""
+
+    label: str
+    slot: str
+    order: tuple  # position in the deterministic final pass
+    response: Response
+    text: str
+    reason: str | None
+    diversity_prompted: bool = False
+    demo_ids: list[str] = field(default_factory=list)
+    seed: int = 0
+
+
+@dataclass
+class GenerationReport:
+    task: str
+    method: str
+    model: str
+    accepted: dict[str, int]
+    shortfall: dict[str, int]
+    reasons: dict[str, int]
+    usage: dict
+    examples_version: int | None = None
+    responses_version: int | None = None
+    samples: list[dict] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.reasons.values())
+
+
+Progress = Callable[[str, int, int], None]  # (label, accepted so far, quota)
+
+
+class Generator:
+    """Runs one task x method against a client; returns every candidate."""
+
+    def __init__(self, client: LLMClient, spec: TaskSpec, method: str,
+                 config: GenerationConfig, progress: Progress | None = None):
+        self.client, self.spec, self.method, self.config = client, spec, method, config
+        self.progress = progress or (lambda *_: None)
+        self.params = {"temperature": config.temperature,
+                       "max_tokens": config.max_tokens_for(spec)}
+
+    def _seed(self, label: str, slot: str) -> int:
+        return prompts.request_seed(self.config.seed, self.spec.name, self.method, label, slot)
+
+    async def _ask(self, label: str, slot: str, messages: list[dict]) -> tuple[Response, int]:
+        seed = self._seed(label, slot)
+        request = ChatRequest(self.spec.name, self.method, messages,
+                              {**self.params, "seed": seed}, slot=f"{label}/{slot}")
+        return await self.client.complete(request), seed
+
+    def _judge(self, response: Response) -> tuple[str, str | None]:
+        if response.error:
+            return "", "endpoint error"
+        text = parse.salvage(parse.extract_text(response.text), response.finish_reason, self.spec)
+        return text, parse.rejection(text, response.finish_reason, self.spec)
+
+    # -- zero-shot: conversation streams with the diversity prompt -------------------
+    async def _stream(self, label: str, stream: int, target: int, budget: int) -> list[Candidate]:
+        spec, history, out = self.spec, [], []
+        seen: set[str] = set()
+        accepted = issued = turn = 0
+        while accepted < target and turn < budget:
+            diversity = prompts.diversity_due(accepted, spec.diversity.every, issued)
+            issued += diversity
+            rng = prompts.rng_for(self.config.seed, spec.name, self.method, label, stream, turn)
+            user = prompts.zero_shot_user_turn(spec, label, rng, diversity)
+            slot = f"s{stream}/t{turn}"
+            response, seed = await self._ask(label, slot, prompts.zero_shot_messages(spec, history, user))
+            text, reason = self._judge(response)
+            if reason is None and parse.normalized(text) in seen:
+                reason = "duplicate"
+            out.append(Candidate(label, slot, (label, 0, stream, turn), response, text, reason,
+                                 diversity, seed=seed))
+            turn += 1
+            if reason is None:
+                seen.add(parse.normalized(text))
+                history.append(prompts.Turn(user, response.text or text))
+                accepted += 1
+                self.progress(label, accepted, target)
+        return out
+
+    async def _zero_shot_wave(self, label: str, first_stream: int, need: int,
+                              budget: int) -> list[Candidate]:
+        streams = max(1, min(self.config.streams_per_label, need))
+        targets = [need // streams + (i < need % streams) for i in range(streams)]
+        budgets = [max(1, budget * t // need) for t in targets]
+        results = await asyncio.gather(*[
+            self._stream(label, first_stream + i, t, b)
+            for i, (t, b) in enumerate(zip(targets, budgets, strict=True))
+        ])
+        return [c for stream in results for c in stream]
+
+    # -- few-shot: independent requests with demonstrations -------------------------
+    async def _few_shot_one(self, label: str, slot_index: int, pool: pd.DataFrame) -> Candidate:
+        spec = self.spec
+        rng = prompts.rng_for(self.config.seed, spec.name, self.method, label, slot_index)
+        demos = prompts.sample_demos(pool, spec.few_shot.k, rng)
+        texts = demos["text"].tolist()
+        slot = f"q{slot_index}"
+        response, seed = await self._ask(label, slot, prompts.few_shot_messages(spec, label, texts, rng))
+        text, reason = self._judge(response)
+        if reason is None and parse.copies_demonstration(text, texts,
+                                                          spec.few_shot.max_similarity_to_demo):
+            reason = "copies a demonstration"
+        return Candidate(label, slot, (label, slot_index), response, text, reason,
+                         demo_ids=demos["example_id"].tolist(), seed=seed)
+
+    # -- waves until each label's quota is met --------------------------------------
+    async def run_label(self, label: str, pool: pd.DataFrame | None) -> list[Candidate]:
+        quota = self.config.n_per_label
+        budget = int(self.config.max_attempts_factor * quota)
+        candidates: list[Candidate] = []
+        wave = 0
+        while True:
+            need = quota - sum(c.reason is None for c in finalize(candidates, quota))
+            used = len(candidates)
+            if need <= 0 or used >= budget:
+                return candidates
+            if self.method == "zero_shot":
+                # New streams in each wave: a stream's history must not depend on others.
+                first = wave * max(self.config.streams_per_label, quota)
+                candidates += await self._zero_shot_wave(label, first, need, budget - used)
+            else:
+                start = used
+                batch = range(start, start + min(need, budget - used))
+                candidates += await asyncio.gather(
+                    *[self._few_shot_one(label, i, pool) for i in batch]
+                )
+            wave += 1
+
+    async def run(self, pools: dict[str, pd.DataFrame] | None) -> list[Candidate]:
+        per_label = await asyncio.gather(*[
+            self.run_label(label, (pools or {}).get(label)) for label in self.spec.label_names
+        ])
+        return [c for label_candidates in per_label for c in label_candidates]
+
+
+def finalize(candidates: list[Candidate], quota: int) -> list[Candidate]:
+    """Deterministic final pass: exact duplicates across streams and surplus beyond the
+    quota become rejections. Mutates and returns the candidates in slot order."""
+    seen: set[str] = set()
+    kept: Counter[str] = Counter()
+    for cand in sorted(candidates, key=lambda c: c.order):
+        if cand.reason in ("duplicate", "surplus beyond quota"):
+            cand.reason = None  # re-judged below, in global order
+        if cand.reason is not None:
+            continue
+        key = parse.normalized(cand.text)
+        if key in seen:
+            cand.reason = "duplicate"
+        elif kept[cand.label] >= quota:
+            cand.reason = "surplus beyond quota"
+        else:
+            seen.add(key)
+            kept[cand.label] += 1
+    return sorted(candidates, key=lambda c: c.order)
+
+
+def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
+                    config: GenerationConfig) -> pa.Table:
+    rows = [{
+        "task": spec.name, "method": method, "label": c.label, "text": c.text or None,
+        "example_id": f"{method}-{c.response.request_key[:16]}",
+        "request_key": c.response.request_key, "model": c.response.model,
+        "prompt_version": spec.prompt_version, "temperature": config.temperature,
+        "seed": c.seed, "slot": c.slot, "demo_example_ids": c.demo_ids,
+        "diversity_prompted": c.diversity_prompted,
+        "status": ACCEPTED if c.reason is None else REJECTED, "reason": c.reason,
+        "created_at": pd.Timestamp(c.response.created_at, unit="s", tz="UTC"),
+    } for c in candidates]
+    return pa.Table.from_pylist(rows, schema=SYNTHETIC_SCHEMA)
+
+
+def responses_table(responses: list[Response]) -> pa.Table:
+    rows = [{
+        "request_key": r.request_key, "task": r.task, "method": r.method, "model": r.model,
+        "messages": json.dumps(r.messages, ensure_ascii=False),
+        "params": json.dumps(r.params, sort_keys=True), "text": r.text,
+        "finish_reason": r.finish_reason, "prompt_tokens": r.prompt_tokens,
+        "completion_tokens": r.completion_tokens, "latency_s": r.latency_s,
+        "attempts": r.attempts, "error": r.error,
+        "created_at": pd.Timestamp(r.created_at, unit="s", tz="UTC"),
+    } for r in responses]
+    return pa.Table.from_pylist(rows, schema=RESPONSES_SCHEMA)
+
+
+def report_of(spec: TaskSpec, method: str, model: str, candidates: list[Candidate],
+              config: GenerationConfig, usage: dict) -> GenerationReport:
+    accepted = Counter(c.label for c in candidates if c.reason is None)
+    reasons = Counter(c.reason for c in candidates if c.reason is not None)
+    shortfall = {lab: config.n_per_label - accepted[lab] for lab in spec.label_names
+                 if accepted[lab] < config.n_per_label}
+    samples = [{"label": c.label, "text": c.text} for c in candidates if c.reason is None][:8]
+    return GenerationReport(spec.name, method, model,
+                            {lab: accepted[lab] for lab in spec.label_names}, shortfall,
+                            dict(reasons), usage, samples=samples)
+
+
+def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
+             config: GenerationConfig | None = None, endpoint: EndpointConfig | None = None,
+             progress: Progress | None = None) -> GenerationReport:
+    """Generate one task x method, journal every answer, write both tables (one commit
+    each, this partition only). Uses the embedded model when no endpoint is configured."""
+    config = config or GenerationConfig()
+    endpoint = endpoint or EndpointConfig.from_env()
+    if method not in ("zero_shot", "few_shot"):
+        raise ValueError(f"unknown method {method!r}: zero_shot or few_shot")
+    pools = None
+    if method == "few_shot":
+        real = lake.read("real_examples", where={"task": spec.name},
+                         columns=["split", "example_id", "text", "label"]).to_pandas()
+        pools = prompts.seed_pool(real, spec, config.seed)
+    journal = Journal.for_lake(lake.root)
+    try:
+        with open_endpoint(endpoint) as ep:
+            candidates, usage = asyncio.run(
+                _run(journal, endpoint, ep, spec, method, config, pools, progress)
+            )
+            model = ep.model_label
+        report = report_of(spec, method, model, candidates, config, usage)
+        partition = {"task": spec.name, "method": method}
+        responses = [c.response for c in candidates]
+        report.responses_version = lake.write_partition(
+            "llm_responses", responses_table(responses), partition, run_id)
+        report.examples_version = lake.write_partition(
+            "synthetic_examples", synthetic_table(spec, method, candidates, config), partition,
+            run_id)
+        return report
+    finally:
+        journal.close()
+
+
+async def _run(journal, endpoint_config, ep, spec, method, config, pools, progress):
+    client = LLMClient(endpoint_config, journal, ep.base_url, ep.model, ep.model_label)
+    started = time.monotonic()
+    try:
+        generator = Generator(client, spec, method, config, progress)
+        candidates = finalize(await generator.run(pools), config.n_per_label)
+    finally:
+        await client.aclose()
+    usage = client.usage.as_dict()
+    usage["elapsed_s"] = round(time.monotonic() - started, 2)
+    return candidates, usage

@@ -1,0 +1,346 @@
+"""One door to every LLM: an async client for any OpenAI-compatible endpoint.
+
+OpenAI, vLLM, Ollama, llama.cpp's server and `transformers serve` all speak the same
+chat-completions protocol; switching is configuration (`OPENAI_BASE_URL`,
+`SYNTHLAKE_MODEL`, the key in `OPENAI_API_KEY`), never code. With no base URL the
+embedded model (`local_llm`) is started for the duration of the work.
+
+What `LLMClient.complete` does for each request, in order:
+1. journal lookup by `request_key`: an answer already paid for is never requested again;
+2. budget check (total tokens, or cost from per-model prices) before sending;
+3. wait for a concurrency slot (adaptive: halves on 429, climbs back by one per
+   `limit` successes) and for the requests- and tokens-per-minute buckets;
+4. mark in flight in the journal, send, retry with exponential backoff and jitter on 429
+   (honouring Retry-After), 5xx, timeouts, dropped connections and unreadable bodies;
+5. journal the answer the moment it arrives.
+Errors that cannot heal (401/403, unknown model, bad request) raise `FatalLLMError` at
+once. The API key is read from the environment and appears in no message or record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import openai
+
+from synthlake.journal import Journal, Response
+
+EMBEDDED = "embedded"
+
+
+class FatalLLMError(RuntimeError):
+    """The endpoint refuses in a way retries cannot fix; the run stops."""
+
+
+class BudgetExceeded(RuntimeError):
+    """The configured token or cost budget would be exceeded by the next request."""
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """Where and how to call the LLM. `base_url=None` means the embedded model."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    max_concurrency: int = 8
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    timeout_s: float = 120.0
+    max_attempts: int = 6
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    max_total_tokens: int | None = None
+    max_cost_usd: float | None = None
+    # model -> (USD per million prompt tokens, USD per million completion tokens)
+    prices_per_million: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> EndpointConfig:
+        env = os.environ
+        values = {
+            "base_url": env.get("OPENAI_BASE_URL") or None,
+            "model": env.get("SYNTHLAKE_MODEL") or env.get("OPENAI_MODEL") or None,
+            "max_concurrency": int(env.get("SYNTHLAKE_CONCURRENCY", 8)),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def api_key(self) -> str:
+        # Local servers accept any key; the client library insists on one.
+        return os.environ.get(self.api_key_env) or "no-key"
+
+
+def request_key(model: str, messages: list[dict], params: dict, slot: str) -> str:
+    """Fingerprint of a request: model, messages, sampling parameters (with seed), slot."""
+    payload = json.dumps([model, messages, params, slot], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+@dataclass
+class ChatRequest:
+    task: str
+    method: str
+    messages: list[dict]
+    params: dict  # temperature, max_tokens, seed, top_p ...
+    slot: str  # which plan slot this request fills (part of the key)
+    key: str = ""
+
+
+@dataclass
+class Usage:
+    requests_sent: int = 0
+    cached: int = 0
+    retries: int = 0
+    failures: int = 0
+    rate_limited: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+    def as_dict(self) -> dict:
+        return {
+            "requests_sent": self.requests_sent, "cached": self.cached, "retries": self.retries,
+            "failures": self.failures, "rate_limited": self.rate_limited,
+            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+            "cost_usd": round(self.cost_usd, 6), "elapsed_s": round(self.elapsed_s, 2),
+            "requests_per_s": round(self.requests_sent / max(self.elapsed_s, 1e-9), 3),
+        }
+
+
+class AdaptiveLimiter:
+    """Concurrency limit that halves on a rate-limit answer and climbs back (AIMD)."""
+
+    def __init__(self, maximum: int):
+        self.maximum = maximum
+        self.limit = float(maximum)
+        self.in_flight = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight < max(1, int(self.limit)))
+            self.in_flight += 1
+
+    async def release(self, rate_limited: bool = False) -> None:
+        async with self._changed:
+            self.in_flight -= 1
+            if rate_limited:
+                self.limit = max(1.0, self.limit / 2)
+            else:
+                self.limit = min(self.maximum, self.limit + 1 / max(self.limit, 1))
+            self._changed.notify_all()
+
+
+class RateBucket:
+    """Token bucket refilled continuously at `per_minute`; `take(n)` waits for n units."""
+
+    def __init__(self, per_minute: float):
+        self.rate = per_minute / 60.0
+        self.capacity = max(per_minute / 60.0, 1.0)
+        self.level = self.capacity
+        self.stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self, amount: float = 1.0) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.level >= min(amount, self.capacity):
+                    self.level -= amount
+                    return
+                await asyncio.sleep((min(amount, self.capacity) - self.level) / self.rate)
+
+
+class LLMClient:
+    """Sends chat requests through the journal, limits, retries and budget."""
+
+    def __init__(self, config: EndpointConfig, journal: Journal, base_url: str,
+                 model: str, model_label: str | None = None):
+        self.config = config
+        self.journal = journal
+        self.model = model  # the name the endpoint expects
+        self.model_label = model_label or model  # the name recorded and hashed
+        self.usage = Usage()
+        self.limiter = AdaptiveLimiter(config.max_concurrency)
+        self.requests_bucket = (RateBucket(config.requests_per_minute)
+                                if config.requests_per_minute else None)
+        self.tokens_bucket = (RateBucket(config.tokens_per_minute)
+                              if config.tokens_per_minute else None)
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url, api_key=config.api_key(), max_retries=0,
+            timeout=config.timeout_s, http_client=openai.DefaultAioHttpClient(),
+        )
+
+    def prepare(self, request: ChatRequest) -> ChatRequest:
+        request.key = request_key(self.model_label, request.messages, request.params, request.slot)
+        return request
+
+    async def complete(self, request: ChatRequest) -> Response:
+        if not request.key:
+            self.prepare(request)
+        cached = self.journal.lookup(request.key)
+        if cached is not None:
+            self.usage.cached += 1
+            return cached
+        self._check_budget(request)
+        await self.limiter.acquire()
+        rate_limited = False
+        try:
+            if self.requests_bucket:
+                await self.requests_bucket.take(1)
+            if self.tokens_bucket:
+                await self.tokens_bucket.take(request.params.get("max_tokens", 256))
+            self.journal.mark_in_flight(request.key)
+            response, rate_limited = await self._send_with_retries(request)
+        finally:
+            await self.limiter.release(rate_limited)
+        self.journal.record(response)
+        return response
+
+    async def _send_with_retries(self, request: ChatRequest) -> tuple[Response, bool]:
+        started, last_error, rate_limited = time.monotonic(), None, False
+        for attempt in range(1, self.config.max_attempts + 1):
+            self.usage.requests_sent += 1
+            try:
+                completion = await self._client.chat.completions.create(
+                    model=self.model, messages=request.messages, **request.params
+                )
+                response = self._to_response(request, completion, attempt, started)
+                return response, rate_limited
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise FatalLLMError(
+                    f"the endpoint refused the credentials (HTTP {exc.status_code}); check the "
+                    f"key in ${self.config.api_key_env}"
+                ) from None
+            except openai.NotFoundError:
+                raise FatalLLMError(
+                    f"the endpoint does not know model {self.model_label!r} (HTTP 404)"
+                ) from None
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                raise FatalLLMError(
+                    f"the endpoint rejected the request (HTTP {exc.status_code}): "
+                    f"{_short(exc.message)}"
+                ) from None
+            except openai.RateLimitError as exc:
+                rate_limited, last_error = True, f"429 rate limited: {_short(exc.message)}"
+                self.usage.rate_limited += 1
+                delay = _retry_after(exc) or self._backoff(attempt)
+            except openai.APIStatusError as exc:
+                last_error = f"HTTP {exc.status_code}: {_short(exc.message)}"
+                delay = self._backoff(attempt)
+            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                last_error = f"{type(exc).__name__}: {_short(str(exc))}"
+                delay = self._backoff(attempt)
+            except (openai.APIResponseValidationError, ValueError, KeyError, TypeError) as exc:
+                last_error = f"unreadable response body: {_short(str(exc))}"
+                delay = self._backoff(attempt)
+            if attempt < self.config.max_attempts:
+                self.usage.retries += 1
+                await asyncio.sleep(delay)
+        self.usage.failures += 1
+        return self._failure(request, last_error, started), rate_limited
+
+    def _to_response(self, request: ChatRequest, completion, attempt: int,
+                     started: float) -> Response:
+        if not getattr(completion, "choices", None):
+            raise ValueError("no choices in the response")
+        choice = completion.choices[0]
+        usage = completion.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        self.usage.prompt_tokens += prompt_tokens
+        self.usage.completion_tokens += completion_tokens
+        self.usage.cost_usd += self._cost(prompt_tokens, completion_tokens)
+        return Response(
+            request_key=request.key, task=request.task, method=request.method,
+            model=self.model_label, messages=request.messages, params=request.params,
+            text=choice.message.content or "", finish_reason=choice.finish_reason,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            latency_s=time.monotonic() - started, attempts=attempt, created_at=time.time(),
+        )
+
+    def _failure(self, request: ChatRequest, error: str | None, started: float) -> Response:
+        return Response(
+            request_key=request.key, task=request.task, method=request.method,
+            model=self.model_label, messages=request.messages, params=request.params,
+            text=None, finish_reason=None, latency_s=time.monotonic() - started,
+            attempts=self.config.max_attempts, error=error, created_at=time.time(),
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # "equal jitter"
+
+    def _cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        price_in, price_out = self.config.prices_per_million.get(self.model_label, (0.0, 0.0))
+        return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+
+    def _check_budget(self, request: ChatRequest) -> None:
+        reserve = request.params.get("max_tokens", 0)
+        used = self.usage.prompt_tokens + self.usage.completion_tokens
+        limit = self.config.max_total_tokens
+        if limit is not None and used + reserve > limit:
+            raise BudgetExceeded(f"token budget {limit} reached ({used} used)")
+        cap = self.config.max_cost_usd
+        if cap is not None and self.usage.cost_usd + self._cost(0, reserve) > cap:
+            raise BudgetExceeded(f"cost budget ${cap} reached (${self.usage.cost_usd:.4f} spent)")
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    value = exc.response.headers.get("retry-after") if exc.response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """An endpoint's message, one line, capped, with any API key in the environment
+    blanked: some servers echo the key they refused."""
+    text = " ".join(str(text).split())
+    for name, value in os.environ.items():
+        if value and len(value) >= 8 and ("KEY" in name or "TOKEN" in name) and value in text:
+            text = text.replace(value, "***")
+    return text[:limit]
+
+
+@dataclass
+class Endpoint:
+    """A reachable endpoint: URL, the model name it expects, the name we record."""
+
+    base_url: str
+    model: str
+    model_label: str
+
+
+@contextlib.contextmanager
+def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
+    """The configured endpoint, or the embedded model started for the duration."""
+    if config.base_url:
+        if not config.model:
+            raise FatalLLMError("OPENAI_BASE_URL is set but no model: set SYNTHLAKE_MODEL")
+        yield Endpoint(config.base_url, config.model, config.model)
+        return
+    from synthlake import local_llm
+
+    with local_llm.start_server() as server:
+        yield Endpoint(server.base_url, server.model, local_llm.MODEL_NAME)

@@ -1,0 +1,111 @@
+"""From a raw LLM answer to one candidate text, or a rejection with its reason.
+
+`extract_text` strips what models wrap around the text: chatty preambles ("Sure! Here
+is a review:"), labels ("Review:", "SMS:", "Headline:"), numbering and bullets, markdown
+emphasis and surrounding quotes. `rejection` then decides whether the text may be kept.
+Reasons are short fixed strings, so they group well in SQL:
+
+    empty | refusal | truncated | too short | too long | endpoint error
+    duplicate | copies a demonstration | surplus beyond quota   (set by generate.py)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from synthlake.catalog import TaskSpec
+
+LEAD_IN = re.compile(r"^\s*(?:sure|certainly|of course|okay|ok|absolutely)\b[,!.]?\s*", re.IGNORECASE)
+INTRO = re.compile(r"^\s*(?:here(?:'s| is| are)|below is)\b[^\n:]*:\s*", re.IGNORECASE)
+LABEL_PREFIX = re.compile(
+    r"^\s*(?:\*\*)?(?:review|sms|message|text|tweet|headline|title|comment|sentence|article|"
+    r"news|post|answer|output|example(?: \d+)?|joke)\s*(?:\d+)?\s*(?:\*\*)?\s*[:\-–]\s*",
+    re.IGNORECASE,
+)
+NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+REFUSAL = re.compile(
+    r"^\s*(i'?m sorry|i am sorry|sorry,|i can(?:'|no)t|i cannot|i won'?t|as an ai|"
+    r"i'm unable|i am unable|i'm not able)",
+    re.IGNORECASE,
+)
+QUOTES = "\"'“”‘’«»`"
+
+
+def extract_text(raw: str | None) -> str:
+    """The text inside an answer, without wrappers; '' when nothing is left."""
+    if not raw:
+        return ""
+    text = raw.strip()
+    text = LEAD_IN.sub("", text, count=1)
+    text = INTRO.sub("", text, count=1).strip()
+    text = LABEL_PREFIX.sub("", text, count=1)
+    text = NUMBERING.sub("", text, count=1)
+    text = text.replace("**", "").strip()
+    if len(text) >= 2 and text[0] in QUOTES and text[-1] in QUOTES:
+        text = text[1:-1].strip()
+    elif text.count('"') == 1 and text.startswith('"'):
+        text = text[1:].strip()  # an opening quote the model never closed
+    return " ".join(text.split())
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?=\s|$)")
+
+
+def complete_sentences(text: str, max_words: int) -> str:
+    """The longest run of whole sentences from the start that fits in `max_words`; ''
+    when not even the first sentence is complete or fits. Used on answers cut off by
+    `max_tokens`: small models often write one good sentence and then ramble."""
+    best = ""
+    for match in SENTENCE_END.finditer(text):
+        candidate = text[: match.end()].strip()
+        if word_count(candidate) > max_words:
+            break
+        best = candidate
+    return best
+
+
+def salvage(text: str, finish_reason: str | None, spec: TaskSpec) -> str:
+    """For a truncated answer, keep its complete sentences; other answers are unchanged."""
+    if finish_reason != "length":
+        return text
+    return complete_sentences(text, spec.word_limits.max)
+
+
+def rejection(text: str, finish_reason: str | None, spec: TaskSpec) -> str | None:
+    """Why `text` (after `salvage`) cannot be kept, or None. Checks that need no other
+    texts. A truncated answer with no complete sentence left is `truncated`."""
+    if finish_reason == "length" and not text:
+        return "truncated"
+    if not text:
+        return "empty"
+    if REFUSAL.match(text):
+        return "refusal"
+    words = word_count(text)
+    if words < spec.word_limits.min:
+        return "too short"
+    if words > spec.word_limits.max:
+        return "too long"
+    return None
+
+
+def normalized(text: str) -> str:
+    """Key for exact-duplicate detection: case and punctuation folded."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def copies_demonstration(text: str, demos: list[str], threshold: float) -> bool:
+    """True when the text is (nearly) one of the demonstrations it was shown."""
+    words = normalized(text).split()
+    for demo in demos:
+        demo_words = normalized(demo).split()
+        if not demo_words:
+            continue
+        ratio = difflib.SequenceMatcher(None, words, demo_words, autojunk=False).ratio()
+        if ratio >= threshold or " ".join(demo_words) in " ".join(words):
+            return True
+    return False

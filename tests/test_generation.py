@@ -1,0 +1,145 @@
+"""The generation engine against a real HTTP endpoint on loopback that injects faults."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from synthlake import devserver
+from synthlake.catalog import get_task
+from synthlake.generate import GenerationConfig, generate
+from synthlake.lake import Lake
+from synthlake.llm import EndpointConfig, FatalLLMError
+from synthlake.local_llm import free_port
+from synthlake.realdata import write_real_examples
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def sms_lake(lake) -> Lake:
+    write_real_examples(lake, get_task("sms_spam"), "real")
+    return lake
+
+
+def endpoint(url: str, **kw) -> EndpointConfig:
+    return EndpointConfig(base_url=url, model="dev", timeout_s=kw.pop("timeout_s", 2.0),
+                          backoff_base_s=0.05, backoff_max_s=0.5, **kw)
+
+
+def counts(lake: Lake, method: str) -> dict:
+    rows = lake.read("synthetic_examples", where={"task": "sms_spam", "method": method})
+    frame = rows.to_pandas()
+    return frame[frame.status == "accepted"].groupby("label").size().to_dict()
+
+
+@pytest.mark.parametrize("method", ["zero_shot", "few_shot"])
+def test_every_fault_heals_and_is_recorded(sms_lake, tmp_path, method):
+    log = tmp_path / "requests.jsonl"
+    faults = "429,500,503,drop,slow,malformed,empty,length"
+    with devserver.running(free_port(), "--faults", faults, "--fault-rate", "0.6",
+                           "--slow-s", "3", "--request-log", str(log)) as url:
+        report = generate(sms_lake, get_task("sms_spam"), method, "r1",
+                          GenerationConfig(n_per_label=12), endpoint(url, timeout_s=1.0))
+    assert report.accepted == {"ham": 12, "spam": 12} and not report.shortfall
+    assert counts(sms_lake, method) == {"ham": 12, "spam": 12}
+    seen = Counter(entry["fault"] for entry in devserver.read_request_log(log))
+    assert {"429", "500", "503", "drop", "slow", "malformed"} <= set(seen), seen
+    assert report.usage["retries"] >= sum(seen[f] for f in ("429", "500", "503", "drop", "malformed"))
+    assert report.usage["rate_limited"] == seen["429"]
+    raw = sms_lake.read("llm_responses", where={"task": "sms_spam", "method": method}).to_pandas()
+    assert (raw.attempts > 1).any(), "retries are recorded per response"
+    assert set(raw.finish_reason) >= {"stop"}
+    table = sms_lake.read("synthetic_examples", where={"task": "sms_spam", "method": method})
+    reasons = set(table.to_pandas().reason.dropna())
+    if seen["empty"]:
+        assert "empty" in reasons
+
+
+def test_a_finished_partition_sends_zero_requests_again(sms_lake, tmp_path):
+    log = tmp_path / "requests.jsonl"
+    spec, config = get_task("sms_spam"), GenerationConfig(n_per_label=8)
+    with devserver.running(free_port(), "--request-log", str(log)) as url:
+        for method in ("zero_shot", "few_shot"):
+            generate(sms_lake, spec, method, "r1", config, endpoint(url))
+        sent = len(devserver.read_request_log(log))
+        first = sms_lake.read("synthetic_examples").sort_by("request_key").column("text")
+        for method in ("zero_shot", "few_shot"):
+            report = generate(sms_lake, spec, method, "r2", config, endpoint(url))
+            assert report.usage["requests_sent"] == 0 and report.usage["cached"] > 0
+    assert len(devserver.read_request_log(log)) == sent
+    again = sms_lake.read("synthetic_examples").sort_by("request_key").column("text")
+    assert first.equals(again)
+
+
+@pytest.mark.parametrize(("server_args", "config", "message"), [
+    (["--api-key", "the-right-key"], {}, "refused the credentials (HTTP 401)"),
+    (["--models", "gpt-x"], {}, "does not know model 'dev' (HTTP 404)"),
+])
+def test_unhealable_errors_fail_fast(sms_lake, monkeypatch, server_args, config, message):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-wrong-key-123456")
+    with devserver.running(free_port(), *server_args) as url:
+        started = time.monotonic()
+        with pytest.raises(FatalLLMError) as err:
+            generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
+                     GenerationConfig(n_per_label=5), endpoint(url, **config))
+    assert time.monotonic() - started < 10
+    assert message in str(err.value) and "sk-canary" not in str(err.value)
+    assert not sms_lake.exists("synthetic_examples"), "nothing partial is written"
+
+
+def test_unreachable_endpoint_is_reported_not_hung(sms_lake):
+    report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
+                      GenerationConfig(n_per_label=2, max_attempts_factor=1),
+                      EndpointConfig(base_url=f"http://127.0.0.1:{free_port()}/v1", model="dev",
+                                     max_attempts=2, backoff_base_s=0.01, timeout_s=1))
+    assert report.shortfall == {"ham": 2, "spam": 2}
+    assert report.reasons == {"endpoint error": 4}
+
+
+GENERATE_SCRIPT = """
+import sys
+from synthlake.catalog import get_task
+from synthlake.generate import GenerationConfig, generate
+from synthlake.lake import Lake
+from synthlake.llm import EndpointConfig
+url, root, method = sys.argv[1:4]
+generate(Lake(root), get_task("sms_spam"), method, "run",
+         GenerationConfig(n_per_label=30, streams_per_label=3),
+         EndpointConfig(base_url=url, model="dev", max_concurrency=6))
+"""
+
+
+@pytest.mark.parametrize("method", ["few_shot", "zero_shot"])
+def test_kill_9_then_resume_resends_only_what_was_in_flight(sms_lake, tmp_path, method):
+    log = tmp_path / "requests.jsonl"
+    journal = sms_lake.root / "_journal" / "llm.sqlite"
+    with devserver.running(free_port(), "--latency", "0.25", "--request-log", str(log)) as url:
+        args = [sys.executable, "-c", GENERATE_SCRIPT, url, str(sms_lake.root), method]
+        proc = subprocess.Popen(args, cwd=REPO, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if journal.exists() and _count(journal, "responses") >= 15:
+                break
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        in_flight = _count(journal, "in_flight")
+        answered = _count(journal, "responses")
+        assert 15 <= answered < 60, "killed in the middle"
+        subprocess.run(args, cwd=REPO, check=True)
+    sent = Counter(entry["key"] for entry in devserver.read_request_log(log))
+    resent = sum(n - 1 for n in sent.values())
+    assert resent <= in_flight <= 6
+    assert counts(sms_lake, method) == {"ham": 30, "spam": 30}
+
+
+def _count(path: Path, table: str) -> int:
+    with sqlite3.connect(path, timeout=10) as db:
+        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
