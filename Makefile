@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/synthlake demo
+	$(BIN)/python -m orchestration.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -153,14 +153,8 @@ def cmd_generate(args) -> None:
         for method in args.method or list(catalog.METHODS):
             total = config.n_per_label * len(spec.labels)
             with tqdm(total=total, desc=f"{spec.name}/{method}", unit="text") as bar:
-                counts: dict[str, int] = {}
-
-                def progress(label, accepted, _target, counts=counts, bar=bar, total=total):
-                    counts[label] = max(counts.get(label, 0), accepted)
-                    bar.n = min(total, sum(counts.values()))
-                    bar.refresh()
-
-                report = generate(lake, spec, method, run_id, config, endpoint, progress)
+                report = generate(lake, spec, method, run_id, config, endpoint,
+                                  lambda *_, bar=bar: bar.update(1))
             usage = report.usage
             print(f"  accepted {report.accepted}  rejected {report.reasons or 0}  "
                   f"shortfall {report.shortfall or 'none'}")

@@ -110,6 +110,8 @@ class GenerationReport:
 
 
 Progress = Callable[[str, int, int], None]  # (label, accepted so far, quota)
+# "Accepted so far" counts texts that passed the per-answer checks; the final pass may
+# still turn a few into cross-stream duplicates, which the next wave replaces.
 
 
 class Generator:
@@ -119,6 +121,7 @@ class Generator:
                  config: GenerationConfig, progress: Progress | None = None):
         self.client, self.spec, self.method, self.config = client, spec, method, config
         self.progress = progress or (lambda *_: None)
+        self.accepted: Counter[str] = Counter()
         self.params = {"temperature": config.temperature,
                        "max_tokens": config.max_tokens_for(spec)}
 
@@ -159,8 +162,12 @@ class Generator:
                 seen.add(parse.normalized(text))
                 history.append(prompts.Turn(user, response.text or text))
                 accepted += 1
-                self.progress(label, accepted, target)
+                self._count(label)
         return out
+
+    def _count(self, label: str) -> None:
+        self.accepted[label] += 1
+        self.progress(label, self.accepted[label], self.config.n_per_label)
 
     async def _zero_shot_wave(self, label: str, first_stream: int, need: int,
                               budget: int) -> list[Candidate]:
@@ -185,6 +192,8 @@ class Generator:
         if reason is None and parse.copies_demonstration(text, texts,
                                                           spec.few_shot.max_similarity_to_demo):
             reason = "copies a demonstration"
+        if reason is None:
+            self._count(label)
         return Candidate(label, slot, (label, slot_index), response, text, reason,
                          demo_ids=demos["example_id"].tolist(), seed=seed)
 
