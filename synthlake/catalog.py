@@ -136,7 +136,7 @@ class Quality(StrictModel):
 
     label_share_tolerance: float = Field(default=0.05, ge=0, le=1)
     max_duplicate_rate: float = Field(default=0.05, ge=0, le=1)
-    near_duplicate_similarity: float = Field(default=0.95, gt=0, le=1)
+    near_duplicate_similarity: float = Field(default=0.9, gt=0, le=1)
     max_rejection_rate: float = Field(default=0.9, ge=0, le=1)
 
 

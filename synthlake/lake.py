@@ -113,6 +113,21 @@ class Lake:
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
         raise AssertionError("unreachable")
 
+    def append(self, table: str, data: pa.Table, run_id: str) -> int:
+        """Append rows in one commit (for logs such as `quality_results`)."""
+        data = _with_run_id(data, run_id)
+        self.root.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                write_deltalake(self.path(table), data, mode="append",
+                                commit_properties=_commit_properties({"run_id": run_id}))
+                return self.version(table)
+            except (CommitFailedError, DeltaError) as exc:
+                if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
+                    raise LakeError(f"appending to {table} failed: {exc}") from exc
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+        raise AssertionError("unreachable")
+
     def read(
         self,
         table: str,

@@ -1,0 +1,62 @@
+"""Blocking Dagster asset checks that run the Great Expectations suites.
+
+One check per suite, so the UI names what failed. A failed check has ERROR severity and
+is blocking: assets downstream of `synthetic_examples` (embeddings, training) do not run
+in that run. Outcomes are also appended to the `quality_results` Delta table.
+"""
+
+import warnings
+
+import dagster as dg
+
+from assets.metadata import markdown_table
+from orchestration.partitions import task_method_partitions, task_partitions
+from orchestration.resources import LakeResource
+from quality import suites
+from synthlake import catalog
+
+# Partitioned asset checks are "preview" in Dagster 1.13; we rely on them knowingly.
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+
+
+def _result(outcomes: list, version: int) -> dg.AssetCheckResult:
+    failed = [o for o in outcomes if not o.passed]
+    return dg.AssetCheckResult(
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=("; ".join(suites.describe(o) for o in failed) or "all expectations met"),
+        metadata={
+            "failing_expectations": markdown_table(
+                [{"expectation": o.expectation, "column": o.column, "observed": o.observed}
+                 for o in failed]),
+            "offending_rows": markdown_table(
+                [{"expectation": o.expectation, "value": v} for o in failed for v in o.offending]),
+            "expectations": len(outcomes),
+            "checked_delta_version": version,
+        },
+    )
+
+
+def synthetic_check(suite_name: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset="synthetic_examples", name=suite_name, blocking=True,
+                    partitions_def=task_method_partitions,
+                    description=f"GX suite `{suite_name}` (see quality/suites.py)")
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+        keys = context.partition_key.keys_by_dimension
+        spec = catalog.get_task(keys["task"])
+        outcomes, version = suites.check_partition(lake.lake(), spec, keys["method"], suite_name,
+                                                   context.run_id)
+        return _result(outcomes, version)
+
+    return _check
+
+
+@dg.asset_check(asset="real_examples", name="real_form", blocking=True,
+                partitions_def=task_partitions, description="GX suite `real_form`")
+def real_form(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    spec = catalog.get_task(context.partition_key)
+    outcomes, version = suites.check_partition(lake.lake(), spec, None, "real_form", context.run_id)
+    return _result(outcomes, version)
+
+
+all_checks = [synthetic_check(name) for name in suites.SYNTHETIC_SUITES] + [real_form]

@@ -1,0 +1,107 @@
+"""Each expectation fails on data built to violate it, and clean data passes."""
+
+import random
+
+import pandas as pd
+import pytest
+
+from quality import suites
+from synthlake.catalog import get_task
+from synthlake.realdata import load_real
+
+SPEC = get_task("sms_spam")
+VOCAB = ("apple river orange stone cloud table window garden music paper coffee train "
+         "ticket bridge summer winter yellow purple doctor friend market castle forest "
+         "island pencil rocket silver violin harbor tunnel meadow lantern compass").split()
+
+
+@pytest.fixture(scope="module")
+def real() -> pd.DataFrame:
+    return load_real(SPEC).examples.to_pandas()
+
+
+def clean_rows(n_per_label: int = 20) -> pd.DataFrame:
+    rng = random.Random(7)
+    rows = []
+    for label in SPEC.label_names:
+        for i in range(n_per_label):
+            text = " ".join(rng.sample(VOCAB, 8)).capitalize() + "."
+            rows.append({"label": label, "text": text, "status": "accepted", "reason": None,
+                         "demo_example_ids": [], "slot": f"q{i}"})
+    return pd.DataFrame(rows)
+
+
+def outcome_of(name: str, rows: pd.DataFrame, real: pd.DataFrame) -> list[suites.Expectation]:
+    return suites.run_suite(suites.synthetic_suite(name, SPEC, rows, real))
+
+
+def failed(outcomes) -> list[str]:
+    return [f"{o.expectation}:{o.column}" for o in outcomes if not o.passed]
+
+
+def test_clean_data_passes_every_suite(real):
+    rows = clean_rows()
+    for name in suites.SYNTHETIC_SUITES:
+        assert failed(outcome_of(name, rows, real)) == [], name
+
+
+def _mutate(case: str, rows: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    rows = rows.copy()
+    if case == "unknown label":
+        rows.loc[0, "label"] = "eggs"
+    elif case == "missing label":
+        rows = rows[rows.label == "ham"]
+    elif case == "imbalance":
+        rows = rows.drop(rows[rows.label == "spam"].index[:8])
+    elif case == "too long":
+        rows.loc[3, "text"] = " ".join(["word"] * 60)
+    elif case == "empty":
+        rows.loc[3, "text"] = ""
+    elif case == "control char":
+        rows.loc[3, "text"] = "Win a prize \x07 now please"
+    elif case == "broken encoding":
+        rows.loc[3, "text"] = "Caf\u00c3\u00a9 opens at noon today"
+    elif case == "exact duplicates":
+        rows.loc[1:4, "text"] = rows.loc[0, "text"]
+    elif case == "near duplicates":
+        words = rows.loc[0, "text"].split()
+        for i in range(1, 5):  # one word changed each time: not exact, but nearly the same
+            rows.loc[i, "text"] = " ".join(words[:i] + [words[i] + "s"] + words[i + 1:])
+    elif case == "copies demonstration":
+        demo = real[real.split == "train"].iloc[0]
+        rows.loc[2, "text"] = demo.text
+        rows.at[2, "demo_example_ids"] = [demo.example_id]
+    elif case == "real test leak":
+        rows.loc[2, "text"] = real[real.split == "test"].text.iloc[5]
+    elif case == "rejections":
+        extra = rows.copy().assign(status="rejected", reason="too long")
+        rows = pd.concat([rows] + [extra] * 10, ignore_index=True)
+    return rows
+
+
+CASES = [
+    ("unknown label", "label_balance", "expect_column_values_to_be_in_set:label"),
+    ("missing label", "label_balance", "expect_column_values_to_be_between:share"),
+    ("imbalance", "label_balance", "expect_column_values_to_be_between:share"),
+    ("too long", "text_form", "expect_column_values_to_be_between:words"),
+    ("empty", "text_form", "expect_column_value_lengths_to_be_between:text"),
+    ("control char", "text_form", "expect_column_values_to_not_match_regex:text"),
+    ("broken encoding", "text_form", "expect_column_values_to_not_match_regex:text"),
+    ("exact duplicates", "duplicates", "expect_column_mean_to_be_between:exact_duplicate"),
+    ("near duplicates", "duplicates", "expect_column_mean_to_be_between:near_duplicate"),
+    ("copies demonstration", "leakage", "expect_column_values_to_be_in_set:copies_demonstration"),
+    ("real test leak", "leakage", "expect_column_values_to_be_in_set:in_real_test"),
+    ("rejections", "rejection_rate", "expect_column_mean_to_be_between:rejected"),
+]
+
+
+@pytest.mark.parametrize(("case", "suite", "expectation"), CASES, ids=[c[0] for c in CASES])
+def test_each_violation_fails_its_expectation(real, case, suite, expectation):
+    outcomes = outcome_of(suite, _mutate(case, clean_rows(), real), real)
+    assert expectation in failed(outcomes)
+    bad = next(o for o in outcomes if not o.passed)
+    assert bad.observed not in ("", "None")
+
+
+def test_real_data_passes_its_suite(real):
+    assert failed(suites.run_suite(suites.real_suite(SPEC, real))) == []
