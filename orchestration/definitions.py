@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import generation, real
+from assets import generation, measures, real
 from orchestration.resources import LakeResource, LLMResource
 from quality.checks import all_checks
 
-all_assets = dg.load_assets_from_modules([real, generation])
+# The pipeline, in order: the table of contents.
+all_assets = [
+    real.task_catalog,
+    real.real_examples,
+    real.real_annotations,
+    *generation.generation_assets,
+    measures.embeddings,
+    measures.diversity_and_similarity,
+]
 
 defs = dg.Definitions(
     assets=all_assets,

@@ -52,12 +52,11 @@ def main() -> int:
     for task in sorted(load_catalog()):
         run(["real_examples", "real_annotations"], partition_key=task)
         print(f"  {task}", flush=True)
+    generation = {f"generate_{m}": {"config": {"n_per_label": DEMO_N}} for m in METHODS}
     for task in DEMO_TASKS:
-        for method in METHODS:
-            step(f"generation {task} / {method} ({DEMO_N} per label)")
-            run(["synthetic_examples", "llm_responses"],
-                partition_key=dg.MultiPartitionKey({"task": task, "method": method}),
-                run_config={"ops": {"synthetic_generation": {"config": {"n_per_label": DEMO_N}}}})
+        step(f"{task}: generation (both methods, {DEMO_N} per label) and quality checks")
+        run([f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in METHODS],
+            partition_key=task, run_config={"ops": generation})
     step("results (from the lake)")
     con = lake.connect()
     print(con.sql("SELECT task, split, count(*) AS n FROM real_examples GROUP BY ALL ORDER BY ALL")

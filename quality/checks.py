@@ -9,11 +9,13 @@ import warnings
 
 import dagster as dg
 
+from assets.generation import synthetic_key
 from assets.metadata import markdown_table
-from orchestration.partitions import task_method_partitions, task_partitions
+from orchestration.partitions import task_partitions
 from orchestration.resources import LakeResource
 from quality import suites
 from synthlake import catalog
+from synthlake.catalog import METHODS
 
 # Partitioned asset checks are "preview" in Dagster 1.13; we rely on them knowingly.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
@@ -37,15 +39,14 @@ def _result(outcomes: list, version: int) -> dg.AssetCheckResult:
     )
 
 
-def synthetic_check(suite_name: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset="synthetic_examples", name=suite_name, blocking=True,
-                    partitions_def=task_method_partitions,
+def synthetic_check(method: str, suite_name: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=synthetic_key(method), name=suite_name, blocking=True,
+                    partitions_def=task_partitions,
                     description=f"GX suite `{suite_name}` (see quality/suites.py)")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        keys = context.partition_key.keys_by_dimension
-        spec = catalog.get_task(keys["task"])
-        outcomes, version = suites.check_partition(lake.lake(), spec, keys["method"], suite_name,
-                                                   context.run_id)
+        spec = catalog.get_task(context.partition_key)
+        outcomes, version = suites.check_partition(lake.lake(), spec, method, suite_name,
+                                                   context.run.run_id)
         return _result(outcomes, version)
 
     return _check
@@ -55,8 +56,9 @@ def synthetic_check(suite_name: str) -> dg.AssetChecksDefinition:
                 partitions_def=task_partitions, description="GX suite `real_form`")
 def real_form(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
     spec = catalog.get_task(context.partition_key)
-    outcomes, version = suites.check_partition(lake.lake(), spec, None, "real_form", context.run_id)
+    outcomes, version = suites.check_partition(lake.lake(), spec, None, "real_form", context.run.run_id)
     return _result(outcomes, version)
 
 
-all_checks = [synthetic_check(name) for name in suites.SYNTHETIC_SUITES] + [real_form]
+all_checks = [synthetic_check(method, name)
+              for method in METHODS for name in suites.SYNTHETIC_SUITES] + [real_form]

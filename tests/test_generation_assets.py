@@ -33,14 +33,13 @@ def test_generation_asset_and_no_trace_of_the_api_key(tmp_path, monkeypatch, cap
         assert dg.materialize(_assets(), partition_key="sms_spam", instance=instance,
                               selection=["real_examples"], resources=resources).success
         result = dg.materialize(
-            _assets(), instance=instance, resources=resources,
-            partition_key=dg.MultiPartitionKey({"task": "sms_spam", "method": "few_shot"}),
-            selection=["synthetic_examples", "llm_responses"],
-            run_config={"ops": {"synthetic_generation": {"config": {"n_per_label": 6}}}},
+            _assets(), instance=instance, resources=resources, partition_key="sms_spam",
+            selection=["synthetic_examples/few_shot", "llm_responses/few_shot"],
+            run_config={"ops": {"generate_few_shot": {"config": {"n_per_label": 6}}}},
         )
         assert result.success
-        meta = result.asset_materializations_for_node("synthetic_generation")
-        by_key = {m.asset_key.path[-1]: m.metadata for m in meta}
+        meta = result.asset_materializations_for_node("generate_few_shot")
+        by_key = {m.asset_key.path[0]: m.metadata for m in meta}
         assert "| ham | 6 |" in by_key["synthetic_examples"]["accepted_per_label"].value
         assert by_key["llm_responses"]["requests_sent"].value >= 12
         assert by_key["llm_responses"]["retries"].value >= 1

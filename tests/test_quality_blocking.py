@@ -1,0 +1,47 @@
+"""A failed blocking check on generated data stops everything downstream in that run."""
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import all_assets, all_checks
+from orchestration.resources import LakeResource, LLMResource
+from synthlake import devserver
+from synthlake.lake import Lake
+from synthlake.local_llm import free_port
+
+
+def run_task(lake_root, url):
+    resources = {"lake": LakeResource(root=str(lake_root)),
+                 "llm": LLMResource(base_url=url, model="dev")}
+    return dg.materialize(
+        [*all_assets, *all_checks], partition_key="sms_spam", resources=resources,
+        selection=["real_examples", "synthetic_examples/zero_shot", "llm_responses/zero_shot",
+                   "embeddings"],
+        run_config={"ops": {"generate_zero_shot": {"config": {"n_per_label": 4,
+                                                               "max_attempts_factor": 2}},
+                            "embeddings": {"config": {"max_real_per_split": 30}}}},
+        raise_on_error=False,
+    )
+
+
+@pytest.mark.parametrize("broken", [True, False], ids=["failing-checks", "passing-checks"])
+def test_blocking_checks_gate_downstream_assets(tmp_path, broken):
+    faults = ["--faults", "empty", "--fault-rate", "1.0"] if broken else []
+    with devserver.running(free_port(), *faults) as url:
+        result = run_task(tmp_path / "lake", url)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()
+                    for m in [m.event_specific_data.materialization]}
+    if broken:
+        assert not result.success
+        assert checks["rejection_rate"] is False and checks["label_balance"] is False
+        assert "synthetic_examples/zero_shot" in materialized
+        assert "embeddings" not in materialized
+        assert not Lake(tmp_path / "lake").exists("embeddings")
+    else:
+        assert result.success and all(checks.values()), checks
+        assert "embeddings" in materialized
+    history = Lake(tmp_path / "lake").connect().sql(
+        "select suite, bool_and(passed) from quality_results where method='zero_shot' "
+        "group by 1 order by 1").fetchall()
+    assert dict(history)["rejection_rate"] is (not broken)
