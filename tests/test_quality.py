@@ -10,7 +10,11 @@ from synthlake.catalog import get_task
 from synthlake.realdata import load_real
 
 SPEC = get_task("sms_spam")
-VOCAB = ["apple", "river", "orange", "stone", "cloud", "table", "window", "garden", "music", "paper", "coffee", "train", "ticket", "bridge", "summer", "winter", "yellow", "purple", "doctor", "friend", "market", "castle", "forest", "island", "pencil", "rocket", "silver", "violin", "harbor", "tunnel", "meadow", "lantern", "compass"]
+VOCAB = (
+    "apple river orange stone cloud table window garden music paper coffee train ticket bridge summer "
+    "winter yellow purple doctor friend market castle forest island pencil rocket silver "
+    "violin harbor tunnel meadow lantern compass"
+).split()
 
 
 @pytest.fixture(scope="module")
