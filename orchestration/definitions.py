@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import generation, measures, real
+from assets import evaluation, generation, measures, real
 from orchestration.resources import LakeResource, LLMResource
 from quality.checks import all_checks
 
@@ -16,6 +16,7 @@ all_assets = [
     *generation.generation_assets,
     measures.embeddings,
     measures.diversity_and_similarity,
+    evaluation.classifier_runs,
 ]
 
 defs = dg.Definitions(

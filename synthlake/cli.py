@@ -7,6 +7,8 @@
     synthlake history TABLE                  the Delta versions of a table
     synthlake generate --task T --method M   synthetic data (embedded model by default)
     synthlake llm serve                      run the embedded model server in the foreground
+    synthlake train --task T                 classifiers per training source, real test split
+    synthlake headline [--write-readme]      the real vs synthetic table, from the lake
 """
 
 from __future__ import annotations
@@ -68,6 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, help="parallel requests (default 8)")
     p.add_argument("--max-total-tokens", type=int, help="token budget for this command")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("train", help="train and evaluate classifiers per training source")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    p.add_argument("--source", action="append", choices=["real_full", "real", "zero_shot",
+                                                         "few_shot", "real_small+few_shot"])
+    p.add_argument("--classifier", action="append", choices=["finetune", "logreg"])
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--model", default="all-MiniLM-L6-v2", help="Hugging Face id or path")
+    p.add_argument("--max-train-real", type=int, default=4000)
+    p.add_argument("--max-test", type=int, default=2000)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("headline", help="print the headline table (Markdown)")
+    p.add_argument("--write-readme", type=Path, nargs="?", const=Path("README.md"),
+                   help="also replace the table between the headline markers of README.md")
+    p.set_defaults(func=cmd_headline)
 
     p = sub.add_parser("llm", help="the embedded model")
     llm_sub = p.add_subparsers(required=True, dest="llm_command")
@@ -161,6 +180,43 @@ def cmd_generate(args) -> None:
             print(f"  requests {usage['requests_sent']} sent, {usage['cached']} from the journal, "
                   f"{usage['retries']} retries, {usage['prompt_tokens']}+"
                   f"{usage['completion_tokens']} tokens, {usage['elapsed_s']} s")
+
+
+def cmd_train(args) -> None:
+    from synthlake import train
+
+    config = train.TrainConfig(
+        sources=tuple(args.source or train.SOURCES),
+        classifiers=tuple(args.classifier or train.CLASSIFIERS),
+        seeds=tuple(range(args.seeds)), epochs=args.epochs, model=args.model,
+        max_train_real=args.max_train_real, max_test=args.max_test)
+    lake, run_id = lake_of(args), new_run_id()
+    for spec in selected_tasks(args.task):
+        train.train_and_evaluate(lake, spec, run_id, config)
+
+
+HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
+
+
+def headline_markdown(lake: Lake) -> str:
+    frame = lake.connect().sql((Path(__file__).parent.parent / "sql" / "headline.sql")
+                               .read_text()).df()
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def cmd_headline(args) -> None:
+    table = headline_markdown(lake_of(args))
+    print(table)
+    if args.write_readme:
+        text = args.write_readme.read_text()
+        if HEADLINE_START not in text or HEADLINE_END not in text:
+            raise LakeError(f"{args.write_readme}: no {HEADLINE_START} ... {HEADLINE_END} block")
+        head, rest = text.split(HEADLINE_START, 1)
+        _, tail = rest.split(HEADLINE_END, 1)
+        note = "\n_Generated from the lake by `synthlake headline --write-readme`._\n\n"
+        args.write_readme.write_text(f"{head}{HEADLINE_START}{note}{table}\n{HEADLINE_END}{tail}")
 
 
 def cmd_llm_serve(args) -> None:
