@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import evaluation, generation, measures, real
+from assets import analysis, evaluation, generation, measures, real
 from orchestration.resources import LakeResource, LLMResource
 from quality.checks import all_checks
 
@@ -17,6 +17,10 @@ all_assets = [
     measures.embeddings,
     measures.diversity_and_similarity,
     evaluation.classifier_runs,
+    analysis.pairwise_judgments,
+    analysis.task_subjectivity,
+    analysis.instance_level,
+    analysis.report_page,
 ]
 
 defs = dg.Definitions(

@@ -198,3 +198,86 @@ def instance_level_results(predictions: pd.DataFrame, agreement: pd.DataFrame,
 
 def judgments_to_json(frame: pd.DataFrame) -> str:
     return json.dumps(frame.to_dict(orient="records"))
+
+
+# -- against the lake -------------------------------------------------------------------------
+JUDGMENT_COLUMNS = ["task_a", "task_b", "winner", "judge_id", "judge_kind"]
+
+
+def read_judgments_file(path) -> pd.DataFrame:
+    """Human judgments from CSV or Parquet: task_a, task_b, winner, judge_id."""
+    from pathlib import Path
+
+    from synthlake.realdata import RealDataError, read_table_file
+
+    frame = read_table_file(Path(path))
+    missing = [c for c in ("task_a", "task_b", "winner", "judge_id") if c not in frame.columns]
+    if missing:
+        raise RealDataError(f"{path}: missing columns {missing} (columns: {list(frame.columns)})")
+    return frame.assign(judge_kind=frame.get("judge_kind", "human"))[JUDGMENT_COLUMNS]
+
+
+def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: int = 2,
+                seed: int = 0) -> pd.DataFrame:
+    """LLM judgments over all pairs and both orders, journaled like every LLM call."""
+    import asyncio
+
+    from synthlake.journal import Journal
+    from synthlake.llm import LLMClient, open_endpoint
+
+    examples = {}
+    for name in specs:
+        real = lake.read("real_examples", where={"task": name, "split": "train"},
+                         columns=["text"]).to_pandas()
+        examples[name] = real["text"].sample(n=min(3, len(real)), random_state=seed).tolist()
+    journal = Journal.for_lake(lake.root)
+    try:
+        with open_endpoint(endpoint_config) as ep:
+            async def run() -> pd.DataFrame:
+                client = LLMClient(endpoint_config, journal, ep.base_url, ep.model, ep.model_label)
+                try:
+                    return await judge_with_llm(client, specs, examples, repetitions)
+                finally:
+                    await client.aclose()
+
+            return asyncio.run(run())
+    finally:
+        journal.close()
+
+
+def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) -> pd.DataFrame:
+    import pyarrow as pa
+
+    kinds = set(judgments["judge_kind"])
+    method = "llm judge" if kinds == {"llm"} else "human judgments" if kinds == {"human"} else \
+        "human and llm judgments"
+    frame = ranking(judgments, tasks, method)
+    lake.write_partition("task_subjectivity", pa.Table.from_pandas(frame, preserve_index=False),
+                         {}, run_id)
+    return frame
+
+
+def write_instance_level(lake, spec: TaskSpec, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The task's partitions of `instance_agreement` and `instance_level_results`."""
+    import pyarrow as pa
+
+    annotations = lake.read("real_annotations", where={"task": spec.name}).to_pandas() \
+        if lake.exists("real_annotations") else pd.DataFrame()
+    agreement = instance_agreement(annotations)
+    agreement["task"] = spec.name
+    agreement["n_annotators"] = agreement["n_annotators"].astype("Int64")
+    agreement["agreement"] = agreement["agreement"].astype(float)
+    lake.write_partition("instance_agreement", pa.Table.from_pandas(agreement, preserve_index=False),
+                         {"task": spec.name}, run_id)
+    results = pd.DataFrame(columns=["task", "train_source", "classifier", "seed", "gamma", "n",
+                                    "accuracy", "macro_f1"])
+    if lake.exists("predictions") and len(agreement):
+        predictions = lake.read("predictions", where={"task": spec.name}).to_pandas()
+        found = instance_level_results(predictions, agreement, spec.label_names)
+        results = found if len(found) else results
+    results = results.astype({"task": str, "train_source": str, "classifier": str, "seed": int,
+                              "gamma": float, "n": int, "accuracy": float, "macro_f1": float})
+    lake.write_partition("instance_level_results",
+                         pa.Table.from_pandas(results.assign(task=spec.name), preserve_index=False),
+                         {"task": spec.name}, run_id)
+    return agreement, results
