@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import all_assets, defs
+from orchestration.partitions import sync_task_partitions
 from synthlake.catalog import METHODS, load_catalog
 from synthlake.lake import Lake
 
@@ -27,7 +28,9 @@ DEMO_N = int(os.environ.get("SYNTHLAKE_DEMO_N", "8"))
 def instance() -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
-    return dg.DagsterInstance.get()
+    found = dg.DagsterInstance.get()
+    sync_task_partitions(found)
+    return found
 
 
 def step(title: str) -> None:

@@ -75,3 +75,17 @@ def user_task(tmp_path, monkeypatch):
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text)
+
+
+@pytest.fixture
+def dagster_instance(tmp_path):
+    """A throwaway Dagster instance that knows the catalogue's task partitions."""
+    import dagster as dg
+
+    from orchestration.partitions import sync_task_partitions
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        sync_task_partitions(instance)
+        yield instance

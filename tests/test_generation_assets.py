@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import defs
+from orchestration.partitions import sync_task_partitions
 from orchestration.resources import LakeResource, LLMResource
 from synthlake import devserver
 from synthlake.lake import Lake
@@ -28,6 +29,7 @@ def test_generation_asset_and_no_trace_of_the_api_key(tmp_path, monkeypatch, cap
     with devserver.running(free_port(), "--api-key", CANARY, "--faults", "500",
                            "--fault-rate", "0.3") as url, \
             dg.instance_for_test(temp_dir=str(home)) as instance:
+        sync_task_partitions(instance)
         resources = {"lake": LakeResource(root=str(lake_root)),
                      "llm": LLMResource(base_url=url, model="dev")}
         assert dg.materialize(_assets(), partition_key="sms_spam", instance=instance,

@@ -10,17 +10,20 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.resources import LakeResource
+from orchestration.partitions import sync_task_partitions
+from orchestration.resources import LakeResource, LLMResource
+from synthlake.lake import Lake
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_definitions_load_and_real_examples_materialize_in_process(lake):
+def test_definitions_load_and_real_examples_materialize_in_process(lake, dagster_instance):
     defs.resolve_all_job_defs()
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
     result = dg.materialize(
         assets, partition_key="tweet_irony", selection=["real_examples", "real_annotations"],
-        resources={"lake": LakeResource(root=str(lake.root))},
+        resources={"lake": LakeResource(root=str(lake.root)), "llm": LLMResource()},
+        instance=dagster_instance,
     )
     assert result.success
     meta = result.asset_materializations_for_node("real_examples")[0].metadata
@@ -30,21 +33,17 @@ def test_definitions_load_and_real_examples_materialize_in_process(lake):
 
 
 def test_a_yaml_only_task_becomes_a_partition(user_task, tmp_path):
-    """A fresh code location (as on reload) sees the user's task and materializes it."""
-    script = (
-        "import dagster as dg\n"
-        "from orchestration.definitions import defs\n"
-        "from orchestration.resources import LakeResource\n"
-        "from orchestration.partitions import task_partitions\n"
-        "assert 'support_tickets' in task_partitions.get_partition_keys()\n"
-        "assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]\n"
-        f"r = dg.materialize(assets, partition_key='support_tickets', selection=['real_examples'],"
-        f" resources={{'lake': LakeResource(root={str(tmp_path / 'lake')!r})}})\n"
-        "assert r.success\n"
-    )
-    subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, env=os.environ.copy())
-    from synthlake.lake import Lake
-
+    """No code change and no restart: syncing the catalogue adds the user's task."""
+    with dg.instance_for_test() as instance:
+        added = sync_task_partitions(instance)
+        assert "support_tickets" in added and "ag_news" in added
+        assert sync_task_partitions(instance) == [], "idempotent"
+        assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+        result = dg.materialize(assets, partition_key="support_tickets", instance=instance,
+                                selection=["real_examples"],
+                                resources={"lake": LakeResource(root=str(tmp_path / "lake")),
+                                           "llm": LLMResource()})
+        assert result.success
     table = Lake(tmp_path / "lake").read("real_examples", where={"task": "support_tickets"})
     assert table.num_rows == 8
 

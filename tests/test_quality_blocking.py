@@ -10,7 +10,7 @@ from synthlake.lake import Lake
 from synthlake.local_llm import free_port
 
 
-def run_task(lake_root, url):
+def run_task(lake_root, url, instance):
     resources = {"lake": LakeResource(root=str(lake_root)),
                  "llm": LLMResource(base_url=url, model="dev")}
     return dg.materialize(
@@ -20,15 +20,15 @@ def run_task(lake_root, url):
         run_config={"ops": {"generate_zero_shot": {"config": {"n_per_label": 4,
                                                                "max_attempts_factor": 2}},
                             "embeddings": {"config": {"max_real_per_split": 30}}}},
-        raise_on_error=False,
+        raise_on_error=False, instance=instance,
     )
 
 
 @pytest.mark.parametrize("broken", [True, False], ids=["failing-checks", "passing-checks"])
-def test_blocking_checks_gate_downstream_assets(tmp_path, broken):
+def test_blocking_checks_gate_downstream_assets(tmp_path, broken, dagster_instance):
     faults = ["--faults", "empty", "--fault-rate", "1.0"] if broken else []
     with devserver.running(free_port(), *faults) as url:
-        result = run_task(tmp_path / "lake", url)
+        result = run_task(tmp_path / "lake", url, dagster_instance)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()
                     for m in [m.event_specific_data.materialization]}
