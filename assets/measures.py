@@ -11,13 +11,19 @@ from synthlake import diversity, embed, plots
 from synthlake.catalog import METHODS
 
 
+# Refresh after new generations, but only once their blocking quality checks passed.
+AFTER_CHECKED_UPSTREAM = (dg.AutomationCondition.eager()
+                          & dg.AutomationCondition.all_deps_blocking_checks_passed())
+
+
 class EmbeddingParams(dg.Config):
     max_real_per_split: int = 2000
     seed: int = 0
 
 
 @dg.asset(partitions_def=task_partitions, group_name="measures", kinds={"delta"},
-          deps=[real_examples, *[synthetic_key(m) for m in METHODS]])
+          deps=[real_examples, *[synthetic_key(m) for m in METHODS]],
+          automation_condition=AFTER_CHECKED_UPSTREAM)
 def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
                lake: LakeResource) -> dg.MaterializeResult:
     """Sentence embeddings of the real sample and all accepted synthetic texts."""
@@ -31,8 +37,10 @@ def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec("diversity_metrics", deps=[embeddings], kinds={"delta"}),
-           dg.AssetSpec("similarity_to_real", deps=[embeddings], kinds={"delta"})],
+    specs=[dg.AssetSpec("diversity_metrics", deps=[embeddings], kinds={"delta"},
+                        automation_condition=AFTER_CHECKED_UPSTREAM),
+           dg.AssetSpec("similarity_to_real", deps=[embeddings], kinds={"delta"},
+                        automation_condition=AFTER_CHECKED_UPSTREAM)],
     partitions_def=task_partitions, group_name="measures",
 )
 def diversity_and_similarity(context: dg.AssetExecutionContext, lake: LakeResource):

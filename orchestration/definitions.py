@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import analysis, evaluation, generation, measures, real
+from orchestration import automation
 from orchestration.resources import LakeResource, LLMResource
 from quality.checks import all_checks
 
@@ -26,5 +27,8 @@ all_assets = [
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_checks,
+    jobs=[automation.task_pipeline_job, automation.regenerate_job],
+    schedules=[automation.regeneration_schedule],
+    sensors=[automation.task_files],
     resources={"lake": LakeResource(), "llm": LLMResource()},
 )
