@@ -10,7 +10,6 @@ from orchestration.resources import LakeResource
 from synthlake import diversity, embed, plots
 from synthlake.catalog import METHODS
 
-
 # Refresh after new generations, but only once their blocking quality checks passed.
 AFTER_CHECKED_UPSTREAM = (dg.AutomationCondition.eager()
                           & dg.AutomationCondition.all_deps_blocking_checks_passed())

@@ -4,7 +4,9 @@
     synthlake real [--task T ...]            load real data into the lake
     synthlake sql "select ..."               query the lake (DuckDB); or a .sql file
     synthlake sql --at real_examples=3 ...   time travel: read a table at a Delta version
-    synthlake history TABLE                  the Delta versions of a table
+    synthlake history --task T               generation versions of a task (or --table T)
+    synthlake diff --task T --from V1 --to V2  two generation versions compared
+    synthlake export --task T --format hf    accepted examples to parquet, jsonl or a HF folder
     synthlake generate --task T --method M   synthetic data (embedded model by default)
     synthlake llm serve                      run the embedded model server in the foreground
     synthlake train --task T                 classifiers per training source, real test split
@@ -18,6 +20,7 @@ import contextlib
 import json
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from synthlake import catalog, realdata
@@ -94,9 +97,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=cmd_llm_serve)
 
-    p = sub.add_parser("history", help="Delta versions of a lake table")
-    p.add_argument("table")
+    p = sub.add_parser("history", help="generation versions of a task, or a table's commits")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--task")
+    group.add_argument("--table")
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("diff", help="compare two generation versions of a task")
+    p.add_argument("--task", required=True)
+    p.add_argument("--from", dest="old", type=int, required=True)
+    p.add_argument("--to", dest="new", type=int, required=True)
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("export", help="export accepted synthetic examples")
+    p.add_argument("--task", required=True)
+    p.add_argument("--method", choices=list(catalog.METHODS))
+    p.add_argument("--format", choices=["parquet", "jsonl", "hf"], default="parquet")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_export)
     return parser
 
 
@@ -230,9 +248,49 @@ def cmd_llm_serve(args) -> None:
 
 
 def cmd_history(args) -> None:
-    for entry in lake_of(args).history(args.table):
-        meta = {k: entry.get(k) for k in ("version", "timestamp", "operation", "run_id")}
+    lake = lake_of(args)
+    if args.task:
+        from synthlake import versions
+
+        print(render(versions.history(lake, args.task), "table"))
+        return
+    for entry in lake.history(args.table):
+        meta = {k: entry.get(k) for k in ("version", "timestamp", "operation", "run_id",
+                                          "partition")}
+        meta["timestamp"] = datetime.fromtimestamp(meta["timestamp"] / 1000, UTC).isoformat()
         print(json.dumps(meta, default=str))
+
+
+def cmd_diff(args) -> None:
+    from synthlake import versions
+
+    try:
+        result = versions.diff(lake_of(args), args.task, args.old, args.new)
+    except ValueError as exc:
+        raise LakeError(str(exc)) from exc
+    old, new = result["from"], result["to"]
+    for key in ("method", "accepted", "rejected", "per_label", "reasons", "remote_clique",
+                "chamfer", "mean_words"):
+        print(f"{key:14} v{old['version']}: {_short_value(old[key]):40} "
+              f"v{new['version']}: {_short_value(new[key])}")
+    for name in ("from", "to"):
+        metrics = result[name]["metrics"]
+        shown = metrics.to_dict() if len(metrics) else "no evaluation after this version"
+        print(f"metrics after v{result[name]['version']}: {shown}")
+
+
+def _short_value(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def cmd_export(args) -> None:
+    from synthlake import export
+
+    try:
+        path = export.export(lake_of(args), args.task, args.method, args.format, args.out)
+    except ValueError as exc:
+        raise LakeError(str(exc)) from exc
+    print(f"exported to {path} (dataset card: {args.out / 'README.md'})")
 
 
 if __name__ == "__main__":

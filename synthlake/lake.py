@@ -13,6 +13,7 @@ That also gives time travel: `Lake.connect(versions={"real_examples": 3})`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import time
@@ -90,7 +91,8 @@ class Lake:
         """
         data = _with_run_id(data, run_id)
         _check_rows_in_partition(table, data, partition)
-        metadata = {"run_id": run_id, **({"description": description} if description else {})}
+        metadata = {"run_id": run_id, "partition": json.dumps(dict(partition), sort_keys=True),
+                    **({"description": description} if description else {})}
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 if self.exists(table):
@@ -147,7 +149,11 @@ class Lake:
         return self.read(table, where) if self.exists(table) else None
 
     def history(self, table: str) -> list[dict]:
-        return self.delta(table).history()
+        """Commits, newest first, with `run_id` and `partition` (a dict) where written."""
+        entries = self.delta(table).history()
+        for entry in entries:
+            entry["partition"] = json.loads(entry["partition"]) if entry.get("partition") else None
+        return entries
 
     def connect(self, versions: Mapping[str, int] | None = None) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with every lake table registered under its own name, and
