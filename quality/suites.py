@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from synthlake.catalog import TaskSpec
-from synthlake.parse import normalized
+from synthlake.similarity import near_duplicate_flags, normalized, similar_to_any
 
 CONTROL_OR_BROKEN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]|Ã[\x80-\xbf]|â€"
 
@@ -183,44 +183,6 @@ def real_suite(spec: TaskSpec, real: pd.DataFrame) -> Suite:
         ("ExpectColumnDistinctValuesToContainSet",
          {"column": "split", "value_set": ["train", "test"]}),
     ])
-
-
-# -- similarity helpers -----------------------------------------------------------------
-def _tfidf(fit_texts: list[str]):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    # Character n-grams within word boundaries: robust to small edits and punctuation.
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True,
-                           min_df=1).fit(fit_texts)
-
-
-def near_duplicate_flags(texts: list[str], threshold: float) -> np.ndarray:
-    """True for a text whose cosine similarity to an earlier text reaches `threshold`."""
-    if len(texts) < 2:
-        return np.zeros(len(texts), dtype=bool)
-    vectors = _tfidf(texts).transform(texts)
-    similarity = (vectors @ vectors.T).tocsr()
-    flags = np.zeros(len(texts), dtype=bool)
-    for i in range(len(texts)):
-        row = similarity.getrow(i)
-        earlier = row.indices < i
-        flags[i] = bool((row.data[earlier] >= threshold).any())
-    return flags
-
-
-def similar_to_any(texts: list[str], references: list[str], threshold: float) -> list[bool]:
-    """For each text: equal (normalized) to a reference, or cosine >= threshold to one."""
-    if not texts or not references:
-        return [False] * len(texts)
-    keys = {normalized(r) for r in references}
-    exact = [normalized(t) in keys for t in texts]
-    vectorizer = _tfidf(references + texts)
-    refs = vectorizer.transform(references)
-    out = []
-    for start in range(0, len(texts), 512):  # blocks keep the product small
-        block = vectorizer.transform(texts[start:start + 512]) @ refs.T
-        out.extend(np.asarray(block.max(axis=1).todense()).ravel() >= threshold)
-    return [bool(e or n) for e, n in zip(exact, out, strict=True)]
 
 
 def describe(outcome: Expectation) -> str:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-from synthlake import parse, prompts
+from synthlake import parse, prompts, similarity
 from synthlake.catalog import TaskSpec
 from synthlake.journal import Journal, Response
 from synthlake.lake import Lake
@@ -88,6 +88,7 @@ class Candidate:
     reason: str | None
     diversity_prompted: bool = False
     demo_ids: list[str] = field(default_factory=list)
+    demo_texts: list[str] = field(default_factory=list)
     seed: int = 0
 
 
@@ -118,8 +119,10 @@ class Generator:
     """Runs one task x method against a client; returns every candidate."""
 
     def __init__(self, client: LLMClient, spec: TaskSpec, method: str,
-                 config: GenerationConfig, progress: Progress | None = None):
+                 config: GenerationConfig, test_texts: list[str],
+                 progress: Progress | None = None):
         self.client, self.spec, self.method, self.config = client, spec, method, config
+        self.test_texts = test_texts
         self.progress = progress or (lambda *_: None)
         self.accepted: Counter[str] = Counter()
         self.params = {"temperature": config.temperature,
@@ -153,13 +156,13 @@ class Generator:
             slot = f"s{stream}/t{turn}"
             response, seed = await self._ask(label, slot, prompts.zero_shot_messages(spec, history, user))
             text, reason = self._judge(response)
-            if reason is None and parse.normalized(text) in seen:
+            if reason is None and similarity.normalized(text) in seen:
                 reason = "duplicate"
             out.append(Candidate(label, slot, (label, 0, stream, turn), response, text, reason,
                                  diversity, seed=seed))
             turn += 1
             if reason is None:
-                seen.add(parse.normalized(text))
+                seen.add(similarity.normalized(text))
                 history.append(prompts.Turn(user, response.text or text))
                 accepted += 1
                 self._count(label)
@@ -189,13 +192,13 @@ class Generator:
         slot = f"q{slot_index}"
         response, seed = await self._ask(label, slot, prompts.few_shot_messages(spec, label, texts, rng))
         text, reason = self._judge(response)
-        if reason is None and parse.copies_demonstration(text, texts,
-                                                          spec.few_shot.max_similarity_to_demo):
+        if reason is None and similarity.similar_to_any(
+                [text], texts, spec.few_shot.max_similarity_to_demo)[0]:
             reason = "copies a demonstration"
         if reason is None:
             self._count(label)
         return Candidate(label, slot, (label, slot_index), response, text, reason,
-                         demo_ids=demos["example_id"].tolist(), seed=seed)
+                         demo_ids=demos["example_id"].tolist(), demo_texts=texts, seed=seed)
 
     # -- waves until each label's quota is met --------------------------------------
     async def run_label(self, label: str, pool: pd.DataFrame | None) -> list[Candidate]:
@@ -204,7 +207,8 @@ class Generator:
         candidates: list[Candidate] = []
         wave = 0
         while True:
-            need = quota - sum(c.reason is None for c in finalize(candidates, quota))
+            finalized = finalize(candidates, self.spec, quota, self.test_texts)
+            need = quota - sum(c.reason is None and c.label == label for c in finalized)
             used = len(candidates)
             if need <= 0 or used >= budget:
                 return candidates
@@ -227,25 +231,51 @@ class Generator:
         return [c for label_candidates in per_label for c in label_candidates]
 
 
-def finalize(candidates: list[Candidate], quota: int) -> list[Candidate]:
-    """Deterministic final pass: exact duplicates across streams and surplus beyond the
-    quota become rejections. Mutates and returns the candidates in slot order."""
+SET_REASONS = ("duplicate", "near duplicate", "copies a demonstration",
+               "matches a real test text", "surplus beyond quota")
+
+
+def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
+             test_texts: list[str]) -> list[Candidate]:
+    """Deterministic final pass over all candidates in slot order, with the same
+    similarity the quality checks use: exact duplicates, near-copies of any demonstration
+    shown, real test texts, near duplicates of earlier texts, then the quota per label.
+    Mutates and returns the candidates in slot order."""
+    ordered = sorted(candidates, key=lambda c: c.order)
+    for cand in ordered:
+        if cand.reason in SET_REASONS:
+            cand.reason = None  # judged again below, against the whole set
     seen: set[str] = set()
+    for cand in ordered:
+        if cand.reason is None:
+            key = similarity.normalized(cand.text)
+            cand.reason = "duplicate" if key in seen else None
+            seen.add(key)
+    _reject_similar(ordered, {t for c in ordered for t in c.demo_texts},
+                    spec.few_shot.max_similarity_to_demo, "copies a demonstration")
+    _reject_similar(ordered, set(test_texts), spec.quality.near_duplicate_similarity,
+                    "matches a real test text")
+    open_ = [c for c in ordered if c.reason is None]
+    flags = similarity.near_duplicate_flags([c.text for c in open_],
+                                            spec.quality.near_duplicate_similarity)
     kept: Counter[str] = Counter()
-    for cand in sorted(candidates, key=lambda c: c.order):
-        if cand.reason in ("duplicate", "surplus beyond quota"):
-            cand.reason = None  # re-judged below, in global order
-        if cand.reason is not None:
-            continue
-        key = parse.normalized(cand.text)
-        if key in seen:
-            cand.reason = "duplicate"
+    for cand, near in zip(open_, flags, strict=True):
+        if near:
+            cand.reason = "near duplicate"
         elif kept[cand.label] >= quota:
             cand.reason = "surplus beyond quota"
         else:
-            seen.add(key)
             kept[cand.label] += 1
-    return sorted(candidates, key=lambda c: c.order)
+    return ordered
+
+
+def _reject_similar(ordered: list[Candidate], references: set[str], threshold: float,
+                    reason: str) -> None:
+    open_ = [c for c in ordered if c.reason is None]
+    hits = similarity.similar_to_any([c.text for c in open_], sorted(references), threshold)
+    for cand, hit in zip(open_, hits, strict=True):
+        if hit:
+            cand.reason = reason
 
 
 def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
@@ -297,16 +327,15 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     endpoint = endpoint or EndpointConfig.from_env()
     if method not in ("zero_shot", "few_shot"):
         raise ValueError(f"unknown method {method!r}: zero_shot or few_shot")
-    pools = None
-    if method == "few_shot":
-        real = lake.read("real_examples", where={"task": spec.name},
-                         columns=["split", "example_id", "text", "label"]).to_pandas()
-        pools = prompts.seed_pool(real, spec, config.seed)
+    real = lake.read("real_examples", where={"task": spec.name},
+                     columns=["split", "example_id", "text", "label"]).to_pandas()
+    pools = prompts.seed_pool(real, spec, config.seed) if method == "few_shot" else None
+    test_texts = real.loc[real["split"] == "test", "text"].tolist()
     journal = Journal.for_lake(lake.root)
     try:
         with open_endpoint(endpoint) as ep:
             candidates, usage = asyncio.run(
-                _run(journal, endpoint, ep, spec, method, config, pools, progress)
+                _run(journal, endpoint, ep, spec, method, config, pools, test_texts, progress)
             )
             model = ep.model_label
         report = report_of(spec, method, model, candidates, config, usage)
@@ -322,12 +351,12 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
         journal.close()
 
 
-async def _run(journal, endpoint_config, ep, spec, method, config, pools, progress):
+async def _run(journal, endpoint_config, ep, spec, method, config, pools, test_texts, progress):
     client = LLMClient(endpoint_config, journal, ep.base_url, ep.model, ep.model_label)
     started = time.monotonic()
     try:
-        generator = Generator(client, spec, method, config, progress)
-        candidates = finalize(await generator.run(pools), config.n_per_label)
+        generator = Generator(client, spec, method, config, test_texts, progress)
+        candidates = finalize(await generator.run(pools), spec, config.n_per_label, test_texts)
     finally:
         await client.aclose()
     usage = client.usage.as_dict()

@@ -11,7 +11,6 @@ Reasons are short fixed strings, so they group well in SQL:
 
 from __future__ import annotations
 
-import difflib
 import re
 
 from synthlake.catalog import TaskSpec
@@ -91,21 +90,3 @@ def rejection(text: str, finish_reason: str | None, spec: TaskSpec) -> str | Non
     if words > spec.word_limits.max:
         return "too long"
     return None
-
-
-def normalized(text: str) -> str:
-    """Key for exact-duplicate detection: case and punctuation folded."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
-def copies_demonstration(text: str, demos: list[str], threshold: float) -> bool:
-    """True when the text is (nearly) one of the demonstrations it was shown."""
-    words = normalized(text).split()
-    for demo in demos:
-        demo_words = normalized(demo).split()
-        if not demo_words:
-            continue
-        ratio = difflib.SequenceMatcher(None, words, demo_words, autojunk=False).ratio()
-        if ratio >= threshold or " ".join(demo_words) in " ".join(words):
-            return True
-    return False

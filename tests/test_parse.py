@@ -1,7 +1,8 @@
 import pytest
 
 from synthlake.catalog import get_task
-from synthlake.parse import copies_demonstration, extract_text, rejection, salvage
+from synthlake.parse import extract_text, rejection, salvage
+from synthlake.similarity import near_duplicate_flags, similar_to_any
 
 SPEC = get_task("sms_spam")  # word limits 3..40
 
@@ -47,7 +48,15 @@ def test_parser_table(raw, finish, text, reason):
 
 def test_near_copies_of_demonstrations():
     demo = "Free entry in a weekly competition to win FA Cup final tickets. Text FA to 87121"
-    assert copies_demonstration(demo.upper(), [demo], 0.9)
-    assert copies_demonstration("Hey! " + demo, [demo], 0.9)
-    assert not copies_demonstration("Your parcel is waiting, confirm the delivery fee now",
-                                    [demo], 0.9)
+    assert similar_to_any([demo.upper()], [demo], 0.9) == [True]
+    assert similar_to_any(["Hey! " + demo], [demo], 0.9) == [True]
+    assert similar_to_any(["Your parcel is waiting, confirm the delivery fee now"], [demo], 0.9) \
+        == [False]
+
+
+def test_near_duplicates_are_flagged_in_order_and_do_not_depend_on_the_corpus():
+    base = "Meet me at the old station at six with the tickets"
+    texts = [base, base.replace("six", "sixx"), "Completely different words about pizza"]
+    assert near_duplicate_flags(texts, 0.9).tolist() == [False, True, False]
+    crowd = texts + [f"filler text number {i} on another topic" for i in range(50)]
+    assert near_duplicate_flags(crowd, 0.9)[:3].tolist() == [False, True, False]
