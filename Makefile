@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(BIN)/python -m orchestration.demo
 
 test: $(STAMP)
+	scripts/install_browser.sh
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)

@@ -1,12 +1,15 @@
 """`make demo`: the main job on the embedded defaults, offline, then results from the lake.
 
 Runs through Dagster (a persistent instance in $DAGSTER_HOME, ./.dagster_home by
-default), so every step shows up in the UI afterwards (`make ui`):
+default), so every run, check and plot shows up in the UI afterwards (`make ui`):
 1. the task catalogue and the real data of every task;
-2. zero-shot and few-shot generation for the demo tasks (`SYNTHLAKE_DEMO_TASKS`,
-   default sms_spam and ag_news; `SYNTHLAKE_DEMO_N` texts per label, default 8), with the
-   embedded model unless OPENAI_BASE_URL points at another endpoint;
-then prints tables read back from the lake with DuckDB.
+2. for each demo task (`SYNTHLAKE_DEMO_TASKS`, default sms_spam and sarcasm_headlines:
+   one objective and one subjective task with short texts), one run of the task
+   pipeline: zero-shot and few-shot generation (`SYNTHLAKE_DEMO_N` per label, default
+   8) with the blocking quality checks, embeddings, diversity, classifiers on every
+   training source (3 seeds) and instance-level results;
+3. a subjectivity ranking of all tasks by an LLM judge, and the report page.
+The embedded model is used unless OPENAI_BASE_URL points at another endpoint.
 """
 
 import os
@@ -16,13 +19,26 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.definitions import all_assets, defs
+from orchestration.definitions import all_assets, all_checks, defs
 from orchestration.partitions import sync_task_partitions
 from synthlake.catalog import METHODS, load_catalog
+from synthlake.cli import headline_markdown
 from synthlake.lake import Lake
+from synthlake.report import query_file
 
-DEMO_TASKS = os.environ.get("SYNTHLAKE_DEMO_TASKS", "sms_spam,ag_news").split(",")
+DEMO_TASKS = os.environ.get("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines").split(",")
 DEMO_N = int(os.environ.get("SYNTHLAKE_DEMO_N", "8"))
+TASK_PIPELINE = [
+    "real_examples", "real_annotations",
+    *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in METHODS],
+    "embeddings", "diversity_metrics", "similarity_to_real", "evaluations", "predictions",
+    "instance_agreement", "instance_level_results",
+]
+DEMO_CONFIG = {
+    **{f"generate_{m}": {"config": {"n_per_label": DEMO_N}} for m in METHODS},
+    "embeddings": {"config": {"max_real_per_split": 500}},
+    "classifier_runs": {"config": {"epochs": 2, "max_train_real": 1000, "max_test": 500}},
+}
 
 
 def instance() -> dg.DagsterInstance:
@@ -37,41 +53,47 @@ def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def run(selection: list[str], partition_key=None, run_config=None) -> None:
+def run(selection: list[str], partition_key=None, ops=None) -> None:
     result = dg.materialize(
-        [a for a in all_assets if isinstance(a, dg.AssetsDefinition)],
-        selection=selection, partition_key=partition_key, instance=instance(),
-        resources=defs.resources, run_config=run_config, raise_on_error=True,
+        [*all_assets, *all_checks], selection=selection, partition_key=partition_key,
+        instance=instance(), resources=defs.resources,
+        # INFO: the pipeline's own progress lines, without Dagster's DEBUG events
+        run_config={"ops": ops or {}, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        raise_on_error=False,
     )
-    assert result.success
+    if not result.success:
+        failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+        raise SystemExit(f"run {result.run_id} failed" +
+                         (f"; failed quality checks: {failed}" if failed else "") +
+                         " (details in the Dagster UI: make ui)")
 
 
 def main() -> int:
     started = time.monotonic()
     lake = Lake()
-    print(f"lake: {lake.root}\nDagster home: {os.environ.get('DAGSTER_HOME', '.dagster_home')}")
+    print(f"lake: {lake.root}\nDagster home: {instance().root_directory}")
     step("real data of every task")
     run(["task_catalog"])
     for task in sorted(load_catalog()):
         run(["real_examples", "real_annotations"], partition_key=task)
-        print(f"  {task}", flush=True)
-    generation = {f"generate_{m}": {"config": {"n_per_label": DEMO_N}} for m in METHODS}
+    print(f"  {len(load_catalog())} tasks loaded ({time.monotonic() - started:.0f} s)")
     for task in DEMO_TASKS:
-        step(f"{task}: generation (both methods, {DEMO_N} per label) and quality checks")
-        run([f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in METHODS],
-            partition_key=task, run_config={"ops": generation})
+        step(f"{task}: generation ({DEMO_N} per label, both methods), checks, embeddings, "
+             "diversity, classifiers, instance level")
+        run(TASK_PIPELINE, partition_key=task, ops=DEMO_CONFIG)
+        print(f"  done ({time.monotonic() - started:.0f} s)")
+    step("subjectivity ranking (LLM judge) and the report")
+    run(["pairwise_judgments", "task_subjectivity", "report_page"],
+        ops={"pairwise_judgments": {"config": {"repetitions": 1}}})
     step("results (from the lake)")
-    con = lake.connect()
-    print(con.sql("SELECT task, split, count(*) AS n FROM real_examples GROUP BY ALL ORDER BY ALL")
-          .df().to_string(index=False))
+    print(headline_markdown(lake))
     print()
-    print(con.sql("""
-        SELECT task, method, label, count(*) FILTER (status = 'accepted') AS accepted,
-               count(*) FILTER (status = 'rejected') AS rejected
-        FROM synthetic_examples GROUP BY ALL ORDER BY ALL""").df().to_string(index=False))
-    print(f"\ndone in {time.monotonic() - started:.0f} s. Next:")
-    print("  make ui                      # the Dagster UI on http://127.0.0.1:3000")
-    print('  .venv/bin/synthlake sql "select * from synthetic_examples limit 5"')
+    print(query_file(lake, "gap_vs_subjectivity.sql").to_string(index=False))
+    print(f"\ndone in {time.monotonic() - started:.0f} s. Where to look next:")
+    print("  make ui                                   the Dagster UI on http://127.0.0.1:3000")
+    print(f"  {lake.root / '_reports' / 'report.md'}   the report with its plots")
+    print("  .venv/bin/synthlake sql sql/headline.sql  the table above, in SQL")
+    print('  .venv/bin/synthlake sql "select reason, count(*) from synthetic_examples group by 1"')
     return 0
 
 

@@ -244,15 +244,24 @@ class FineTuner:
 class EmbeddingLogReg:
     """Frozen sentence embeddings, logistic regression on top."""
 
+    # Embeddings depend only on the text: shared across sources and seeds of a process,
+    # so the real test split is encoded once, not once per model.
+    _vectors: dict[str, np.ndarray] = {}
+
     def __init__(self, spec: TaskSpec, config: TrainConfig, seed: int):
         self.seed, self.best_epoch, self.epochs_run = seed, 0, 0
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        from synthlake.embed import embedder_name, encode
+
+        missing = sorted(set(texts) - set(self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, encode(missing, embedder_name()), strict=True))
+        return np.stack([self._vectors[t] for t in texts])
 
     def fit(self, train: Split, validation: Split) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        from synthlake.embed import embedder_name, encode
-
-        self._encode = lambda texts: encode(texts, embedder_name())
         self.model = LogisticRegression(max_iter=2000, random_state=self.seed, C=1.0)
         self.model.fit(self._encode(train.texts + validation.texts),
                        train.labels + validation.labels)

