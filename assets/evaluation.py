@@ -19,6 +19,7 @@ class TrainingParams(dg.Config):
     epochs: int = 3
     max_train_real: int = 4000
     max_test: int = 2000
+    save_models: bool = True
 
 
 @dg.multi_asset(

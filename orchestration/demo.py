@@ -6,7 +6,7 @@ default), so every run, check and plot shows up in the UI afterwards (`make ui`)
 2. for each demo task (`SYNTHLAKE_DEMO_TASKS`, default sms_spam and sarcasm_headlines:
    one objective and one subjective task with short texts), one run of the task
    pipeline: zero-shot and few-shot generation (`SYNTHLAKE_DEMO_N` per label, default
-   8) with the blocking quality checks, embeddings, diversity, classifiers on every
+   6) with the blocking quality checks, embeddings, diversity, classifiers on every
    training source (3 seeds) and instance-level results;
 3. a subjectivity ranking of all tasks by an LLM judge, and the report page.
 The embedded model is used unless OPENAI_BASE_URL points at another endpoint.
@@ -27,7 +27,7 @@ from synthlake.lake import Lake
 from synthlake.report import query_file
 
 DEMO_TASKS = os.environ.get("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines").split(",")
-DEMO_N = int(os.environ.get("SYNTHLAKE_DEMO_N", "8"))
+DEMO_N = int(os.environ.get("SYNTHLAKE_DEMO_N", "6"))
 TASK_PIPELINE = [
     "real_examples", "real_annotations",
     *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in METHODS],
@@ -37,7 +37,10 @@ TASK_PIPELINE = [
 DEMO_CONFIG = {
     **{f"generate_{m}": {"config": {"n_per_label": DEMO_N}} for m in METHODS},
     "embeddings": {"config": {"max_real_per_split": 500}},
-    "classifier_runs": {"config": {"epochs": 2, "max_train_real": 1000, "max_test": 500}},
+    # Small enough for 2 CPU cores in a few minutes; the defaults train on up to 4,000
+    # real texts, test on 2,000 and keep every model.
+    "classifier_runs": {"config": {"epochs": 2, "max_train_real": 500, "max_test": 400,
+                                   "save_models": False}},
 }
 
 

@@ -58,7 +58,10 @@ class Suite:
 def run_suite(suite: Suite) -> list[Expectation]:
     import great_expectations as gx  # ~5 s: only when a check runs
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # quiet logs
     source = context.data_sources.add_pandas(f"{suite.name}_source")
     batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
     gx_suite = gx.ExpectationSuite(name=suite.name)

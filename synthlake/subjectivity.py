@@ -100,7 +100,7 @@ def ranking(judgments: pd.DataFrame, tasks: list[str], method: str,
 # -- the LLM judge -------------------------------------------------------------------------
 def task_card(spec: TaskSpec, examples: list[str]) -> str:
     labels = "; ".join(f"{lab.name}: {lab.description}" for lab in spec.labels)
-    shown = "\n".join(f'  - "{text[:200]}"' for text in examples)
+    shown = "\n".join(f'  - "{text[:120]}"' for text in examples[:2])  # short: CPU prefill
     return f"Task: {spec.description}\nLabels: {labels}\nExamples:\n{shown}"
 
 
