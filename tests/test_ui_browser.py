@@ -99,16 +99,32 @@ def wait_for_text(driver, text: str, timeout: float = 60) -> None:
     raise AssertionError(f"{text!r} never appeared on {driver.current_url}")
 
 
-def test_ui_graph_partitions_and_a_launched_materialization(dagster_ui, browser):
+def click_button(driver, label: str, required: bool = True) -> bool:
     from selenium.webdriver.common.by import By
 
+    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == label]
+    if required:
+        assert buttons, f"no {label!r} button on {driver.current_url}"
+    if buttons:
+        buttons[0].click()
+    return bool(buttons)
+
+
+def test_ui_graph_partitions_and_a_launched_materialization(dagster_ui, browser):
     port, base = dagster_ui, f"http://127.0.0.1:{dagster_ui}"
     ARTIFACTS.mkdir(exist_ok=True)
 
-    browser.get(f"{base}/asset-groups")
-    for name in ("real_examples", "embeddings", "evaluations"):
-        wait_for_text(browser, name)
+    browser.get(f"{base}/asset-groups")  # the global asset lineage: one node per group
+    wait_for_text(browser, "Global asset lineage")
+    time.sleep(2)
+    click_button(browser, "Skip", required=False)  # the first-visit newsletter dialog
+    for group in ("generation", "measures", "evaluation", "subjectivity", "analysis"):
+        wait_for_text(browser, group)
     browser.save_screenshot(str(ARTIFACTS / "ui_asset_graph.png"))
+
+    browser.get(f"{base}/assets")  # the catalogue lists every asset of the graph
+    for name in ("real_examples", "synthetic_examples", "embeddings", "evaluations"):
+        wait_for_text(browser, name)
 
     browser.get(f"{base}/assets/real_examples?view=partitions")
     for task in ("ag_news", "sms_spam", "tweet_irony"):
@@ -117,10 +133,10 @@ def test_ui_graph_partitions_and_a_launched_materialization(dagster_ui, browser)
 
     browser.get(f"{base}/assets/task_catalog")
     wait_for_text(browser, "Materialize")
-    buttons = [b for b in browser.find_elements(By.TAG_NAME, "button")
-               if b.text.strip() == "Materialize"]
-    assert buttons, "no Materialize button on the asset page"
-    buttons[0].click()
+    time.sleep(1)
+    click_button(browser, "Materialize")
+    time.sleep(3)
+    browser.save_screenshot(str(ARTIFACTS / "ui_after_click.png"))
     deadline, status = time.time() + 120, None
     while time.time() < deadline:
         runs = graphql(port, "{ runsOrError { ... on Runs { results { runId status } } } }")
@@ -129,7 +145,7 @@ def test_ui_graph_partitions_and_a_launched_materialization(dagster_ui, browser)
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(1)
+    assert status == "SUCCESS", f"run status {status}"
     browser.get(f"{base}/assets/task_catalog")
-    wait_for_text(browser, "Materialized")
+    wait_for_text(browser, "Latest materialization")
     browser.save_screenshot(str(ARTIFACTS / "ui_materialized.png"))
-    assert status == "SUCCESS", status
