@@ -9,6 +9,8 @@ export SYNTHLAKE_DATA_DIR ?= $(DATA_DIR)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# The demo and the UI share one Dagster instance, so the demo's runs show in the UI.
+demo ui: export DAGSTER_HOME := $(abspath .dagster_home)
 
 .PHONY: demo test test-fast lint ui clean-lake env
 
@@ -37,6 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 ui: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
 
 clean-lake:
