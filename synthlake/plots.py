@@ -49,6 +49,11 @@ def _empty(ax, message: str) -> None:
 def gap_vs_subjectivity(frame: pd.DataFrame, path: Path) -> Path:
     """Real-minus-synthetic macro-F1 gap against the subjectivity rank, one point per task."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
+    classifier = ""
+    if not frame.empty:  # one classifier per plot: the fine-tuned one when there is one
+        classifier = "finetune" if (frame["classifier"] == "finetune").any() \
+            else frame["classifier"].iloc[0]
+        frame = frame[frame["classifier"] == classifier]
     if frame.empty:
         _empty(ax, "no evaluations joined with a subjectivity ranking yet")
     else:
@@ -64,7 +69,7 @@ def gap_vs_subjectivity(frame: pd.DataFrame, path: Path) -> Path:
         ax.set_xlabel(f"subjectivity rank (1 = most objective; {method})")
         ax.set_ylabel("macro-F1 gap: real minus synthetic")
         ax.legend()
-    ax.set_title("Where synthetic data falls short")
+    ax.set_title(f"Where synthetic data falls short ({classifier or 'no classifier'})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
