@@ -57,7 +57,6 @@ class Suite:
 
 def run_suite(suite: Suite) -> list[Expectation]:
     import great_expectations as gx  # ~5 s: only when a check runs
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")

@@ -93,40 +93,39 @@ class Lake:
         _check_rows_in_partition(table, data, partition)
         metadata = {"run_id": run_id, "partition": json.dumps(dict(partition), sort_keys=True),
                     **({"description": description} if description else {})}
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            try:
-                if self.exists(table):
-                    write_deltalake(
-                        self.path(table), data, mode="overwrite",
-                        predicate=partition_predicate(partition) if partition else None,
-                        commit_properties=_commit_properties(metadata),
-                    )
-                else:
-                    self.root.mkdir(parents=True, exist_ok=True)
-                    write_deltalake(
-                        self.path(table), data, mode="append",
-                        partition_by=list(partition) or None,
-                        commit_properties=_commit_properties(metadata),
-                    )
-                return self.version(table)
-            except (CommitFailedError, DeltaError) as exc:
-                if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
-                    raise LakeError(f"writing {table} {dict(partition)} failed: {exc}") from exc
-                time.sleep(random.uniform(0.05, 0.2) * attempt)
-        raise AssertionError("unreachable")
+        properties = _commit_properties(metadata)
+
+        def write() -> None:
+            if self.exists(table):
+                write_deltalake(self.path(table), data, mode="overwrite",
+                                predicate=partition_predicate(partition) if partition else None,
+                                commit_properties=properties)
+            else:
+                self.root.mkdir(parents=True, exist_ok=True)
+                write_deltalake(self.path(table), data, mode="append",
+                                partition_by=list(partition) or None, commit_properties=properties)
+
+        return self._commit(table, write, f"writing {table} {dict(partition)}")
 
     def append(self, table: str, data: pa.Table, run_id: str) -> int:
         """Append rows in one commit (for logs such as `quality_results`)."""
         data = _with_run_id(data, run_id)
         self.root.mkdir(parents=True, exist_ok=True)
+        properties = _commit_properties({"run_id": run_id})
+        return self._commit(table, lambda: write_deltalake(
+            self.path(table), data, mode="append", commit_properties=properties),
+            f"appending to {table}")
+
+    def _commit(self, table: str, write, what: str) -> int:
+        """Run `write` (one Delta commit); retry with backoff when another writer committed
+        first; after `COMMIT_ATTEMPTS` the error is raised, never swallowed."""
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
-                write_deltalake(self.path(table), data, mode="append",
-                                commit_properties=_commit_properties({"run_id": run_id}))
+                write()
                 return self.version(table)
             except (CommitFailedError, DeltaError) as exc:
                 if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
-                    raise LakeError(f"appending to {table} failed: {exc}") from exc
+                    raise LakeError(f"{what} failed: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
         raise AssertionError("unreachable")
 

@@ -89,3 +89,55 @@ def dagster_instance(tmp_path):
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         sync_task_partitions(instance)
         yield instance
+
+
+def graphql(port: int, query: str) -> dict:
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
+                                     data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["data"]
+
+
+@pytest.fixture
+def dagster_dev(tmp_path):
+    """`dagster dev -w workspace.yaml` on loopback with a fresh instance that knows the task
+    partitions; yields the port once the UI answers with the asset graph."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import dagster as dg
+
+    from orchestration.partitions import sync_task_partitions
+    from synthlake.local_llm import free_port
+
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        sync_task_partitions(instance)
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTHLAKE_LAKE": str(tmp_path / "lake")}
+    proc = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",
+                             "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if graphql(port, "{ assetNodes { id } }")["assetNodes"]:
+                    break
+            except OSError:
+                time.sleep(1)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

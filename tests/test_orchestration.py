@@ -1,11 +1,3 @@
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import dagster as dg
 
@@ -13,8 +5,7 @@ from orchestration.definitions import defs
 from orchestration.partitions import sync_task_partitions
 from orchestration.resources import LakeResource, LLMResource
 from synthlake.lake import Lake
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import graphql
 
 
 def test_definitions_load_and_real_examples_materialize_in_process(lake, dagster_instance):
@@ -48,39 +39,8 @@ def test_a_yaml_only_task_becomes_a_partition(user_task, tmp_path):
     assert table.num_rows == 8
 
 
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def test_dagster_dev_serves_the_ui_with_the_assets(tmp_path):
-    port = 3917
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "SYNTHLAKE_LAKE": str(tmp_path / "lake")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
-         "-p", str(port)],
-        cwd=REPO, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline, keys = time.time() + 90, []
-        while time.time() < deadline:
-            try:
-                data = _graphql(port, "{ assetNodes { assetKey { path } } }")
-                keys = [node["assetKey"]["path"][-1] for node in data["data"]["assetNodes"]]
-                if keys:
-                    break
-            except OSError:
-                pass
-            time.sleep(1)
-        assert {"real_examples", "real_annotations", "task_catalog"} <= set(keys)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+def test_dagster_dev_serves_the_ui_with_the_assets(dagster_dev):
+    data = graphql(dagster_dev, "{ assetNodes { assetKey { path } } }")
+    keys = {"/".join(node["assetKey"]["path"]) for node in data["assetNodes"]}
+    assert {"real_examples", "real_annotations", "task_catalog", "synthetic_examples/few_shot",
+            "embeddings", "evaluations", "report_page"} <= keys

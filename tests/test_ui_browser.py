@@ -6,17 +6,13 @@ Chromium and chromedriver come from Debian's packages (`scripts/install_browser.
 by `make test`); without them this test is skipped with that instruction.
 """
 
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import graphql
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"
@@ -26,50 +22,6 @@ pytestmark = pytest.mark.skipif(
     not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
     reason="needs Debian's chromium and chromium-driver (scripts/install_browser.sh)",
 )
-
-
-def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
-                                     data=json.dumps({"query": query}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["data"]
-
-
-@pytest.fixture
-def dagster_ui(tmp_path):
-    """`dagster dev` on loopback with a fresh instance that knows the task partitions."""
-    import dagster as dg
-
-    from orchestration.partitions import sync_task_partitions
-
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        sync_task_partitions(instance)
-    from synthlake.local_llm import free_port
-
-    port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTHLAKE_LAKE": str(tmp_path / "lake")}
-    proc = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",
-                             "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
-                            start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if graphql(port, "{ assetNodes { id } }")["assetNodes"]:
-                    break
-            except OSError:
-                time.sleep(1)
-        yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -110,8 +62,8 @@ def click_button(driver, label: str, required: bool = True) -> bool:
     return bool(buttons)
 
 
-def test_ui_graph_partitions_and_a_launched_materialization(dagster_ui, browser):
-    port, base = dagster_ui, f"http://127.0.0.1:{dagster_ui}"
+def test_ui_graph_partitions_and_a_launched_materialization(dagster_dev, browser):
+    port, base = dagster_dev, f"http://127.0.0.1:{dagster_dev}"
     ARTIFACTS.mkdir(exist_ok=True)
 
     browser.get(f"{base}/asset-groups")  # the global asset lineage: one node per group
