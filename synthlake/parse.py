@@ -45,20 +45,22 @@ def extract_text(raw: str | None) -> str:
         text = text[1:-1].strip()
     elif text.count('"') == 1 and text.startswith('"'):
         text = text[1:].strip()  # an opening quote the model never closed
-    return " ".join(text.split())
+    # Line breaks stay until `salvage` has used them as boundaries.
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
 def word_count(text: str) -> int:
     return len(text.split())
 
 
-SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?=\s|$)")
+# A sentence end, or a line end: a headline or a tweet often stands on its own line.
+SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?=\s|$)|(?=\n)")
 
 
 def complete_sentences(text: str, max_words: int) -> str:
-    """The longest run of whole sentences from the start that fits in `max_words`; ''
-    when not even the first sentence is complete or fits. Used on answers cut off by
-    `max_tokens`: small models often write one good sentence and then ramble."""
+    """The longest run of whole sentences (or lines) from the start that fits in
+    `max_words`; '' when not even the first is complete or fits. Used on answers cut off by
+    `max_tokens`: small models often write one good sentence or headline, then ramble."""
     best = ""
     for match in SENTENCE_END.finditer(text):
         candidate = text[: match.end()].strip()
@@ -69,10 +71,11 @@ def complete_sentences(text: str, max_words: int) -> str:
 
 
 def salvage(text: str, finish_reason: str | None, spec: TaskSpec) -> str:
-    """For a truncated answer, keep its complete sentences; other answers are unchanged."""
-    if finish_reason != "length":
-        return text
-    return complete_sentences(text, spec.word_limits.max)
+    """For a truncated answer, keep its complete sentences (or first lines); every answer
+    leaves on one line."""
+    if finish_reason == "length":
+        text = complete_sentences(text, spec.word_limits.max)
+    return " ".join(text.split())
 
 
 def rejection(text: str, finish_reason: str | None, spec: TaskSpec) -> str | None:

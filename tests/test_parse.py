@@ -34,6 +34,8 @@ CASES = [
      "You won a prize. Call 0800 now to claim it. Call 0800 now to claim it."),
     ("Call now to claim " + "it " * 50, ""),
     ("First part ends here! " + "more words " * 30 + ".", "First part ends here!"),
+    ("Local Man Wins Award For Doing Nothing\nIn a stunning turn of events " + "the man " * 30,
+     "Local Man Wins Award For Doing Nothing"),
 ])
 def test_truncated_answers_keep_their_complete_sentences(raw, expected):
     assert salvage(extract_text(raw), "length", SPEC) == expected
