@@ -12,6 +12,7 @@ default), so every run, check and plot shows up in the UI afterwards (`make ui`)
 The embedded model is used unless OPENAI_BASE_URL points at another endpoint.
 """
 
+import functools
 import os
 import sys
 import time
@@ -45,6 +46,7 @@ DEMO_CONFIG = {
 }
 
 
+@functools.cache
 def instance() -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)

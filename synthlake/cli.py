@@ -217,11 +217,9 @@ HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->
 
 
 def headline_markdown(lake: Lake) -> str:
-    frame = lake.connect().sql((Path(__file__).parent.parent / "sql" / "headline.sql")
-                               .read_text()).df()
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
+    from synthlake.report import markdown, query_file
+
+    return markdown(query_file(lake, "headline.sql"))
 
 
 def cmd_headline(args) -> None:

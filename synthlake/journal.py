@@ -104,18 +104,6 @@ class Journal:
         with self._lock:
             return {r[0] for r in self._db.execute("SELECT request_key FROM in_flight")}
 
-    def clear_in_flight(self, keys: set[str]) -> None:
-        with self._lock:
-            self._db.executemany("DELETE FROM in_flight WHERE request_key = ?", [(k,) for k in keys])
-
-    def responses(self, task: str, method: str) -> list[Response]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM responses WHERE task = ? AND method = ? ORDER BY created_at",
-                (task, method),
-            ).fetchall()
-        return [_to_response(r, cached=True) for r in rows]
-
     def close(self) -> None:
         self._db.close()
 

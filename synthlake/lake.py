@@ -144,8 +144,6 @@ class Lake:
             expr = term if expr is None else expr & term
         return dataset.to_table(filter=expr, columns=columns)
 
-    def read_or_empty(self, table: str, where: Mapping[str, object] | None = None) -> pa.Table | None:
-        return self.read(table, where) if self.exists(table) else None
 
     def history(self, table: str) -> list[dict]:
         """Commits, newest first, with `run_id` and `partition` (a dict) where written."""

@@ -28,12 +28,20 @@ def query_file(lake: Lake, name: str, con=None) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def markdown(frame: pd.DataFrame) -> str:
+def markdown(frame: pd.DataFrame | list[dict],
+             empty: str = "_(no data yet: materialize the upstream assets)_") -> str:
+    """A Markdown table (pipes escaped, cells on one line and capped at 160 characters);
+    the one table writer of the README, the report, the CLI and Dagster metadata."""
+    frame = pd.DataFrame(frame) if isinstance(frame, list) else frame
     if frame.empty:
-        return "_(no data yet: materialize the upstream assets)_"
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |"
-              for row in frame.itertuples(index=False)]
+        return empty
+
+    def cell(value) -> str:
+        text = "" if not isinstance(value, list | dict) and pd.isna(value) else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")[:160]
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
 
 

@@ -27,7 +27,6 @@ on the test examples with a_i >= gamma, for a grid of gamma.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 
 import numpy as np
@@ -195,9 +194,6 @@ def instance_level_results(predictions: pd.DataFrame, agreement: pd.DataFrame,
                          "accuracy": result["accuracy"], "macro_f1": result["macro_f1"]})
     return pd.DataFrame(rows)
 
-
-def judgments_to_json(frame: pd.DataFrame) -> str:
-    return json.dumps(frame.to_dict(orient="records"))
 
 
 # -- against the lake -------------------------------------------------------------------------

@@ -58,8 +58,7 @@ def test_every_fault_heals_and_is_recorded(sms_lake, tmp_path, method):
     assert set(raw.finish_reason) >= {"stop"}
     table = sms_lake.read("synthetic_examples", where={"task": "sms_spam", "method": method})
     reasons = set(table.to_pandas().reason.dropna())
-    if seen["empty"]:
-        assert "empty" in reasons
+    assert seen["empty"] and "empty" in reasons, "an empty answer is rejected, then replaced"
 
 
 def test_a_finished_partition_sends_zero_requests_again(sms_lake, tmp_path):

@@ -35,43 +35,35 @@ def test_no_text_in_two_splits():
     assert not real.groupby("text")["split"].nunique().gt(1).any()
 
 
-def _bad_data_case(user_task, name):
-    folder = user_task["folder"]
-    if name == "label-not-in-spec":
-        (folder / "train.csv").write_text('text,label\n"fine text",billing\n"what",refund\n')
-        return "train.csv: row 2 has label 'refund'"
-    if name == "missing-text-column":
-        (folder / "train.csv").write_text("body,label\nhello,billing\n")
-        return "train.csv: missing column 'text'"
-    if name == "empty-file":
-        (folder / "test.csv").write_bytes(b"")
-        return "test.csv: file is empty"
-    if name == "header-only":
-        (folder / "test.csv").write_text("text,label\n")
-        return "test.csv: file has no rows"
-    if name == "non-utf8":
-        (folder / "train.csv").write_bytes(b"text,label\nok,billing\ncaf\xe9 bill,billing\n")
-        return "train.csv: line 3 is not valid UTF-8 (byte 0xe9"
-    if name == "bad-jsonl":
-        (folder / "train.csv").unlink()
-        (folder / "train.jsonl").write_text('{"text": "a", "label": "billing"}\n{"text": oops}\n')
-        return "train.jsonl: line 2 is not valid JSON"
-    if name == "missing-test-split":
-        (folder / "test.csv").unlink()
-        return "no test file"
-    raise AssertionError(name)
+# case -> (file to write, its bytes (None: delete the file), what the error must say)
+BAD_DATA = {
+    "label-not-in-spec": ("train.csv", b'text,label\n"fine text",billing\n"what",refund\n',
+                          "train.csv: row 2 has label 'refund'"),
+    "missing-text-column": ("train.csv", b"body,label\nhello,billing\n",
+                            "train.csv: missing column 'text'"),
+    "empty-file": ("test.csv", b"", "test.csv: file is empty"),
+    "header-only": ("test.csv", b"text,label\n", "test.csv: file has no rows"),
+    "non-utf8": ("train.csv", b"text,label\nok,billing\ncaf\xe9 bill,billing\n",
+                 "train.csv: line 3 is not valid UTF-8 (byte 0xe9"),
+    "bad-jsonl": ("train.jsonl", b'{"text": "a", "label": "billing"}\n{"text": oops}\n',
+                  "train.jsonl: line 2 is not valid JSON"),
+    "missing-test-split": ("test.csv", None, "no test file"),
+}
 
 
-BAD_CASES = ["label-not-in-spec", "missing-text-column", "empty-file", "header-only",
-             "non-utf8", "bad-jsonl", "missing-test-split"]
-
-
-@pytest.mark.parametrize("case", BAD_CASES)
+@pytest.mark.parametrize("case", sorted(BAD_DATA))
 def test_bad_data_is_named_and_nothing_is_written(user_task, lake, case):
     spec = get_task(user_task["name"])
     write_real_examples(lake, spec, "run-good")
     version_before = lake.version("real_examples")
-    expected = _bad_data_case(user_task, case)
+    name, content, expected = BAD_DATA[case]
+    folder = user_task["folder"]
+    if name.endswith(".jsonl"):
+        (folder / "train.csv").unlink()  # one file per split: the JSONL replaces the CSV
+    if content is None:
+        (folder / name).unlink()
+    else:
+        (folder / name).write_bytes(content)
     with pytest.raises(RealDataError) as err:
         write_real_examples(lake, spec, "run-bad")
     assert expected in str(err.value)
