@@ -3,15 +3,17 @@
 OpenAI, vLLM, Ollama, llama.cpp's server and `transformers serve` all speak the same
 chat-completions protocol; switching is configuration (`OPENAI_BASE_URL`,
 `SYNTHLAKE_MODEL`, the key in `OPENAI_API_KEY`), never code. With no base URL the
-embedded model (`local_llm`) is started for the duration of the work.
+embedded model (`local_llm`) is started for the duration of the work. The HTTP exchange
+itself lives in `transport.py` (why not the `openai` package's client: see there).
 
 What `LLMClient.complete` does for each request, in order:
 1. journal lookup by `request_key`: an answer already paid for is never requested again;
 2. budget check (total tokens, or cost from per-model prices) before sending;
 3. wait for a concurrency slot (adaptive: halves on 429, climbs back by one per
    `limit` successes) and for the requests- and tokens-per-minute buckets;
-4. mark in flight in the journal, send, retry with exponential backoff and jitter on 429
-   (honouring Retry-After), 5xx, timeouts, dropped connections and unreadable bodies;
+4. mark in flight in the journal (committed before sending), send, retry with
+   exponential backoff and jitter on 429 (honouring Retry-After), 5xx, timeouts,
+   dropped connections and unreadable bodies;
 5. journal the answer the moment it arrives.
 Errors that cannot heal (401/403, unknown model, bad request) raise `FatalLLMError` at
 once. The API key is read from the environment and appears in no message or record.
@@ -29,9 +31,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import openai
-
 from synthlake.journal import Journal, Response
+from synthlake.transport import (
+    ChatTransport,
+    EndpointStatus,
+    EndpointUnreachable,
+    UnreadableAnswer,
+)
 
 EMBEDDED = "embedded"
 
@@ -182,10 +188,8 @@ class LLMClient:
                                 if config.requests_per_minute else None)
         self.tokens_bucket = (RateBucket(config.tokens_per_minute)
                               if config.tokens_per_minute else None)
-        self._client = openai.AsyncOpenAI(
-            base_url=base_url, api_key=config.api_key(), max_retries=0,
-            timeout=config.timeout_s, http_client=openai.DefaultAioHttpClient(),
-        )
+        self._transport = ChatTransport(base_url, config.api_key(), config.timeout_s,
+                                        config.max_concurrency)
 
     def prepare(self, request: ChatRequest) -> ChatRequest:
         request.key = request_key(self.model_label, request.messages, request.params, request.slot)
@@ -206,11 +210,11 @@ class LLMClient:
                 await self.requests_bucket.take(1)
             if self.tokens_bucket:
                 await self.tokens_bucket.take(request.params.get("max_tokens", 256))
-            self.journal.mark_in_flight(request.key)
+            await self.journal.mark_in_flight(request.key)
             response, rate_limited = await self._send_with_retries(request)
         finally:
             await self.limiter.release(rate_limited)
-        self.journal.record(response)
+        await self.journal.record(response)
         return response
 
     async def _send_with_retries(self, request: ChatRequest) -> tuple[Response, bool]:
@@ -218,36 +222,22 @@ class LLMClient:
         for attempt in range(1, self.config.max_attempts + 1):
             self.usage.requests_sent += 1
             try:
-                completion = await self._client.chat.completions.create(
-                    model=self.model, messages=request.messages, **request.params
-                )
-                response = self._to_response(request, completion, attempt, started)
-                return response, rate_limited
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                raise FatalLLMError(
-                    f"the endpoint refused the credentials (HTTP {exc.status_code}); check the "
-                    f"key in ${self.config.api_key_env}"
-                ) from None
-            except openai.NotFoundError:
-                raise FatalLLMError(
-                    f"the endpoint does not know model {self.model_label!r} (HTTP 404)"
-                ) from None
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                raise FatalLLMError(
-                    f"the endpoint rejected the request (HTTP {exc.status_code}): "
-                    f"{_short(exc.message)}"
-                ) from None
-            except openai.RateLimitError as exc:
-                rate_limited, last_error = True, f"429 rate limited: {_short(exc.message)}"
-                self.usage.rate_limited += 1
-                delay = _retry_after(exc) or self._backoff(attempt)
-            except openai.APIStatusError as exc:
-                last_error = f"HTTP {exc.status_code}: {_short(exc.message)}"
+                answer = await self._transport.chat(
+                    {"model": self.model, "messages": request.messages, **request.params})
+                return self._to_response(request, answer, attempt, started), rate_limited
+            except EndpointStatus as exc:
+                self._fail_fast(exc)
+                if exc.status == 429:
+                    rate_limited, last_error = True, f"429 rate limited: {_short(exc.message)}"
+                    self.usage.rate_limited += 1
+                    delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+                else:  # 5xx, 408, 409 ...: the endpoint's trouble, which passes
+                    last_error = f"HTTP {exc.status}: {_short(exc.message)}"
+                    delay = self._backoff(attempt)
+            except EndpointUnreachable as exc:
+                last_error = _short(str(exc))
                 delay = self._backoff(attempt)
-            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                last_error = f"{type(exc).__name__}: {_short(str(exc))}"
-                delay = self._backoff(attempt)
-            except (openai.APIResponseValidationError, ValueError, KeyError, TypeError) as exc:
+            except UnreadableAnswer as exc:
                 last_error = f"unreadable response body: {_short(str(exc))}"
                 delay = self._backoff(attempt)
             if attempt < self.config.max_attempts:
@@ -256,22 +246,33 @@ class LLMClient:
         self.usage.failures += 1
         return self._failure(request, last_error, started), rate_limited
 
-    def _to_response(self, request: ChatRequest, completion, attempt: int,
+    def _fail_fast(self, exc: EndpointStatus) -> None:
+        """Answers no retry can change stop the run with what to fix."""
+        if exc.status in (401, 403):
+            raise FatalLLMError(
+                f"the endpoint refused the credentials (HTTP {exc.status}); check the "
+                f"key in ${self.config.api_key_env}"
+            ) from None
+        if exc.status == 404:
+            raise FatalLLMError(
+                f"the endpoint does not know model {self.model_label!r} (HTTP 404) at "
+                f"{self._transport.url}: {_short(exc.message)}"
+            ) from None
+        if exc.status in (400, 422):
+            raise FatalLLMError(
+                f"the endpoint rejected the request (HTTP {exc.status}): {_short(exc.message)}"
+            ) from None
+
+    def _to_response(self, request: ChatRequest, answer, attempt: int,
                      started: float) -> Response:
-        if not getattr(completion, "choices", None):
-            raise ValueError("no choices in the response")
-        choice = completion.choices[0]
-        usage = completion.usage
-        prompt_tokens = usage.prompt_tokens if usage else 0
-        completion_tokens = usage.completion_tokens if usage else 0
-        self.usage.prompt_tokens += prompt_tokens
-        self.usage.completion_tokens += completion_tokens
-        self.usage.cost_usd += self._cost(prompt_tokens, completion_tokens)
+        self.usage.prompt_tokens += answer.prompt_tokens
+        self.usage.completion_tokens += answer.completion_tokens
+        self.usage.cost_usd += self._cost(answer.prompt_tokens, answer.completion_tokens)
         return Response(
             request_key=request.key, task=request.task, method=request.method,
             model=self.model_label, messages=request.messages, params=request.params,
-            text=choice.message.content or "", finish_reason=choice.finish_reason,
-            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            text=answer.content, finish_reason=answer.finish_reason,
+            prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
             latency_s=time.monotonic() - started, attempts=attempt, created_at=time.time(),
         )
 
@@ -302,15 +303,7 @@ class LLMClient:
             raise BudgetExceeded(f"cost budget ${cap} reached (${self.usage.cost_usd:.4f} spent)")
 
     async def aclose(self) -> None:
-        await self._client.close()
-
-
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    value = exc.response.headers.get("retry-after") if exc.response is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+        await self._transport.aclose()
 
 
 def _short(text: str, limit: int = 200) -> str:
