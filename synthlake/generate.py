@@ -191,44 +191,46 @@ class Generator:
         texts = demos["text"].tolist()
         slot = f"q{slot_index}"
         response, seed = await self._ask(label, slot, prompts.few_shot_messages(spec, label, texts, rng))
+        # Near-copies of the demonstrations are judged in `finalize`, against every
+        # demonstration shown, with the other set-level checks.
         text, reason = self._judge(response)
-        if reason is None and similarity.similar_to_any(
-                [text], texts, spec.few_shot.max_similarity_to_demo)[0]:
-            reason = "copies a demonstration"
         if reason is None:
             self._count(label)
         return Candidate(label, slot, (label, slot_index), response, text, reason,
                          demo_ids=demos["example_id"].tolist(), demo_texts=texts, seed=seed)
 
     # -- waves until each label's quota is met --------------------------------------
-    async def run_label(self, label: str, pool: pd.DataFrame | None) -> list[Candidate]:
-        quota = self.config.n_per_label
+    async def run(self, pools: dict[str, pd.DataFrame] | None) -> list[Candidate]:
+        """Waves over all labels at once. Between waves (nothing in flight) one final
+        pass over everything decides what each label still needs: set-level rejections
+        (duplicates across streams and labels) are replaced like the others. Returns the
+        candidates of every wave, finalized, in slot order."""
+        quota, labels = self.config.n_per_label, self.spec.label_names
         budget = int(self.config.max_attempts_factor * quota)
         candidates: list[Candidate] = []
         wave = 0
         while True:
-            finalized = finalize(candidates, self.spec, quota, self.test_texts)
-            need = quota - sum(c.reason is None and c.label == label for c in finalized)
-            used = len(candidates)
-            if need <= 0 or used >= budget:
+            candidates = finalize(candidates, self.spec, quota, self.test_texts)
+            accepted = Counter(c.label for c in candidates if c.reason is None)
+            used = Counter(c.label for c in candidates)
+            todo = [lab for lab in labels if accepted[lab] < quota and used[lab] < budget]
+            if not todo:
                 return candidates
-            if self.method == "zero_shot":
-                # New streams in each wave: a stream's history must not depend on others.
-                first = wave * max(self.config.streams_per_label, quota)
-                candidates += await self._zero_shot_wave(label, first, need, budget - used)
-            else:
-                start = used
-                batch = range(start, start + min(need, budget - used))
-                candidates += await asyncio.gather(
-                    *[self._few_shot_one(label, i, pool) for i in batch]
-                )
+            batches = await asyncio.gather(*[
+                self._wave(lab, wave, quota - accepted[lab], used[lab], budget,
+                           (pools or {}).get(lab)) for lab in todo
+            ])
+            candidates += [c for batch in batches for c in batch]
             wave += 1
 
-    async def run(self, pools: dict[str, pd.DataFrame] | None) -> list[Candidate]:
-        per_label = await asyncio.gather(*[
-            self.run_label(label, (pools or {}).get(label)) for label in self.spec.label_names
-        ])
-        return [c for label_candidates in per_label for c in label_candidates]
+    async def _wave(self, label: str, wave: int, need: int, used: int, budget: int,
+                    pool: pd.DataFrame | None) -> list[Candidate]:
+        if self.method == "zero_shot":
+            # New streams in each wave: a stream's history must not depend on others.
+            first = wave * max(self.config.streams_per_label, self.config.n_per_label)
+            return await self._zero_shot_wave(label, first, need, budget - used)
+        slots = range(used, used + min(need, budget - used))
+        return list(await asyncio.gather(*[self._few_shot_one(label, i, pool) for i in slots]))
 
 
 SET_REASONS = ("duplicate", "near duplicate", "copies a demonstration",
@@ -356,7 +358,7 @@ async def _run(journal, endpoint_config, ep, spec, method, config, pools, test_t
     started = time.monotonic()
     try:
         generator = Generator(client, spec, method, config, test_texts, progress)
-        candidates = finalize(await generator.run(pools), spec, config.n_per_label, test_texts)
+        candidates = await generator.run(pools)
     finally:
         await client.aclose()
     usage = client.usage.as_dict()

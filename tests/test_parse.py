@@ -62,3 +62,37 @@ def test_near_duplicates_are_flagged_in_order_and_do_not_depend_on_the_corpus():
     assert near_duplicate_flags(texts, 0.9).tolist() == [False, True, False]
     crowd = texts + [f"filler text number {i} on another topic" for i in range(50)]
     assert near_duplicate_flags(crowd, 0.9)[:3].tolist() == [False, True, False]
+
+
+def test_sketch_prefilter_finds_exactly_what_the_full_comparison_finds(monkeypatch):
+    """The fast path (sketch proposes, exact cosine decides, tile by tile) against the
+    plain n x n comparison, on real SMS texts with edited copies planted among them."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    from synthlake import similarity
+    from synthlake.realdata import data_dir
+
+    monkeypatch.setattr(similarity, "TILE", 128)  # several tiles, rows and columns
+    real = pd.read_parquet(data_dir() / "sms_spam" / "train.parquet")["text"].tolist()
+    rng = random.Random(7)
+    texts = rng.sample(real, 700)
+    for _ in range(80):  # one word swapped, another dropped: near, not exact, copies
+        words = rng.choice(texts).split()
+        if len(words) > 6:
+            words[rng.randrange(len(words))] = "tomorrow"
+            del words[rng.randrange(len(words))]
+            texts.insert(rng.randrange(len(texts)), " ".join(words))
+    eligible = np.array([rng.random() > 0.1 for _ in texts])
+    for threshold in (0.8, 0.9):
+        matrix = similarity.vectors(texts)
+        full = (matrix @ matrix.T).toarray()
+        expected = np.zeros(len(texts), dtype=bool)
+        for i in range(len(texts)):
+            earlier = eligible[:i] & ~expected[:i]
+            expected[i] = eligible[i] and bool((full[i, :i][earlier] >= threshold).any())
+        got = similarity.near_duplicate_flags(texts, threshold, eligible)
+        assert expected.sum() > 10
+        assert got.tolist() == expected.tolist()
