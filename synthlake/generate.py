@@ -125,6 +125,7 @@ class Generator:
         self.test_texts = test_texts
         self.progress = progress or (lambda *_: None)
         self.accepted: Counter[str] = Counter()
+        self.final_pass_s = 0.0  # CPU time between waves, reported apart from requests
         self.params = {"temperature": config.temperature,
                        "max_tokens": config.max_tokens_for(spec)}
 
@@ -210,7 +211,9 @@ class Generator:
         candidates: list[Candidate] = []
         wave = 0
         while True:
+            started = time.perf_counter()
             candidates = finalize(candidates, self.spec, quota, self.test_texts)
+            self.final_pass_s += time.perf_counter() - started
             accepted = Counter(c.label for c in candidates if c.reason is None)
             used = Counter(c.label for c in candidates)
             todo = [lab for lab in labels if accepted[lab] < quota and used[lab] < budget]

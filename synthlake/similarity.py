@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-BLOCK = 1024  # rows per chunk in similar_to_any
+REFERENCE_CHUNK = 512
 
 
 def normalized(text: str) -> str:
@@ -94,14 +94,15 @@ def _pairs_at_least(matrix, threshold: float):
 
 
 def similar_to_any(texts: list[str], references: list[str], threshold: float) -> list[bool]:
-    """For each text: equal (normalized) to a reference, or cosine >= threshold to one."""
+    """For each text: equal (normalized) to a reference, or cosine >= threshold to one.
+    References are vectorized a chunk at a time: a real test split of long reviews
+    (IMDb) would otherwise take hundreds of MB as one sparse matrix."""
     if not texts or not references:
         return [False] * len(texts)
     keys = {normalized(r) for r in references}
-    refs = vectors(references)
-    out: list[bool] = []
-    for start in range(0, len(texts), BLOCK):
-        chunk = texts[start:start + BLOCK]
-        best = np.asarray((vectors(chunk) @ refs.T).max(axis=1).todense()).ravel()
-        out += [normalized(t) in keys or bool(b >= threshold) for t, b in zip(chunk, best, strict=True)]
-    return out
+    matrix = vectors(texts)
+    best = np.zeros(len(texts))
+    for start in range(0, len(references), REFERENCE_CHUNK):
+        chunk = vectors(references[start:start + REFERENCE_CHUNK])
+        best = np.maximum(best, (matrix @ chunk.T).max(axis=1).toarray().ravel())
+    return [normalized(t) in keys or bool(b >= threshold) for t, b in zip(texts, best, strict=True)]

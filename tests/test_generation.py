@@ -122,13 +122,15 @@ def test_kill_9_then_resume_resends_only_what_was_in_flight(sms_lake, tmp_path, 
     with devserver.running(free_port(), "--latency", "0.25", "--request-log", str(log)) as url:
         args = [sys.executable, "-c", GENERATE_SCRIPT, url, str(sms_lake.root), method]
         proc = subprocess.Popen(args, cwd=REPO, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if journal.exists() and _count(journal, "responses") >= 15:
-                break
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if journal.exists() and _count(journal, "responses") >= 15:
+                    break
+                time.sleep(0.05)
+        finally:  # killed in any case: a failing test leaves no orphan behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         in_flight = _count(journal, "in_flight")
         answered = _count(journal, "responses")
         assert 15 <= answered < 60, "killed in the middle"
