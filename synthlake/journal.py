@@ -27,7 +27,7 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 SCHEMA = """
@@ -92,11 +92,14 @@ class Journal:
 
     async def record(self, response: Response) -> None:
         """Store an answer and clear its in-flight mark (same transaction)."""
-        row = asdict(response)
-        row.pop("cached")
-        row["messages"] = json.dumps(row["messages"])
-        row["params"] = json.dumps(row["params"], sort_keys=True)
-        row["created_at"] = row["created_at"] or time.time()
+        r = response
+        row = {"request_key": r.request_key, "task": r.task, "method": r.method,
+               "model": r.model, "messages": json.dumps(r.messages),
+               "params": json.dumps(r.params, sort_keys=True), "text": r.text,
+               "finish_reason": r.finish_reason, "prompt_tokens": r.prompt_tokens,
+               "completion_tokens": r.completion_tokens, "latency_s": r.latency_s,
+               "attempts": r.attempts, "error": r.error,
+               "created_at": r.created_at or time.time()}
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         await self._write([

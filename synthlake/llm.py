@@ -22,6 +22,7 @@ once. The API key is read from the environment and appears in no message or reco
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import json
@@ -128,27 +129,51 @@ class Usage:
 
 
 class AdaptiveLimiter:
-    """Concurrency limit that halves on a rate-limit answer and climbs back (AIMD)."""
+    """Concurrency limit that halves on a rate-limit answer and climbs back (AIMD).
+
+    Waiters queue in FIFO order and a freed slot wakes exactly one of them: with
+    thousands of requests waiting, waking them all on every answer (a Condition's
+    notify_all) made each answer cost time proportional to the queue."""
 
     def __init__(self, maximum: int):
         self.maximum = maximum
         self.limit = float(maximum)
         self.in_flight = 0
-        self._changed = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future] = collections.deque()
+
+    def _capacity(self) -> int:
+        return max(1, int(self.limit))
 
     async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < max(1, int(self.limit)))
+        if not self._waiters and self.in_flight < self._capacity():
             self.in_flight += 1
-
-    async def release(self, rate_limited: bool = False) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            if rate_limited:
-                self.limit = max(1.0, self.limit / 2)
+            return
+        slot = asyncio.get_running_loop().create_future()
+        self._waiters.append(slot)
+        try:
+            await slot  # `_wake` counted us in before resolving
+        except asyncio.CancelledError:
+            if slot.done() and not slot.cancelled():
+                self.release()  # the slot was ours already: hand it on
             else:
-                self.limit = min(self.maximum, self.limit + 1 / max(self.limit, 1))
-            self._changed.notify_all()
+                with contextlib.suppress(ValueError):  # `_wake` may have dropped it
+                    self._waiters.remove(slot)
+            raise
+
+    def release(self, rate_limited: bool = False) -> None:
+        self.in_flight -= 1
+        if rate_limited:
+            self.limit = max(1.0, self.limit / 2)
+        else:
+            self.limit = min(self.maximum, self.limit + 1 / max(self.limit, 1))
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self._capacity():
+            slot = self._waiters.popleft()
+            if not slot.done():
+                self.in_flight += 1
+                slot.set_result(None)
 
 
 class RateBucket:
@@ -213,7 +238,7 @@ class LLMClient:
             await self.journal.mark_in_flight(request.key)
             response, rate_limited = await self._send_with_retries(request)
         finally:
-            await self.limiter.release(rate_limited)
+            self.limiter.release(rate_limited)
         await self.journal.record(response)
         return response
 
