@@ -185,11 +185,11 @@ class Generator:
         return [c for stream in results for c in stream]
 
     # -- few-shot: independent requests with demonstrations -------------------------
-    async def _few_shot_one(self, label: str, slot_index: int, pool: pd.DataFrame) -> Candidate:
+    async def _few_shot_one(self, label: str, slot_index: int,
+                            pool: prompts.DemoPool) -> Candidate:
         spec = self.spec
         rng = prompts.rng_for(self.config.seed, spec.name, self.method, label, slot_index)
-        demos = prompts.sample_demos(pool, spec.few_shot.k, rng)
-        texts = demos["text"].tolist()
+        demo_ids, texts = pool.sample(spec.few_shot.k, rng)
         slot = f"q{slot_index}"
         response, seed = await self._ask(label, slot, prompts.few_shot_messages(spec, label, texts, rng))
         # Near-copies of the demonstrations are judged in `finalize`, against every
@@ -198,10 +198,10 @@ class Generator:
         if reason is None:
             self._count(label)
         return Candidate(label, slot, (label, slot_index), response, text, reason,
-                         demo_ids=demos["example_id"].tolist(), demo_texts=texts, seed=seed)
+                         demo_ids=demo_ids, demo_texts=texts, seed=seed)
 
     # -- waves until each label's quota is met --------------------------------------
-    async def run(self, pools: dict[str, pd.DataFrame] | None) -> list[Candidate]:
+    async def run(self, pools: dict[str, prompts.DemoPool] | None) -> list[Candidate]:
         """Waves over all labels at once. Between waves (nothing in flight) one final
         pass over everything decides what each label still needs: set-level rejections
         (duplicates across streams and labels) are replaced like the others. Returns the
@@ -227,13 +227,23 @@ class Generator:
             wave += 1
 
     async def _wave(self, label: str, wave: int, need: int, used: int, budget: int,
-                    pool: pd.DataFrame | None) -> list[Candidate]:
+                    pool: prompts.DemoPool | None) -> list[Candidate]:
         if self.method == "zero_shot":
             # New streams in each wave: a stream's history must not depend on others.
             first = wave * max(self.config.streams_per_label, self.config.n_per_label)
             return await self._zero_shot_wave(label, first, need, budget - used)
-        slots = range(used, used + min(need, budget - used))
-        return list(await asyncio.gather(*[self._few_shot_one(label, i, pool) for i in slots]))
+        slots = iter(range(used, used + min(need, budget - used)))
+        done: list[Candidate] = []
+
+        async def worker() -> None:
+            # Workers pull slots from one iterator: a request's prompt is built only when
+            # it can go out soon. One coroutine per slot would build thousands of prompts
+            # before the first request left, and hold them all in memory.
+            for slot_index in slots:
+                done.append(await self._few_shot_one(label, slot_index, pool))
+
+        await asyncio.gather(*[worker() for _ in range(self.client.config.max_concurrency)])
+        return done  # any order: `finalize` sorts by slot
 
 
 SET_REASONS = ("duplicate", "near duplicate", "copies a demonstration",

@@ -101,7 +101,24 @@ def few_shot_messages(spec: TaskSpec, label: str, demos: list[str], rng: random.
             {"role": "user", "content": user}]
 
 
-def seed_pool(real: pd.DataFrame, spec: TaskSpec, seed: int) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True)
+class DemoPool:
+    """One label's seed pool as plain tuples: sampling from it happens once per request,
+    and pandas indexing there cost more CPU than the HTTP exchange."""
+
+    example_ids: tuple[str, ...]
+    texts: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def sample(self, k: int, rng: random.Random) -> tuple[list[str], list[str]]:
+        """(example ids, texts) of k demonstrations, in pool order."""
+        picks = sorted(rng.sample(range(len(self.texts)), k))
+        return [self.example_ids[i] for i in picks], [self.texts[i] for i in picks]
+
+
+def seed_pool(real: pd.DataFrame, spec: TaskSpec, seed: int) -> dict[str, DemoPool]:
     """Per label, a seeded sample of real *train* texts (never validation or test):
     the only real data few-shot generation may show the model."""
     train = real[real["split"] == "train"]
@@ -112,9 +129,6 @@ def seed_pool(real: pd.DataFrame, spec: TaskSpec, seed: int) -> dict[str, pd.Dat
         if n < spec.few_shot.k:
             raise ValueError(f"task {spec.name}: label {label!r} has {len(rows)} train examples, "
                              f"fewer than few_shot.k={spec.few_shot.k}")
-        pool[label] = rows.sample(n=n, random_state=seed)[["example_id", "text"]].reset_index(drop=True)
+        sample = rows.sample(n=n, random_state=seed)
+        pool[label] = DemoPool(tuple(sample["example_id"]), tuple(sample["text"]))
     return pool
-
-
-def sample_demos(pool: pd.DataFrame, k: int, rng: random.Random) -> pd.DataFrame:
-    return pool.iloc[sorted(rng.sample(range(len(pool)), k))]

@@ -47,19 +47,21 @@ def test_seed_pool_holds_only_train_texts_of_each_label(sms_real):
     by_id = sms_real.set_index("example_id")
     for label, rows in pool.items():
         assert len(rows) == spec.few_shot.seed_pool_per_label
-        assert (by_id.loc[rows["example_id"], "split"] == "train").all()
-        assert (by_id.loc[rows["example_id"], "label"] == label).all()
+        assert (by_id.loc[list(rows.example_ids), "split"] == "train").all()
+        assert (by_id.loc[list(rows.example_ids), "label"] == label).all()
+        assert list(by_id.loc[list(rows.example_ids), "text"]) == list(rows.texts)
 
 
 def test_few_shot_demos_come_from_the_right_label(sms_real):
     spec = get_task("sms_spam")
     pool = prompts.seed_pool(sms_real, spec, seed=0)
     rng = prompts.rng_for("x")
-    demos = prompts.sample_demos(pool["spam"], spec.few_shot.k, rng)
-    messages = prompts.few_shot_messages(spec, "spam", demos["text"].tolist(), rng)
+    demo_ids, demo_texts = pool["spam"].sample(spec.few_shot.k, rng)
+    messages = prompts.few_shot_messages(spec, "spam", demo_texts, rng)
     user = messages[1]["content"]
-    assert all(text in user for text in demos["text"])
+    assert len(demo_texts) == spec.few_shot.k
+    assert all(text in user for text in demo_texts)
     assert spec.few_shot.constraint in user
-    assert set(demos["example_id"]) <= set(pool["spam"]["example_id"])
+    assert set(demo_ids) <= set(pool["spam"].example_ids)
     test_texts = set(sms_real.loc[sms_real["split"] == "test", "text"])
     assert not any(t in user for t in test_texts)
