@@ -26,7 +26,6 @@ the same prompts, finds every answer in the journal, and sends nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -266,13 +265,18 @@ def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
             key = similarity.normalized(cand.text)
             cand.reason = "duplicate" if key in seen else None
             seen.add(key)
-    _reject_similar(ordered, {t for c in ordered for t in c.demo_texts},
+    if not ordered:
+        return ordered
+    matrix = similarity.vectors([c.text for c in ordered])  # once per pass, rows as `ordered`
+    _reject_similar(ordered, matrix, {t for c in ordered for t in c.demo_texts},
                     spec.few_shot.max_similarity_to_demo, "copies a demonstration")
-    _reject_similar(ordered, set(test_texts), spec.quality.near_duplicate_similarity,
+    _reject_similar(ordered, matrix, set(test_texts), spec.quality.near_duplicate_similarity,
                     "matches a real test text")
-    open_ = [c for c in ordered if c.reason is None]
+    rows = _open_rows(ordered)
+    open_ = [ordered[i] for i in rows]
     flags = similarity.near_duplicate_flags([c.text for c in open_],
-                                            spec.quality.near_duplicate_similarity)
+                                            spec.quality.near_duplicate_similarity,
+                                            matrix=matrix[rows])
     kept: Counter[str] = Counter()
     for cand, near in zip(open_, flags, strict=True):
         if near:
@@ -284,13 +288,18 @@ def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
     return ordered
 
 
-def _reject_similar(ordered: list[Candidate], references: set[str], threshold: float,
+def _open_rows(ordered: list[Candidate]) -> list[int]:
+    return [i for i, c in enumerate(ordered) if c.reason is None]
+
+
+def _reject_similar(ordered: list[Candidate], matrix, references: set[str], threshold: float,
                     reason: str) -> None:
-    open_ = [c for c in ordered if c.reason is None]
-    hits = similarity.similar_to_any([c.text for c in open_], sorted(references), threshold)
-    for cand, hit in zip(open_, hits, strict=True):
+    rows = _open_rows(ordered)
+    hits = similarity.similar_to_any([ordered[i].text for i in rows], sorted(references),
+                                     threshold, matrix=matrix[rows])
+    for i, hit in zip(rows, hits, strict=True):
         if hit:
-            cand.reason = reason
+            ordered[i].reason = reason
 
 
 def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
@@ -309,15 +318,8 @@ def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
 
 
 def responses_table(responses: list[Response]) -> pa.Table:
-    rows = [{
-        "request_key": r.request_key, "task": r.task, "method": r.method, "model": r.model,
-        "messages": json.dumps(r.messages, ensure_ascii=False),
-        "params": json.dumps(r.params, sort_keys=True), "text": r.text,
-        "finish_reason": r.finish_reason, "prompt_tokens": r.prompt_tokens,
-        "completion_tokens": r.completion_tokens, "latency_s": r.latency_s,
-        "attempts": r.attempts, "error": r.error,
-        "created_at": pd.Timestamp(r.created_at, unit="s", tz="UTC"),
-    } for r in responses]
+    rows = [{**r.row(), "created_at": pd.Timestamp(r.created_at, unit="s", tz="UTC")}
+            for r in responses]
     return pa.Table.from_pylist(rows, schema=RESPONSES_SCHEMA)
 
 

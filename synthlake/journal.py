@@ -27,7 +27,7 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 SCHEMA = """
@@ -61,6 +61,17 @@ class Response:
     created_at: float = 0.0
     cached: bool = False  # read back from the journal, not sent in this run
 
+    def row(self) -> dict:
+        """The stored form, one column per field but `cached`, messages and params as
+        JSON: a journal row, and a row of the `llm_responses` Delta table."""
+        return {"request_key": self.request_key, "task": self.task, "method": self.method,
+                "model": self.model, "messages": json.dumps(self.messages, ensure_ascii=False),
+                "params": json.dumps(self.params, sort_keys=True), "text": self.text,
+                "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "latency_s": self.latency_s,
+                "attempts": self.attempts, "error": self.error,
+                "created_at": self.created_at or time.time()}
+
 
 class Journal:
     def __init__(self, path: Path):
@@ -92,14 +103,7 @@ class Journal:
 
     async def record(self, response: Response) -> None:
         """Store an answer and clear its in-flight mark (same transaction)."""
-        r = response
-        row = {"request_key": r.request_key, "task": r.task, "method": r.method,
-               "model": r.model, "messages": json.dumps(r.messages),
-               "params": json.dumps(r.params, sort_keys=True), "text": r.text,
-               "finish_reason": r.finish_reason, "prompt_tokens": r.prompt_tokens,
-               "completion_tokens": r.completion_tokens, "latency_s": r.latency_s,
-               "attempts": r.attempts, "error": r.error,
-               "created_at": r.created_at or time.time()}
+        row = response.row()
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         await self._write([
@@ -116,21 +120,18 @@ class Journal:
             # call_soon runs after the tasks already woken in this turn: under load many
             # answers arrive in one turn and share the commit.
             loop.call_soon(self._commit_batch)
+        # Shielded: one writer's cancellation must not cancel the others' shared commit.
         await asyncio.shield(self._batch)
 
     def _commit_batch(self) -> None:
         batch, statements = self._batch, self._queue
         self._batch, self._queue = None, []
         try:
-            with self._lock:
+            # One transaction: `with self._db` commits it, or rolls it back on error.
+            with self._lock, self._db:
                 self._db.execute("BEGIN")
-                try:
-                    for sql, params in statements:
-                        self._db.execute(sql, params)
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+                for sql, params in statements:
+                    self._db.execute(sql, params)
         except Exception as exc:  # every writer of the batch sees the failure
             batch.set_exception(exc)
         else:
@@ -144,9 +145,7 @@ class Journal:
         self._db.close()
 
 
-_COLUMNS = ["request_key", "task", "method", "model", "messages", "params", "text",
-            "finish_reason", "prompt_tokens", "completion_tokens", "latency_s", "attempts",
-            "error", "created_at"]
+_COLUMNS = [f.name for f in fields(Response) if f.name != "cached"]  # SCHEMA's order
 
 
 def _to_response(row: tuple, cached: bool) -> Response:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from synthlake.journal import Journal, Response
 from synthlake.transport import (
+    ChatAnswer,
     ChatTransport,
     EndpointStatus,
     EndpointUnreachable,
@@ -288,7 +289,7 @@ class LLMClient:
                 f"the endpoint rejected the request (HTTP {exc.status}): {_short(exc.message)}"
             ) from None
 
-    def _to_response(self, request: ChatRequest, answer, attempt: int,
+    def _to_response(self, request: ChatRequest, answer: ChatAnswer, attempt: int,
                      started: float) -> Response:
         self.usage.prompt_tokens += answer.prompt_tokens
         self.usage.completion_tokens += answer.completion_tokens

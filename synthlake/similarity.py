@@ -29,9 +29,9 @@ def vectors(texts: list[str]):
 
 
 def near_duplicate_flags(texts: list[str], threshold: float,
-                         eligible: np.ndarray | None = None) -> np.ndarray:
+                         eligible: np.ndarray | None = None, matrix=None) -> np.ndarray:
     """In order: True for a text whose cosine similarity to an earlier eligible, unflagged
-    text reaches `threshold`.
+    text reaches `threshold`. `matrix`: `vectors(texts)`, when the caller has it already.
 
     Exact, without the n x n work in sparse arithmetic: a dense sketch (below) proposes
     every pair whose estimated cosine is within `SKETCH_MARGIN` of the threshold, tile by
@@ -41,7 +41,7 @@ def near_duplicate_flags(texts: list[str], threshold: float,
     if n < 2:
         return flags
     eligible = np.ones(n, dtype=bool) if eligible is None else eligible
-    matrix = vectors(texts)
+    matrix = vectors(texts) if matrix is None else matrix
     near: dict[int, list[int]] = {}
     for i, j in _pairs_at_least(matrix, threshold):
         near.setdefault(i, []).append(j)
@@ -51,12 +51,14 @@ def near_duplicate_flags(texts: list[str], threshold: float,
     return flags
 
 
-SKETCH_DIMS = 1024
+SKETCH_BITS = 10
+SKETCH_DIMS = 1 << SKETCH_BITS
 # The sketch's estimate has a standard deviation of at most sqrt(2 / SKETCH_DIMS) = 0.044
 # around the exact cosine (0.031 measured), so missing a pair at the threshold takes an
 # error of about 10 standard deviations.
 SKETCH_MARGIN = 0.3
 TILE = 2048
+PAIR_CHUNK = 50_000  # candidate pairs confirmed per sparse product
 
 
 def _sketch(matrix) -> np.ndarray:
@@ -66,7 +68,7 @@ def _sketch(matrix) -> np.ndarray:
 
     mixed = matrix.indices.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     # Top bits of a multiplicative hash pick the bucket, a low bit the sign.
-    buckets = (mixed >> np.uint64(64 - SKETCH_DIMS.bit_length() + 1)).astype(np.int64)
+    buckets = (mixed >> np.uint64(64 - SKETCH_BITS)).astype(np.int64)
     signs = np.where((mixed >> np.uint64(31)) & np.uint64(1), 1.0, -1.0)
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     summed = sparse.csr_matrix((matrix.data * signs, (rows, buckets)),
@@ -86,21 +88,23 @@ def _pairs_at_least(matrix, threshold: float):
             i, j = i + r0, j + c0
             keep = j < i
             i, j = i[keep], j[keep]
-            for k in range(0, len(i), 50_000):
-                a, b = i[k:k + 50_000], j[k:k + 50_000]
+            for k in range(0, len(i), PAIR_CHUNK):
+                a, b = i[k:k + PAIR_CHUNK], j[k:k + PAIR_CHUNK]
                 exact = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
                 hit = exact >= threshold
                 yield from zip(a[hit].tolist(), b[hit].tolist(), strict=True)
 
 
-def similar_to_any(texts: list[str], references: list[str], threshold: float) -> list[bool]:
+def similar_to_any(texts: list[str], references: list[str], threshold: float,
+                   matrix=None) -> list[bool]:
     """For each text: equal (normalized) to a reference, or cosine >= threshold to one.
+    `matrix`: `vectors(texts)`, when the caller has it already.
     References are vectorized a chunk at a time: a real test split of long reviews
     (IMDb) would otherwise take hundreds of MB as one sparse matrix."""
     if not texts or not references:
         return [False] * len(texts)
     keys = {normalized(r) for r in references}
-    matrix = vectors(texts)
+    matrix = vectors(texts) if matrix is None else matrix
     best = np.zeros(len(texts))
     for start in range(0, len(references), REFERENCE_CHUNK):
         chunk = vectors(references[start:start + REFERENCE_CHUNK])

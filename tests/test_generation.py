@@ -1,5 +1,6 @@
 """The generation engine against a real HTTP endpoint on loopback that injects faults."""
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -15,7 +16,7 @@ from synthlake import devserver
 from synthlake.catalog import get_task
 from synthlake.generate import GenerationConfig, generate
 from synthlake.lake import Lake
-from synthlake.llm import EndpointConfig, FatalLLMError
+from synthlake.llm import AdaptiveLimiter, EndpointConfig, FatalLLMError
 from synthlake.local_llm import free_port
 from synthlake.realdata import write_real_examples
 
@@ -147,3 +148,27 @@ def _count(path: Path, table: str) -> int:
             return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         except sqlite3.OperationalError:  # the journal file exists, its schema not yet
             return 0
+
+
+def test_limiter_hands_a_freed_slot_to_one_waiter_in_order_and_halves_on_429():
+    async def scenario():
+        limiter = AdaptiveLimiter(2)
+        await limiter.acquire()
+        await limiter.acquire()
+        waiters = [asyncio.create_task(limiter.acquire()) for _ in range(3)]
+        await asyncio.sleep(0)
+        assert limiter.in_flight == 2 and not any(w.done() for w in waiters)
+        waiters[0].cancel()  # gives up before its turn: must not take a slot
+        await asyncio.sleep(0)
+        limiter.release()  # one slot frees: the next waiter in line gets it, only it
+        await asyncio.sleep(0)
+        assert waiters[1].done() and not waiters[2].done() and limiter.in_flight == 2
+        limiter.release(rate_limited=True)  # limit halves to 1, one still in flight
+        await asyncio.sleep(0)
+        assert limiter.limit == 1.0 and limiter.in_flight == 1 and not waiters[2].done()
+        limiter.release()  # success: the limit climbs back and the last waiter enters
+        await asyncio.sleep(0)
+        assert waiters[2].done() and limiter.in_flight == 1
+        assert waiters[0].cancelled()
+
+    asyncio.run(scenario())
