@@ -83,8 +83,10 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
-        self._queue: list[tuple[str, tuple]] = []
-        self._batch: asyncio.Future | None = None
+        # This loop turn's writes, committed together by `_commit_batch`.
+        self._marks: list[tuple[str, float]] = []
+        self._records: list[tuple] = []
+        self._writers: list[asyncio.Future] = []
 
     @classmethod
     def for_lake(cls, lake_root: Path) -> Journal:
@@ -98,44 +100,47 @@ class Journal:
         return _to_response(row, cached=True) if row else None
 
     async def mark_in_flight(self, request_key: str) -> None:
-        await self._write([("INSERT OR REPLACE INTO in_flight VALUES (?, ?)",
-                            (request_key, time.time()))])
+        self._marks.append((request_key, time.time()))
+        await self._committed()
 
     async def record(self, response: Response) -> None:
         """Store an answer and clear its in-flight mark (same transaction)."""
         row = response.row()
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        await self._write([
-            (f"INSERT OR REPLACE INTO responses ({columns}) VALUES ({marks})", tuple(row.values())),
-            ("DELETE FROM in_flight WHERE request_key = ?", (response.request_key,)),
-        ])
+        self._records.append(tuple(row[column] for column in _COLUMNS))
+        await self._committed()
 
-    async def _write(self, statements: list[tuple[str, tuple]]) -> None:
-        """Queue statements for this loop turn's transaction; return once it committed."""
-        self._queue += statements
-        if self._batch is None:
-            loop = asyncio.get_running_loop()
-            self._batch = loop.create_future()
+    async def _committed(self) -> None:
+        """Wait for the commit of this loop turn's transaction."""
+        loop = asyncio.get_running_loop()
+        if not self._writers:
             # call_soon runs after the tasks already woken in this turn: under load many
             # answers arrive in one turn and share the commit.
             loop.call_soon(self._commit_batch)
-        # Shielded: one writer's cancellation must not cancel the others' shared commit.
-        await asyncio.shield(self._batch)
+        # One future per writer, not one shared: a cancelled writer cancels only its own.
+        done = loop.create_future()
+        self._writers.append(done)
+        await done
 
     def _commit_batch(self) -> None:
-        batch, statements = self._batch, self._queue
-        self._batch, self._queue = None, []
+        marks, records, writers = self._marks, self._records, self._writers
+        self._marks, self._records, self._writers = [], [], []
         try:
             # One transaction: `with self._db` commits it, or rolls it back on error.
+            # Marks go first: an answer is always in a later batch than its own mark.
             with self._lock, self._db:
                 self._db.execute("BEGIN")
-                for sql, params in statements:
-                    self._db.execute(sql, params)
+                self._db.executemany("INSERT OR REPLACE INTO in_flight VALUES (?, ?)", marks)
+                self._db.executemany(INSERT_RESPONSE, records)
+                self._db.executemany("DELETE FROM in_flight WHERE request_key = ?",
+                                     [row[:1] for row in records])  # (request_key,)
         except Exception as exc:  # every writer of the batch sees the failure
-            batch.set_exception(exc)
+            for done in writers:
+                if not done.done():
+                    done.set_exception(exc)
         else:
-            batch.set_result(len(statements))
+            for done in writers:
+                if not done.done():
+                    done.set_result(None)
 
     def in_flight(self) -> set[str]:
         with self._lock:
@@ -146,6 +151,8 @@ class Journal:
 
 
 _COLUMNS = [f.name for f in fields(Response) if f.name != "cached"]  # SCHEMA's order
+INSERT_RESPONSE = (f"INSERT OR REPLACE INTO responses ({', '.join(_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 
 
 def _to_response(row: tuple, cached: bool) -> Response:
