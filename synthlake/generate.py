@@ -38,7 +38,13 @@ from synthlake import parse, prompts, similarity
 from synthlake.catalog import TaskSpec
 from synthlake.journal import Journal, Response
 from synthlake.lake import Lake
-from synthlake.llm import ChatRequest, EndpointConfig, LLMClient, open_endpoint
+from synthlake.llm import (
+    ChatRequest,
+    EndpointConfig,
+    LLMClient,
+    long_lived_objects_frozen,
+    open_endpoint,
+)
 
 ACCEPTED, REJECTED = "accepted", "rejected"
 
@@ -205,6 +211,10 @@ class Generator:
         pass over everything decides what each label still needs: set-level rejections
         (duplicates across streams and labels) are replaced like the others. Returns the
         candidates of every wave, finalized, in slot order."""
+        with long_lived_objects_frozen():
+            return await self._waves(pools)
+
+    async def _waves(self, pools: dict[str, prompts.DemoPool] | None) -> list[Candidate]:
         quota, labels = self.config.n_per_label, self.spec.label_names
         budget = int(self.config.max_attempts_factor * quota)
         candidates: list[Candidate] = []
