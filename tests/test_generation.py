@@ -16,7 +16,12 @@ from synthlake import devserver
 from synthlake.catalog import get_task
 from synthlake.generate import GenerationConfig, generate
 from synthlake.lake import Lake
-from synthlake.llm import AdaptiveLimiter, EndpointConfig, FatalLLMError
+from synthlake.llm import (
+    AdaptiveLimiter,
+    EndpointConfig,
+    FatalLLMError,
+    long_lived_objects_frozen,
+)
 from synthlake.local_llm import free_port
 from synthlake.realdata import write_real_examples
 
@@ -172,3 +177,32 @@ def test_limiter_hands_a_freed_slot_to_one_waiter_in_order_and_halves_on_429():
         assert waiters[0].cancelled()
 
     asyncio.run(scenario())
+
+
+def test_objects_alive_before_generation_are_frozen_and_new_garbage_still_collected():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    def cycle() -> weakref.ref:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    gc.disable()  # no automatic collection between the steps below
+    try:
+        old = cycle()  # already garbage, but only the cycle collector can free it
+        assert gc.get_freeze_count() == 0
+        with long_lived_objects_frozen():
+            assert gc.get_freeze_count() > 0
+            new = cycle()
+            gc.collect()
+            assert new() is None  # made inside: collected as usual
+            assert old() is not None  # alive before: out of the collector's sight
+        assert gc.get_freeze_count() == 0
+        gc.collect()
+        assert old() is None  # back in the oldest generation, collected
+    finally:
+        gc.enable()
