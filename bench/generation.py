@@ -1,18 +1,22 @@
 """Benchmark: the generation engine against a loopback endpoint with a fixed latency.
 
     SYNTHLAKE_DATA_DIR=../shared/datasets .venv/bin/python bench/generation.py \\
-        [--latency 0.2] [--concurrency 1 8 64 256] [--seconds 8] [--memory]
+        [--latency 0.2] [--concurrency 1 8 64 256] [--rate-limit 640] [--seconds 8] [--memory]
 
-Starts `synthlake.devserver` (a real HTTP server answering after `--latency` seconds,
-optionally with a share of 429s) and runs the real engine against it: `Generator` for
+Starts `synthlake.devserver` (a real HTTP server answering after `--latency` seconds) and
+runs the real engine against it at each concurrency, then at the highest one against a
+server that also enforces `--rate-limit` requests per second (429 with Retry-After over
+it, as a provider would): `Generator` for
 few-shot `sms_spam` (demonstrations from the real train split; every answer parsed,
 judged, journaled; waves until each label's quota is met; the final pass over the set).
 Sized so each level lasts about `--seconds`. Prints, measured in this one run:
-* requests per second as a fraction of the bound min(concurrency / latency, rate limit);
-* client CPU time per request (this process: engine, transport, journal);
+* answers per second as a fraction of the bound min(concurrency / latency, rate limit),
+  and how many requests were refused with 429 on the way;
+* client CPU time per answer (this process: engine, transport, journal, final passes);
 * the same generation with an in-memory journal instead of the durable one: the cost;
 * the very requests the engine sent (read back from its journal), sent again by a bare
-  `asyncio.gather` over `openai.AsyncOpenAI` with a semaphore: the baseline ratio;
+  `asyncio.gather` over `openai.AsyncOpenAI` with a semaphore (and, against a rate limit,
+  the client's own retries, which honour Retry-After): the baseline ratio;
 * with --memory, peak RSS of a fresh process running `generate()` (real data, journal,
   Delta writes included) for all 20 partitions, 10 tasks x 2 methods, as the CLI does:
   about 500 requests per partition (10,000 in all) against about 5,000 (100,000 in all,
@@ -73,9 +77,9 @@ def demonstration_pools() -> dict:
 
 
 async def run_engine(url: str, concurrency: int, n_per_label: int, journal: Journal,
-                     pools: dict, seed: int) -> tuple[float, float, int]:
+                     pools: dict, seed: int) -> tuple[float, float, int, int]:
     """One few-shot generation; returns (seconds in flight, seconds in final passes,
-    requests sent)."""
+    answers, requests refused with 429)."""
     spec = get_task(TASK)
     config = GenerationConfig(n_per_label=n_per_label, seed=seed, max_attempts_factor=2)
     client = LLMClient(EndpointConfig(base_url=url, model="dev", max_concurrency=concurrency,
@@ -85,12 +89,15 @@ async def run_engine(url: str, concurrency: int, n_per_label: int, journal: Jour
     candidates = await generator.run(pools)
     elapsed = time.perf_counter() - started
     await client.aclose()
-    assert client.usage.failures == 0 and len(candidates) == client.usage.requests_sent
-    return elapsed - generator.final_pass_s, generator.final_pass_s, client.usage.requests_sent
+    usage = client.usage
+    assert usage.failures == 0 and len(candidates) == usage.requests_sent - usage.retries
+    return elapsed - generator.final_pass_s, generator.final_pass_s, len(candidates), \
+        usage.rate_limited
 
 
-async def bare_gather(url: str, concurrency: int, requests: list[tuple[list, dict]]) -> float:
-    client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0,
+async def bare_gather(url: str, concurrency: int, requests: list[tuple[list, dict]],
+                      retries: int) -> float:
+    client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=retries,
                                 http_client=openai.DefaultAioHttpClient())
     limit = asyncio.Semaphore(concurrency)
 
@@ -112,23 +119,23 @@ def sent_requests(journal_path: Path) -> list[tuple[list, dict]]:
 
 
 def measure(url: str, latency: float, concurrency: int, seconds: float, workdir: Path,
-            rate_limited: float, pools: dict) -> None:
-    bound = concurrency / latency
+            pools: dict, rate_limit: float | None = None) -> None:
+    bound = min(concurrency / latency, rate_limit or math.inf)
     n_per_label = max(5, math.ceil(seconds * bound / 2))
-    path = workdir / f"journal{concurrency}.sqlite"
+    path = workdir / f"journal{concurrency}-{rate_limit}.sqlite"
     cpu0 = cpu_seconds()
-    durable, final_pass, sent = asyncio.run(run_engine(url, concurrency, n_per_label,
-                                                       Journal(path), pools, 1))
-    cpu_per_request = (cpu_seconds() - cpu0) / sent
-    in_memory, _, sent_m = asyncio.run(run_engine(url, concurrency, n_per_label,
-                                                  Journal(Path(":memory:")), pools, 2))
+    durable, final_pass, answers, refused = asyncio.run(
+        run_engine(url, concurrency, n_per_label, Journal(path), pools, 1))
+    cpu_per_request = (cpu_seconds() - cpu0) / answers
+    in_memory, _, answers_m, _ = asyncio.run(run_engine(url, concurrency, n_per_label,
+                                                        Journal(Path(":memory:")), pools, 2))
     requests = sent_requests(path)
-    bare = asyncio.run(bare_gather(url, concurrency, requests))
-    rate, rate_m, rate_b = sent / durable, sent_m / in_memory, len(requests) / bare
-    note = f" with {rate_limited:.0%} answered 429" if rate_limited else ""
-    print(f"concurrency {concurrency:3}{note}: {sent:5} requests, {rate:7.1f} req/s = "
+    bare = asyncio.run(bare_gather(url, concurrency, requests, 20 if rate_limit else 0))
+    rate, rate_m, rate_b = answers / durable, answers_m / in_memory, len(requests) / bare
+    note = f" against {rate_limit:.0f} req/s ({refused} refused with 429)" if rate_limit else ""
+    print(f"concurrency {concurrency:3}{note}: {answers:5} answers, {rate:7.1f} per s = "
           f"{rate / bound:.2f} of the bound {bound:.0f}; client CPU "
-          f"{cpu_per_request * 1e3:.2f} ms/request; durable journal costs "
+          f"{cpu_per_request * 1e3:.2f} ms/answer; durable journal costs "
           f"{100 * (1 - rate / rate_m):+.1f}% (in-memory {rate_m:.1f} req/s); "
           f"engine / bare gather {rate / rate_b:.2f}x (bare {rate_b:.1f} req/s); "
           f"final passes {final_pass:.2f} s", flush=True)
@@ -155,8 +162,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64, 256])
     parser.add_argument("--seconds", type=float, default=8.0, help="target duration per level")
-    parser.add_argument("--rate-limit-429", type=float, default=0.0,
-                        help="share of requests the server answers with 429 (Retry-After 0.2)")
+    parser.add_argument("--rate-limit", type=float, nargs="*", default=[640.0],
+                        help="server limits (requests/s), each run at the highest concurrency")
     parser.add_argument("--memory", action="store_true", help="also 10,000 vs 100,000 requests")
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -164,30 +171,37 @@ def main() -> None:
     if args.probe:
         memory_probe(args.probe[0], int(args.probe[1]), Path(args.probe[2]))
         return
-    port = free_port()
-    server_args = ["--latency", str(args.latency), "--rate-limit-429", str(args.rate_limit_429)]
+    latency = ["--latency", str(args.latency)]
     pools = demonstration_pools()
-    with devserver.running(port, *server_args) as url:
+    with devserver.running(free_port(), *latency) as url:
         for concurrency in args.concurrency:
-            measure(url, args.latency, concurrency, args.seconds, workdir, args.rate_limit_429,
-                    pools)
-        if args.memory:
-            peaks = []
-            for per_partition in (500, 5_000):
-                lake_root = workdir / f"lake{per_partition}"
-                for spec in load_catalog().values():
-                    write_real_examples(Lake(lake_root), spec, "bench")
-                out = subprocess.run([sys.executable, __file__, "--probe", url, str(per_partition),
-                                      str(lake_root)],
-                                     capture_output=True, text=True, check=True,
-                                     env={**os.environ}).stdout.split()
-                sent, peak, imports = int(out[0]), float(out[1]), float(out[2])
-                peaks.append((sent, peak))
-                print(f"peak RSS after {sent:,} requests in 20 partitions: {peak:.0f} MB "
-                      f"(after imports: {imports:.0f} MB)", flush=True)
-            (small, p_small), (large, p_large) = peaks
-            print(f"peak RSS ratio {large:,} / {small:,} requests: {p_large / p_small:.2f} "
-                  f"(target <= 1.5)")
+            measure(url, args.latency, concurrency, args.seconds, workdir, pools)
+    for limit in args.rate_limit:
+        with devserver.running(free_port(), *latency, "--rate-limit", str(limit)) as url:
+            measure(url, args.latency, max(args.concurrency), args.seconds, workdir, pools,
+                    limit)
+    if args.memory:
+        with devserver.running(free_port(), *latency) as url:
+            memory_ratio(url, workdir)
+
+
+def memory_ratio(url: str, workdir: Path) -> None:
+    peaks = []
+    for per_partition in (500, 5_000):
+        lake_root = workdir / f"lake{per_partition}"
+        for spec in load_catalog().values():
+            write_real_examples(Lake(lake_root), spec, "bench")
+        out = subprocess.run([sys.executable, __file__, "--probe", url, str(per_partition),
+                              str(lake_root)],
+                             capture_output=True, text=True, check=True,
+                             env={**os.environ}).stdout.split()
+        sent, peak, imports = int(out[0]), float(out[1]), float(out[2])
+        peaks.append((sent, peak))
+        print(f"peak RSS after {sent:,} requests in 20 partitions: {peak:.0f} MB "
+              f"(after imports: {imports:.0f} MB)", flush=True)
+    (small, p_small), (large, p_large) = peaks
+    print(f"peak RSS ratio {large:,} / {small:,} requests: {p_large / p_small:.2f} "
+          f"(target <= 1.5)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ prompt) after a configurable latency, and injects faults on demand:
     slow (answers after `slow_s`, past a client's timeout), malformed (a 200 whose body is
     not JSON), empty (empty content), length (finish_reason "length").
 
+With `--rate-limit R` it also enforces a provider's limit of R requests per second (a
+bucket holding a tenth of a second's worth, so a burst barely exceeds the rate): a request
+over it is refused at once with 429 and a Retry-After saying when the next one would be
+admitted; the request log names it "rate limit".
+
 Faults (in turn, round robin) hit the first `faults_per_request` attempts of a request
 whose body hash falls in `fault_rate`, so every request heals eventually. Every
 request is appended to a JSON lines log (`--request-log`): body hash, fault, time. Run it with
@@ -48,12 +53,12 @@ class FaultServer:
                  faults: list[str] | None = None, fault_rate: float = 0.0,
                  faults_per_request: int = 1, slow_s: float = 5.0, api_key: str | None = None,
                  known_models: list[str] | None = None, request_log: Path | None = None,
-                 rate_limit_429: float = 0.0):
+                 rate_limit: float | None = None):
         self.latency_s, self.tokens_per_s = latency_s, tokens_per_s
         self.faults, self.fault_rate = faults or [], fault_rate
         self.faults_per_request, self.slow_s = faults_per_request, slow_s
         self.api_key, self.known_models = api_key, known_models
-        self.rate_limit_429 = rate_limit_429
+        self.bucket = RequestBucket(rate_limit) if rate_limit else None
         self.attempts: Counter[str] = Counter()
         self.fault_turn = -1
         self.log = open(request_log, "a", buffering=1) if request_log else None  # noqa: SIM115
@@ -73,11 +78,17 @@ class FaultServer:
             return web.json_response({"error": {"message": "model not found"}}, status=404)
         self.attempts[digest] += 1
         fault = self._fault(digest)
+        wait = self.bucket.admit() if self.bucket and fault is None else None
+        if wait is not None:
+            fault = "rate limit"
         if self.log:
             self.log.write(json.dumps({"key": digest, "fault": fault, "t": time.time()}) + "\n")
-        if fault == "429" or (self.rate_limit_429 and random.random() < self.rate_limit_429):
+        if fault == "429":
             return web.json_response({"error": {"message": "slow down"}}, status=429,
                                      headers={"Retry-After": "0.2"})
+        if fault == "rate limit":
+            return web.json_response({"error": {"message": "rate limit reached"}}, status=429,
+                                     headers={"Retry-After": f"{wait:.3f}"})
         if fault in ("500", "503"):
             return web.json_response({"error": {"message": "server error"}}, status=int(fault))
         if fault == "drop":
@@ -134,6 +145,26 @@ class FaultServer:
         return app
 
 
+class RequestBucket:
+    """`per_s` requests per second, refilled continuously, holding a tenth of a second's."""
+
+    def __init__(self, per_s: float):
+        self.per_s = per_s
+        self.capacity = max(1.0, per_s / 10)
+        self.level = self.capacity
+        self.stamp = time.monotonic()
+
+    def admit(self) -> float | None:
+        """None when the request is admitted, else the seconds until one would be."""
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.per_s)
+        self.stamp = now
+        if self.level >= 1:
+            self.level -= 1
+            return None
+        return (1 - self.level) / self.per_s
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -146,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key")
     parser.add_argument("--models", help="comma list of known models (others get 404)")
     parser.add_argument("--request-log", type=Path)
-    parser.add_argument("--rate-limit-429", type=float, default=0.0)
+    parser.add_argument("--rate-limit", type=float, help="requests per second; over it, 429")
     args = parser.parse_args(argv)
     import logging
 
@@ -159,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         faults=[f for f in args.faults.split(",") if f], fault_rate=args.fault_rate,
         faults_per_request=args.faults_per_request, slow_s=args.slow_s,
         api_key=args.api_key, known_models=args.models.split(",") if args.models else None,
-        request_log=args.request_log, rate_limit_429=args.rate_limit_429,
+        request_log=args.request_log, rate_limit=args.rate_limit,
     )
     web.run_app(server.app(), host="127.0.0.1", port=args.port, print=None,
                 access_log=None, backlog=4096)

@@ -1,6 +1,7 @@
 """The generation engine against a real HTTP endpoint on loopback that injects faults."""
 
 import asyncio
+import bisect
 import os
 import signal
 import sqlite3
@@ -15,11 +16,14 @@ import pytest
 from synthlake import devserver
 from synthlake.catalog import get_task
 from synthlake.generate import GenerationConfig, generate
+from synthlake.journal import Journal
 from synthlake.lake import Lake
 from synthlake.llm import (
     AdaptiveLimiter,
+    ChatRequest,
     EndpointConfig,
     FatalLLMError,
+    LLMClient,
     long_lived_objects_frozen,
 )
 from synthlake.local_llm import free_port
@@ -155,11 +159,11 @@ def _count(path: Path, table: str) -> int:
             return 0
 
 
-def test_limiter_hands_a_freed_slot_to_one_waiter_in_order_and_halves_on_429():
+def test_limiter_hands_a_freed_slot_to_one_waiter_in_order_and_slows_down_on_429():
     async def scenario():
         limiter = AdaptiveLimiter(2)
         await limiter.acquire()
-        await limiter.acquire()
+        second = await limiter.acquire()
         waiters = [asyncio.create_task(limiter.acquire()) for _ in range(3)]
         await asyncio.sleep(0)
         assert limiter.in_flight == 2 and not any(w.done() for w in waiters)
@@ -168,13 +172,31 @@ def test_limiter_hands_a_freed_slot_to_one_waiter_in_order_and_halves_on_429():
         limiter.release()  # one slot frees: the next waiter in line gets it, only it
         await asyncio.sleep(0)
         assert waiters[1].done() and not waiters[2].done() and limiter.in_flight == 2
-        limiter.release(rate_limited=True)  # limit halves to 1, one still in flight
+        limiter.slow_down(second)  # a 429: the limit drops below 2 at once
+        limiter.release(rate_limited=True)  # one still in flight: nobody enters
         await asyncio.sleep(0)
-        assert limiter.limit == 1.0 and limiter.in_flight == 1 and not waiters[2].done()
+        assert limiter.limit == 1.8 and limiter.in_flight == 1 and not waiters[2].done()
         limiter.release()  # success: the limit climbs back and the last waiter enters
         await asyncio.sleep(0)
         assert waiters[2].done() and limiter.in_flight == 1
         assert waiters[0].cancelled()
+
+    asyncio.run(scenario())
+
+
+def test_a_burst_of_429_slows_the_limit_down_once_per_round():
+    async def scenario():
+        limiter = AdaptiveLimiter(64)
+        round_one = [await limiter.acquire() for _ in range(64)]
+        for ticket in round_one[:40]:  # all sent under the old limit: one drop
+            limiter.slow_down(ticket)
+        assert limiter.limit == pytest.approx(64 * 0.9)
+        for _ in range(40):
+            limiter.release(rate_limited=True)  # no climbing back on their release
+        assert limiter.limit == pytest.approx(64 * 0.9) and limiter.in_flight == 24
+        later = await limiter.acquire()  # admitted after the drop: news again
+        limiter.slow_down(later)
+        assert limiter.limit == pytest.approx(64 * 0.9 * 0.9)
 
     asyncio.run(scenario())
 
@@ -206,3 +228,38 @@ def test_objects_alive_before_generation_are_frozen_and_new_garbage_still_collec
         assert old() is None  # back in the oldest generation, collected
     finally:
         gc.enable()
+
+
+def test_a_rate_limit_paces_requests_without_using_up_attempts(sms_lake, tmp_path):
+    log = tmp_path / "requests.jsonl"
+    with devserver.running(free_port(), "--rate-limit", "40", "--request-log", str(log)) as url:
+        report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
+                          GenerationConfig(n_per_label=30),
+                          endpoint(url, max_concurrency=32, max_attempts=1))
+    assert report.accepted == {"ham": 30, "spam": 30} and report.usage["failures"] == 0
+    entries = devserver.read_request_log(log)
+    refused = [e for e in entries if e["fault"] == "rate limit"]
+    assert refused and report.usage["rate_limited"] == len(refused)
+    admitted = sorted(e["t"] for e in entries if e["fault"] is None)
+    # The server keeps its limit: no second admits more than 40 plus its 4-request burst.
+    busiest = max(bisect.bisect_right(admitted, t + 1.0) - i for i, t in enumerate(admitted))
+    assert busiest <= 44, busiest
+
+
+def test_a_request_refused_for_longer_than_the_patience_is_a_recorded_failure(tmp_path):
+    async def ask_all(url: str) -> list:
+        client = LLMClient(endpoint(url, max_concurrency=20, max_rate_limited_s=0.6),
+                           Journal(tmp_path / "j.sqlite"), url, "dev")
+        requests = [ChatRequest("t", "few_shot", [{"role": "user", "content": f"say {i}"}],
+                                {"seed": i}, slot=str(i)) for i in range(20)]
+        try:
+            return await asyncio.gather(*[client.complete(r) for r in requests])
+        finally:
+            await client.aclose()
+
+    with devserver.running(free_port(), "--rate-limit", "2") as url:
+        responses = asyncio.run(ask_all(url))
+    failed = [r for r in responses if r.error]
+    assert failed and len(failed) < len(responses)
+    assert all(r.error.startswith("429 rate limited") and "s of waiting" in r.error for r in failed)
+    assert all(r.text for r in responses if not r.error)
