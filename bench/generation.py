@@ -136,7 +136,7 @@ def measure(url: str, latency: float, concurrency: int, seconds: float, workdir:
     print(f"concurrency {concurrency:3}{note}: {answers:5} answers, {rate:7.1f} per s = "
           f"{rate / bound:.2f} of the bound {bound:.0f}; client CPU "
           f"{cpu_per_request * 1e3:.2f} ms/answer; durable journal costs "
-          f"{100 * (1 - rate / rate_m):+.1f}% (in-memory {rate_m:.1f} req/s); "
+          f"{100 * (1 - rate / rate_m):+.1f}% (in-memory {rate_m:.1f} per s); "
           f"engine / bare gather {rate / rate_b:.2f}x (bare {rate_b:.1f} req/s); "
           f"final passes {final_pass:.2f} s", flush=True)
 

@@ -37,6 +37,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from synthlake.llm import RateBucket
+
 WORDS = (
     "market", "team", "player", "price", "city", "river", "film", "review", "phone", "message",
     "offer", "money", "happy", "sad", "great", "terrible", "quick", "slow", "new", "old",
@@ -58,7 +60,9 @@ class FaultServer:
         self.faults, self.fault_rate = faults or [], fault_rate
         self.faults_per_request, self.slow_s = faults_per_request, slow_s
         self.api_key, self.known_models = api_key, known_models
-        self.bucket = RequestBucket(rate_limit) if rate_limit else None
+        # A provider's limit, scaled down: per second, with a tenth of a second's burst.
+        self.bucket = (RateBucket(rate_limit * 60, capacity=max(1.0, rate_limit / 10))
+                       if rate_limit else None)
         self.attempts: Counter[str] = Counter()
         self.fault_turn = -1
         self.log = open(request_log, "a", buffering=1) if request_log else None  # noqa: SIM115
@@ -78,8 +82,8 @@ class FaultServer:
             return web.json_response({"error": {"message": "model not found"}}, status=404)
         self.attempts[digest] += 1
         fault = self._fault(digest)
-        wait = self.bucket.admit() if self.bucket and fault is None else None
-        if wait is not None:
+        wait = self.bucket.try_take() if self.bucket and fault is None else 0.0
+        if wait:
             fault = "rate limit"
         if self.log:
             self.log.write(json.dumps({"key": digest, "fault": fault, "t": time.time()}) + "\n")
@@ -143,26 +147,6 @@ class FaultServer:
             {"object": "list", "data": [{"id": m, "object": "model"}
                                         for m in (self.known_models or ["dev"])]}))
         return app
-
-
-class RequestBucket:
-    """`per_s` requests per second, refilled continuously, holding a tenth of a second's."""
-
-    def __init__(self, per_s: float):
-        self.per_s = per_s
-        self.capacity = max(1.0, per_s / 10)
-        self.level = self.capacity
-        self.stamp = time.monotonic()
-
-    def admit(self) -> float | None:
-        """None when the request is admitted, else the seconds until one would be."""
-        now = time.monotonic()
-        self.level = min(self.capacity, self.level + (now - self.stamp) * self.per_s)
-        self.stamp = now
-        if self.level >= 1:
-            self.level -= 1
-            return None
-        return (1 - self.level) / self.per_s
 
 
 def main(argv: list[str] | None = None) -> None:

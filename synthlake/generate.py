@@ -130,7 +130,7 @@ class Generator:
         self.test_texts = test_texts
         self.progress = progress or (lambda *_: None)
         self.accepted: Counter[str] = Counter()
-        self.final_pass_s = 0.0  # CPU time between waves, reported apart from requests
+        self.final_pass_s = 0.0  # seconds in final passes between waves, reported apart
         self.params = {"temperature": config.temperature,
                        "max_tokens": config.max_tokens_for(spec)}
 

@@ -208,25 +208,32 @@ class AdaptiveLimiter:
 
 
 class RateBucket:
-    """Token bucket refilled continuously at `per_minute`; `take(n)` waits for n units."""
+    """Token bucket refilled continuously at `per_minute`, holding `capacity` units (one
+    second's worth unless given). The client waits on it (`take`); the loopback server
+    refuses with it (`try_take`)."""
 
-    def __init__(self, per_minute: float):
+    def __init__(self, per_minute: float, capacity: float | None = None):
         self.rate = per_minute / 60.0
-        self.capacity = max(per_minute / 60.0, 1.0)
+        self.capacity = capacity or max(self.rate, 1.0)
         self.level = self.capacity
         self.stamp = time.monotonic()
         self._lock = asyncio.Lock()
 
+    def try_take(self, amount: float = 1.0) -> float:
+        """Take `amount` now and return 0, or return the seconds until it could be taken."""
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+        need = min(amount, self.capacity)  # more than a full bucket goes out when it is full
+        if self.level >= need:
+            self.level -= amount
+            return 0.0
+        return (need - self.level) / self.rate
+
     async def take(self, amount: float = 1.0) -> None:
         async with self._lock:
-            while True:
-                now = time.monotonic()
-                self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
-                self.stamp = now
-                if self.level >= min(amount, self.capacity):
-                    self.level -= amount
-                    return
-                await asyncio.sleep((min(amount, self.capacity) - self.level) / self.rate)
+            while (wait := self.try_take(amount)) > 0:
+                await asyncio.sleep(wait)
 
 
 class LLMClient:

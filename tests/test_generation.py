@@ -175,7 +175,7 @@ def test_limiter_hands_a_freed_slot_to_one_waiter_in_order_and_slows_down_on_429
         limiter.slow_down(second)  # a 429: the limit drops below 2 at once
         limiter.release(rate_limited=True)  # one still in flight: nobody enters
         await asyncio.sleep(0)
-        assert limiter.limit == 1.8 and limiter.in_flight == 1 and not waiters[2].done()
+        assert limiter.limit == pytest.approx(1.8) and limiter.in_flight == 1 and not waiters[2].done()
         limiter.release()  # success: the limit climbs back and the last waiter enters
         await asyncio.sleep(0)
         assert waiters[2].done() and limiter.in_flight == 1
@@ -246,20 +246,41 @@ def test_a_rate_limit_paces_requests_without_using_up_attempts(sms_lake, tmp_pat
     assert busiest <= 44, busiest
 
 
-def test_a_request_refused_for_longer_than_the_patience_is_a_recorded_failure(tmp_path):
-    async def ask_all(url: str) -> list:
-        client = LLMClient(endpoint(url, max_concurrency=20, max_rate_limited_s=0.6),
-                           Journal(tmp_path / "j.sqlite"), url, "dev")
+def ask_all(url: str, journal_path: Path, n: int, **config) -> list:
+    """`n` distinct requests at once through one LLMClient; their responses."""
+    async def run() -> list:
+        client = LLMClient(endpoint(url, max_concurrency=n, **config), Journal(journal_path),
+                           url, "dev")
         requests = [ChatRequest("t", "few_shot", [{"role": "user", "content": f"say {i}"}],
-                                {"seed": i}, slot=str(i)) for i in range(20)]
+                                {"seed": i}, slot=str(i)) for i in range(n)]
         try:
             return await asyncio.gather(*[client.complete(r) for r in requests])
         finally:
             await client.aclose()
 
+    return asyncio.run(run())
+
+
+def test_a_request_refused_for_longer_than_the_patience_is_a_recorded_failure(tmp_path):
     with devserver.running(free_port(), "--rate-limit", "2") as url:
-        responses = asyncio.run(ask_all(url))
+        responses = ask_all(url, tmp_path / "j.sqlite", 20, max_rate_limited_s=0.6)
     failed = [r for r in responses if r.error]
     assert failed and len(failed) < len(responses)
     assert all(r.error.startswith("429 rate limited") and "s of waiting" in r.error for r in failed)
     assert all(r.text for r in responses if not r.error)
+    with sqlite3.connect(tmp_path / "j.sqlite") as db:  # journaled as failures, none in flight
+        errors = [e for (e,) in db.execute("SELECT error FROM responses WHERE error IS NOT NULL")]
+        in_flight = db.execute("SELECT count(*) FROM in_flight").fetchone()[0]
+    assert sorted(errors) == sorted(r.error for r in failed) and in_flight == 0
+
+
+def test_requests_per_minute_paces_the_client_before_the_endpoint_must(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    with devserver.running(free_port(), "--request-log", str(log)) as url:
+        responses = ask_all(url, tmp_path / "j.sqlite", 50, requests_per_minute=1200)
+    assert all(r.text and not r.error for r in responses)
+    sent = sorted(e["t"] for e in devserver.read_request_log(log))
+    # 20 per second with a bucket of one second's worth: 20 at once, then 20 a second.
+    busiest = max(bisect.bisect_right(sent, t + 1.0) - i for i, t in enumerate(sent))
+    assert len(sent) == 50 and busiest <= 41, busiest
+    assert sent[-1] - sent[0] >= 1.4

@@ -86,9 +86,9 @@ def test_sketch_prefilter_finds_exactly_what_the_full_comparison_finds(monkeypat
             del words[rng.randrange(len(words))]
             texts.insert(rng.randrange(len(texts)), " ".join(words))
     eligible = np.array([rng.random() > 0.1 for _ in texts])
+    matrix = similarity.vectors(texts)
+    full = (matrix @ matrix.T).toarray()
     for threshold in (0.8, 0.9):
-        matrix = similarity.vectors(texts)
-        full = (matrix @ matrix.T).toarray()
         expected = np.zeros(len(texts), dtype=bool)
         for i in range(len(texts)):
             earlier = eligible[:i] & ~expected[:i]
