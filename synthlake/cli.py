@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from synthlake import catalog, realdata
+from synthlake.local_llm import LocalModelError
 from synthlake.lake import Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, FatalLLMError
 
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except (catalog.TaskSpecError, realdata.RealDataError, LakeError, FatalLLMError,
-            BudgetExceeded) as exc:
+            BudgetExceeded, LocalModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -236,11 +237,19 @@ def cmd_headline(args) -> None:
 
 
 def cmd_llm_serve(args) -> None:
+    import signal
+
     from synthlake import local_llm
 
+    def exit_cleanly(signum, _frame):
+        raise SystemExit(128 + signum)  # unwinds the `with`, which stops the server
+
+    # What a service manager, `timeout` or a closing terminal sends; SIGINT is Ctrl-C.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, exit_cleanly)
     with local_llm.start_server(port=args.port) as server:
         print(f"embedded model at {server.base_url} (model {server.model}); Ctrl-C stops it")
-        print(f"  OPENAI_BASE_URL={server.base_url} SYNTHLAKE_MODEL={server.model}")
+        print(f"  OPENAI_BASE_URL={server.base_url} SYNTHLAKE_MODEL={server.model}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.process.wait()
 

@@ -41,6 +41,7 @@ from synthlake.lake import Lake
 from synthlake.llm import (
     ChatRequest,
     EndpointConfig,
+    FatalLLMError,
     LLMClient,
     long_lived_objects_frozen,
     open_endpoint,
@@ -361,6 +362,11 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     journal = Journal.for_lake(lake.root)
     try:
         with open_endpoint(endpoint) as ep:
+            if ep.fixed_temperature not in (None, config.temperature):
+                raise FatalLLMError(
+                    f"the embedded model samples at temperature {ep.fixed_temperature} only "
+                    f"(asked for {config.temperature}); set OPENAI_BASE_URL to an endpoint "
+                    "that applies other temperatures")
             candidates, usage = asyncio.run(
                 _run(journal, endpoint, ep, spec, method, config, pools, test_texts, progress)
             )

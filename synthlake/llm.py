@@ -428,6 +428,7 @@ class Endpoint:
     base_url: str
     model: str
     model_label: str
+    fixed_temperature: float | None = None  # a server that applies no other (embedded)
 
 
 @contextlib.contextmanager
@@ -441,4 +442,5 @@ def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
     from synthlake import local_llm
 
     with local_llm.start_server() as server:
-        yield Endpoint(server.base_url, server.model, local_llm.MODEL_NAME)
+        yield Endpoint(server.base_url, server.model, local_llm.MODEL_LABEL,
+                       fixed_temperature=local_llm.SAMPLING["temperature"])

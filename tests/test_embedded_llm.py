@@ -18,7 +18,7 @@ def test_embedded_model_generates_both_methods_into_delta(lake):
     config = GenerationConfig(n_per_label=3, max_attempts_factor=5)
     for method in METHODS:
         report = generate(lake, spec, method, "run", config, EndpointConfig())  # no URL: embedded
-        assert report.model == local_llm.MODEL_NAME
+        assert report.model == local_llm.MODEL_LABEL
         assert report.usage["requests_sent"] > 0
         rows = lake.connect().sql(
             f"select label, count(*) from synthetic_examples where method = '{method}' "

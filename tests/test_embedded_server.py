@@ -1,0 +1,148 @@
+"""The embedded model server: it samples, lists its model, and dies with its owner.
+
+Each test starts the real `transformers serve` process (a few seconds once the converted
+model is cached), so they are marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from synthlake import local_llm
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def server_pids() -> list[int]:
+    """Processes running the embedded model server (any owner)."""
+    return [pid for pid in _pids() if "synthlake.local_llm" in local_llm._cmdline(pid)]
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_until_gone(pid: int, port: int, within_s: float = 10.0) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        alive = Path(f"/proc/{pid}").exists() and "synthlake.local_llm" in local_llm._cmdline(pid)
+        if not alive and port_free(port):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"server pid {pid} or port {port} still there after {within_s} s")
+
+
+def chat(base_url: str, seed: int) -> str:
+    body = {"model": local_llm.MODEL_ID, "max_tokens": 24, "temperature": 1.0, "seed": seed,
+            "messages": [{"role": "user", "content": "Write a short text message to a friend."}]}
+    request = urllib.request.Request(f"{base_url}/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())["choices"][0]["message"]["content"]
+
+
+def test_the_embedded_model_samples_by_seed_and_lists_the_model_id_requests_use():
+    with local_llm.start_server() as server:
+        with urllib.request.urlopen(f"{server.base_url}/models", timeout=30) as response:
+            assert response.status == 200
+            ids = [m["id"] for m in json.loads(response.read())["data"]]
+        assert ids == [local_llm.MODEL_ID] == [server.model]
+        one, two, one_again = chat(server.base_url, 1), chat(server.base_url, 2), chat(server.base_url, 1)
+    assert one != two, "two seeds at temperature 1.0 give two texts"
+    assert one == one_again, "the same seed, one request at a time, gives the same text"
+
+
+def test_a_cache_converted_before_sampling_is_converted_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHLAKE_CACHE", str(tmp_path))
+    old = tmp_path / "models" / local_llm.MODEL_NAME  # where version 1 kept its folder
+    old.mkdir(parents=True)
+    (old / "model.safetensors").write_bytes(b"stale")
+    folder = local_llm.converted_model_dir()
+    config = json.loads((folder / "generation_config.json").read_text())
+    assert config["do_sample"] is True and config["top_p"] == local_llm.SAMPLING["top_p"]
+    assert not old.exists(), "the greedy version-1 folder is removed"
+
+
+OWNER = """
+import sys, time
+from synthlake import local_llm
+with local_llm.start_server() as server:
+    print(server.port, server.process.pid, flush=True)
+    if sys.argv[1] == "exception":
+        raise RuntimeError("the owner fails")
+    if sys.argv[1] == "wait":
+        time.sleep(600)
+"""
+
+
+def start_owner(mode: str) -> tuple[subprocess.Popen, int, int]:
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, mode], cwd=REPO, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    port, pid = map(int, owner.stdout.readline().split())
+    return owner, port, pid
+
+
+@pytest.mark.parametrize("ending", ["normal", "exception", "SIGINT", "SIGTERM", "SIGKILL"])
+def test_the_server_dies_with_its_owner(ending):
+    owner, port, pid = start_owner(ending if ending in ("normal", "exception") else "wait")
+    try:
+        if ending.startswith("SIG"):
+            assert not port_free(port)
+            owner.send_signal(getattr(signal, ending))
+        owner.wait(timeout=30)
+        wait_until_gone(pid, port)
+    finally:
+        owner.kill()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_synthlake_llm_serve_stops_its_server_on_a_signal(signum):
+    port = local_llm.free_port()
+    cli = subprocess.Popen([sys.executable, "-m", "synthlake.cli", "llm", "serve", "--port",
+                            str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+    try:
+        assert f"127.0.0.1:{port}" in cli.stdout.readline()
+        pid = local_llm.listening_pids(port)[0]
+        cli.send_signal(signum)
+        cli.wait(timeout=30)
+        wait_until_gone(pid, port)
+    finally:
+        cli.kill()
+
+
+def test_a_port_already_taken_is_reported_with_its_pid():
+    port = local_llm.free_port()
+    squatter = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                                 "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while port_free(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        before = set(server_pids())
+        with pytest.raises(local_llm.LocalModelError, match=rf"port {port} .* pid {squatter.pid}"):
+            local_llm.start_server(port=port)
+        assert set(server_pids()) == before, "no second server is started"
+        result = subprocess.run([sys.executable, "-m", "synthlake.cli", "llm", "serve", "--port",
+                                 str(port)], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and f"pid {squatter.pid}" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        squatter.kill()
+        squatter.wait()
+
