@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from synthlake import catalog, realdata
-from synthlake.local_llm import LocalModelError
 from synthlake.lake import Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, FatalLLMError
+from synthlake.local_llm import LocalModelError
 
 
 def new_run_id() -> str:
