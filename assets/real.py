@@ -25,12 +25,16 @@ def real_examples(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     real, version = realdata.write_real_examples(lake.lake(), spec, context.run_id)
     counts = real.counts()
     context.log.info(f"{spec.name}: {real.examples.num_rows} rows kept, drops: {real.drops}")
+    for name in real.ignored_files:
+        context.log.warning(f"{spec.name}: {name} was not read (not a split: train, "
+                            "validation/dev, test)")
     return dg.MaterializeResult(metadata={
         "rows": real.examples.num_rows,
         "rows_per_split_and_label": markdown_table(
             [{"split": s, "label": lab, "rows": n} for s, c in counts.items() for lab, n in c.items()]
         ),
         "drops": markdown_table([vars(d) for d in real.drops]),
+        "ignored_files": markdown_table([{"file": name} for name in real.ignored_files]),
         "source": real.source,
         "preview": preview(real.examples, ["split", "label", "text"]),
         "delta_version": version,

@@ -6,8 +6,9 @@
 * `regeneration_schedule`: runs `regenerate` for the tasks in
   `SYNTHLAKE_REGEN_TASKS` (comma list; default every task) on the cron in
   `SYNTHLAKE_REGEN_CRON` (default Monday 03:00), e.g. after a model or prompt change.
-* `task_files` sensor: fingerprints every task YAML; a new task gets its partition
-  added and a `task_pipeline` run, a changed one a `task_pipeline` run.
+* `task_files` sensor: fingerprints every task YAML; a task whose file changed after it
+  was first seen gets a `task_pipeline` run (a first sighting starts none); a new file
+  is named until the code location reloads and it becomes a partition.
 """
 
 from __future__ import annotations
@@ -64,19 +65,22 @@ def fingerprints() -> dict[str, str]:
 @dg.sensor(job=task_pipeline_job, minimum_interval_seconds=30,
            default_status=dg.DefaultSensorStatus.RUNNING)
 def task_files(context: dg.SensorEvaluationContext):
+    """Reruns `task_pipeline` for a task whose YAML changed after the sensor first saw it.
+    Tasks seen for the first time (every task, on a fresh instance) start no run: runs
+    start when the user asks. A task file that is not a partition yet is named, with how
+    to add it (reload the code location)."""
     seen = json.loads(context.cursor) if context.cursor else {}
+    partitions = set(task_partitions.get_partition_keys())
     now = fingerprints()
-    known = set(context.instance.get_dynamic_partitions(task_partitions.name))
-    new = sorted(set(now) - known)
-    changed = sorted(t for t in now if t in seen and seen[t] != now[t])
-    first_seen = sorted(t for t in now if t not in seen and t in known)
+    known_now = {t: f for t, f in now.items() if t in partitions}
+    changed = sorted(t for t in known_now if t in seen and seen[t] != known_now[t])
+    waiting = sorted(set(now) - partitions)
     requests = [dg.RunRequest(run_key=f"{task}-{now[task]}", partition_key=task,
-                              tags={"synthlake/trigger": "task file"})
-                for task in sorted(set(new) | set(changed))]
-    if not requests and not first_seen:
-        return dg.SkipReason("no new or changed task files")
-    return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=[task_partitions.build_add_request(new)] if new else [],
-        cursor=json.dumps(now, sort_keys=True),
-    )
+                              tags={"synthlake/trigger": "task file"}) for task in changed]
+    skip = "no changed task files"
+    if waiting:
+        skip = (f"new task files {waiting}: reload the code location (Reload definitions in the "
+                "UI, or restart dagster dev) to add their partitions")
+        context.log.info(skip)
+    return dg.SensorResult(run_requests=requests, skip_reason=None if requests else skip,
+                           cursor=json.dumps(known_now, sort_keys=True))

@@ -21,7 +21,6 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import all_assets, all_checks, defs
-from orchestration.partitions import sync_task_partitions
 from synthlake.catalog import METHODS, load_catalog
 from synthlake.cli import headline_markdown
 from synthlake.lake import Lake
@@ -50,9 +49,7 @@ DEMO_CONFIG = {
 def instance() -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
-    found = dg.DagsterInstance.get()
-    sync_task_partitions(found)
-    return found
+    return dg.DagsterInstance.get()
 
 
 def step(title: str) -> None:

@@ -1,8 +1,11 @@
 """Partitions: one per task of the catalogue.
 
-Dynamic, so that a task YAML dropped into `SYNTHLAKE_TASKS_DIR` becomes a partition
-without restarting the code location: the `task_files` sensor adds the partitions of new
-tasks (and requests their runs); `sync_task_partitions` does the same for scripts and tests.
+Static, computed from the catalogue when the code location loads: tasks are
+configuration (YAML files), so the plain Dagster CLI (`dagster asset materialize
+--partition T`, `dagster job execute`) works on any instance, fresh or not, with nothing
+to register first. A task file added while `dagster dev` runs becomes a partition when the
+code location reloads (the UI's "Reload definitions", or a restart); the `task_files`
+sensor says so on its next tick.
 """
 
 from __future__ import annotations
@@ -11,13 +14,4 @@ import dagster as dg
 
 from synthlake.catalog import load_catalog
 
-task_partitions = dg.DynamicPartitionsDefinition(name="task")
-
-
-def sync_task_partitions(instance: dg.DagsterInstance) -> list[str]:
-    """Add a partition for every catalogue task the instance does not know; return them."""
-    known = set(instance.get_dynamic_partitions(task_partitions.name))
-    missing = sorted(set(load_catalog()) - known)
-    if missing:
-        instance.add_dynamic_partitions(task_partitions.name, missing)
-    return missing
+task_partitions = dg.StaticPartitionsDefinition(sorted(load_catalog()))

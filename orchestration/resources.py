@@ -24,7 +24,10 @@ class LLMResource(dg.ConfigurableResource):
     base_url: str = ""
     model: str = ""
     api_key_env: str = "OPENAI_API_KEY"
-    max_concurrency: int = 8
+    # None: the environment decides ($SYNTHLAKE_CONCURRENCY, $SYNTHLAKE_TIMEOUT_S), then
+    # the engine's default; a value set here wins over both.
+    max_concurrency: int | None = None
+    timeout_s: float | None = None
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
     max_total_tokens: int | None = None
@@ -36,6 +39,7 @@ class LLMResource(dg.ConfigurableResource):
         return EndpointConfig.from_env(
             base_url=self.base_url or None, model=self.model or None,
             api_key_env=self.api_key_env, max_concurrency=self.max_concurrency,
+            timeout_s=self.timeout_s,
             requests_per_minute=self.requests_per_minute,
             tokens_per_minute=self.tokens_per_minute,
             max_total_tokens=self.max_total_tokens, max_cost_usd=self.max_cost_usd,

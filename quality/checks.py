@@ -39,14 +39,28 @@ def _result(outcomes: list, version: int) -> dg.AssetCheckResult:
     )
 
 
+def written_version(context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey) -> int | None:
+    """The Delta version the asset's latest materialization of this partition wrote (its
+    `delta_version` metadata), so a check reads exactly the rows it is about, whatever
+    other runs committed since."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[context.partition_key]),
+        limit=1).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get("delta_version")
+    return value.value if value is not None else None
+
+
 def synthetic_check(method: str, suite_name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=synthetic_key(method), name=suite_name, blocking=True,
                     partitions_def=task_partitions,
                     description=f"GX suite `{suite_name}` (see quality/suites.py)")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         spec = catalog.get_task(context.partition_key)
-        outcomes, version = suites.check_partition(lake.lake(), spec, method, suite_name,
-                                                   context.run.run_id)
+        outcomes, version = suites.check_partition(
+            lake.lake(), spec, method, suite_name, context.run.run_id,
+            written_version(context, synthetic_key(method)))
         return _result(outcomes, version)
 
     return _check
@@ -56,7 +70,9 @@ def synthetic_check(method: str, suite_name: str) -> dg.AssetChecksDefinition:
                 partitions_def=task_partitions, description="GX suite `real_form`")
 def real_form(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
     spec = catalog.get_task(context.partition_key)
-    outcomes, version = suites.check_partition(lake.lake(), spec, None, "real_form", context.run.run_id)
+    outcomes, version = suites.check_partition(
+        lake.lake(), spec, None, "real_form", context.run.run_id,
+        written_version(context, dg.AssetKey("real_examples")))
     return _result(outcomes, version)
 
 

@@ -70,17 +70,25 @@ def run_suite(suite: Suite) -> list[Expectation]:
     result = batch.get_batch(batch_parameters={"dataframe": frame}).validate(
         gx_suite, result_format="COMPLETE"
     )
-    return [_outcome(suite.name, r) for r in result.results]
+    return [_outcome(suite.name, r, frame) for r in result.results]
 
 
-def _outcome(suite_name: str, result) -> Expectation:
+def _outcome(suite_name: str, result, frame: pd.DataFrame) -> Expectation:
     config, found = result.expectation_config, result.result or {}
     observed = found.get("observed_value")
     if observed is None and "unexpected_count" in found:
         observed = f"{found['unexpected_count']} unexpected of {found.get('element_count')}"
-    offending = [str(v)[:200] for v in (found.get("partial_unexpected_list") or [])[:5]]
+    # The offending rows whole (a label with its count and share, not a bare 0.2).
+    rows = found.get("unexpected_index_list") or []
+    offending = ([_row_text(frame.loc[i]) for i in rows[:5]] if rows else
+                 [str(v)[:200] for v in (found.get("partial_unexpected_list") or [])[:5]])
     return Expectation(suite_name, config.type, str(config.kwargs.get("column", "")),
                        bool(result.success), _plain(observed), offending)
+
+
+def _row_text(row: pd.Series) -> str:
+    return ", ".join(f"{k}={_plain(v) if not isinstance(v, str) else v[:160]}"
+                     for k, v in row.items())
 
 
 def _plain(value) -> str:
@@ -113,6 +121,7 @@ def label_balance_suite(spec: TaskSpec, accepted: pd.DataFrame) -> Suite:
     counts = accepted["label"].value_counts()
     labels = spec.label_names + sorted(set(counts.index) - set(spec.label_names))
     frame = pd.DataFrame({"label": labels,
+                          "accepted": [int(counts.get(lab, 0)) for lab in labels],
                           "share": [counts.get(lab, 0) / max(len(accepted), 1) for lab in labels]})
     plan, tolerance = 1 / len(spec.labels), spec.quality.label_share_tolerance
     return Suite("label_balance", frame, [
@@ -189,7 +198,8 @@ def real_suite(spec: TaskSpec, real: pd.DataFrame) -> Suite:
 
 def describe(outcome: Expectation) -> str:
     column = f" on `{outcome.column}`" if outcome.column else ""
-    return re.sub(r"\s+", " ", f"{outcome.expectation}{column}: observed {outcome.observed}")
+    rows = f" ({'; '.join(outcome.offending[:3])})" if outcome.offending else ""
+    return re.sub(r"\s+", " ", f"{outcome.expectation}{column}: observed {outcome.observed}{rows}")
 
 
 # -- running against the lake ----------------------------------------------------------
@@ -198,18 +208,21 @@ RESULT_COLUMNS = ["task", "method", "checked_table", "delta_version", "suite", "
 
 
 def check_partition(lake, spec: TaskSpec, method: str | None, suite_name: str,
-                    run_id: str) -> tuple[list[Expectation], int]:
+                    run_id: str, version: int | None = None) -> tuple[list[Expectation], int]:
     """Run one suite on a partition of `synthetic_examples` (or of `real_examples` when
-    `method` is None), append the outcomes to `quality_results`, return them."""
-    real = lake.read("real_examples", where={"task": spec.name}).to_pandas()
+    `method` is None) as of Delta `version` (the one its materialization wrote; default the
+    latest), append the outcomes to `quality_results` under that version, return them."""
+    table = "real_examples" if method is None else "synthetic_examples"
+    version = lake.version(table) if version is None else version
+    real_version = version if method is None else None
+    real = lake.read("real_examples", where={"task": spec.name}, version=real_version).to_pandas()
     if method is None:
-        table, suite = "real_examples", real_suite(spec, real)
+        suite = real_suite(spec, real)
     else:
-        table = "synthetic_examples"
-        rows = lake.read(table, where={"task": spec.name, "method": method}).to_pandas()
+        rows = lake.read(table, where={"task": spec.name, "method": method},
+                         version=version).to_pandas()
         suite = synthetic_suite(suite_name, spec, rows, real)
     outcomes = run_suite(suite)
-    version = lake.version(table)
     record = pd.DataFrame([{
         "task": spec.name, "method": method or "", "checked_table": table,
         "delta_version": version, "suite": o.suite, "expectation": o.expectation,

@@ -110,6 +110,10 @@ class DataSource(StrictModel):
     drop_labels: list[str] = Field(default_factory=list)
     subset_reason: str | None = None
     annotations: AnnotationSource | None = None
+    max_chars: int = Field(default=20_000, ge=1, description="longest real text kept")
+    oversize: Literal["drop", "truncate"] = Field(
+        default="drop", description="what happens to a longer text: dropped, or cut to max_chars "
+        "(counted either way)")
 
     @model_validator(mode="after")
     def _somewhere(self) -> DataSource:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from synthlake import catalog, realdata
+from synthlake.generate import GenerationShortfall
 from synthlake.lake import Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, FatalLLMError
 from synthlake.local_llm import LocalModelError
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except (catalog.TaskSpecError, realdata.RealDataError, LakeError, FatalLLMError,
-            BudgetExceeded, LocalModelError) as exc:
+            BudgetExceeded, LocalModelError, GenerationShortfall) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -71,8 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-per-label", type=int, default=10)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--concurrency", type=int, help="parallel requests (default 8)")
+    p.add_argument("--concurrency", type=int,
+                   help="parallel requests (default $SYNTHLAKE_CONCURRENCY or 8)")
+    p.add_argument("--timeout", type=float,
+                   help="seconds per request (default $SYNTHLAKE_TIMEOUT_S or 120)")
     p.add_argument("--max-total-tokens", type=int, help="token budget for this command")
+    p.add_argument("--max-shortfall-share", type=float, default=0.25,
+                   help="a run missing more of its plan leaves the partition as it was "
+                        "(exit 2); a smaller shortfall is written, reported, and exits 1")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("train", help="train and evaluate classifiers per training source")
@@ -141,11 +148,13 @@ def cmd_real(args) -> None:
     for spec in selected_tasks(args.task):
         real, version = realdata.write_real_examples(lake, spec, run_id)
         annotations, _ = realdata.write_real_annotations(lake, spec, run_id)
-        dropped = sum(d.count for d in real.drops)
+        dropped = sum(d.count for d in real.drops if d.removes_rows)
         print(f"{spec.name:26} {real.examples.num_rows:6} rows  {dropped:4} dropped  "
               f"{annotations.num_rows:5} annotations  (real_examples v{version})")
         for drop in real.drops:
             print(f"{'':28}- {drop.split}: {drop.count} x {drop.reason}")
+        for name in real.ignored_files:
+            print(f"{'':28}- {name}: not read (not a split: train, validation/dev, test)")
 
 
 def cmd_sql(args) -> None:
@@ -176,7 +185,7 @@ def render(frame, fmt: str) -> str:
     return frame.to_string(index=False, max_colwidth=80)
 
 
-def cmd_generate(args) -> None:
+def cmd_generate(args) -> int:
     from tqdm import tqdm
 
     from synthlake.generate import GenerationConfig, generate
@@ -184,9 +193,10 @@ def cmd_generate(args) -> None:
 
     lake, run_id = lake_of(args), new_run_id()
     config = GenerationConfig(n_per_label=args.n_per_label, temperature=args.temperature,
-                              seed=args.seed)
-    endpoint = EndpointConfig.from_env(max_concurrency=args.concurrency,
+                              seed=args.seed, max_shortfall_share=args.max_shortfall_share)
+    endpoint = EndpointConfig.from_env(max_concurrency=args.concurrency, timeout_s=args.timeout,
                                        max_total_tokens=args.max_total_tokens)
+    short = []
     for spec in selected_tasks(args.task):
         for method in args.method or list(catalog.METHODS):
             total = config.n_per_label * len(spec.labels)
@@ -199,6 +209,11 @@ def cmd_generate(args) -> None:
             print(f"  requests {usage['requests_sent']} sent, {usage['cached']} from the journal, "
                   f"{usage['retries']} retries, {usage['prompt_tokens']}+"
                   f"{usage['completion_tokens']} tokens, {usage['elapsed_s']} s")
+            if report.shortfall:
+                short.append(report.shortfall_text())
+    for line in short:
+        print(f"warning: {line} (written; see the shortfall above)", file=sys.stderr)
+    return 1 if short else 0
 
 
 def cmd_train(args) -> None:

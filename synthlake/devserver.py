@@ -4,11 +4,13 @@ It is a real HTTP server (aiohttp) speaking `/v1/chat/completions`; it answers w
 deterministic text (seeded by the request body, sized to the "at most N words" of the
 prompt) after a configurable latency, and injects faults on demand:
 
-    429 (with Retry-After), 500, 503, drop (connection closed without an answer),
+    429 (with Retry-After), 500 and 503 (echoing the request's headers, key included, as
+    a careless server would), drop (connection closed without an answer),
     slow (answers after `slow_s`, past a client's timeout), malformed (a 200 whose body is
     not JSON), empty (empty content), length (finish_reason "length").
 
-With `--rate-limit R` it also enforces a provider's limit of R requests per second (a
+With `--max-request-bytes N` a larger request body gets the 400 a model answers when its
+context length is exceeded. With `--rate-limit R` it also enforces a provider's limit of R requests per second (a
 bucket holding a tenth of a second's worth, so a burst barely exceeds the rate): a request
 over it is refused at once with 429 and a Retry-After saying when the next one would be
 admitted; the request log names it "rate limit".
@@ -55,11 +57,12 @@ class FaultServer:
                  faults: list[str] | None = None, fault_rate: float = 0.0,
                  faults_per_request: int = 1, slow_s: float = 5.0, api_key: str | None = None,
                  known_models: list[str] | None = None, request_log: Path | None = None,
-                 rate_limit: float | None = None):
+                 rate_limit: float | None = None, max_request_bytes: int | None = None):
         self.latency_s, self.tokens_per_s = latency_s, tokens_per_s
         self.faults, self.fault_rate = faults or [], fault_rate
         self.faults_per_request, self.slow_s = faults_per_request, slow_s
         self.api_key, self.known_models = api_key, known_models
+        self.max_request_bytes = max_request_bytes
         # A provider's limit, scaled down: per second, with a tenth of a second's burst.
         self.bucket = (RateBucket(rate_limit * 60, capacity=max(1.0, rate_limit / 10))
                        if rate_limit else None)
@@ -70,9 +73,17 @@ class FaultServer:
     async def chat(self, request):
         from aiohttp import web
 
-        if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return web.json_response({"error": {"message": "invalid api key"}}, status=401)
+        auth = request.headers.get("Authorization", "")
+        if self.api_key and auth != f"Bearer {self.api_key}":
+            # Like some real servers, it echoes what it refused.
+            return web.json_response({"error": {"message": f"invalid api key: {auth}"}},
+                                     status=401)
         raw = await request.read()
+        if self.max_request_bytes and len(raw) > self.max_request_bytes:
+            return web.json_response({"error": {
+                "message": f"This model's maximum context length is {self.max_request_bytes // 4} "
+                           f"tokens. However, your messages resulted in {len(raw) // 4} tokens.",
+                "code": "context_length_exceeded"}}, status=400)
         digest = hashlib.sha256(raw).hexdigest()[:32]
         try:
             body = json.loads(raw)
@@ -93,8 +104,9 @@ class FaultServer:
         if fault == "rate limit":
             return web.json_response({"error": {"message": "rate limit reached"}}, status=429,
                                      headers={"Retry-After": f"{wait:.3f}"})
-        if fault in ("500", "503"):
-            return web.json_response({"error": {"message": "server error"}}, status=int(fault))
+        if fault in ("500", "503"):  # echoing the request's headers, as a debug page would
+            return web.json_response({"error": {"message": f"server error; headers: "
+                                                f"{dict(request.headers)}"}}, status=int(fault))
         if fault == "drop":
             request.transport.close()
             raise ConnectionResetError("dropped on purpose")
@@ -162,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", help="comma list of known models (others get 404)")
     parser.add_argument("--request-log", type=Path)
     parser.add_argument("--rate-limit", type=float, help="requests per second; over it, 429")
+    parser.add_argument("--max-request-bytes", type=int,
+                        help="a larger request body gets a 400 context-length error")
     args = parser.parse_args(argv)
     import logging
 
@@ -175,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         faults_per_request=args.faults_per_request, slow_s=args.slow_s,
         api_key=args.api_key, known_models=args.models.split(",") if args.models else None,
         request_log=args.request_log, rate_limit=args.rate_limit,
+        max_request_bytes=args.max_request_bytes,
     )
     web.run_app(server.app(), host="127.0.0.1", port=args.port, print=None,
                 access_log=None, backlog=4096)

@@ -42,6 +42,7 @@ from synthlake.llm import (
     ChatRequest,
     EndpointConfig,
     FatalLLMError,
+    REQUEST_TOO_LARGE,
     LLMClient,
     long_lived_objects_frozen,
     open_endpoint,
@@ -74,6 +75,8 @@ class GenerationConfig:
     max_attempts_factor: float = 4.0
     streams_per_label: int = 4  # zero-shot conversations per label, run concurrently
     max_tokens: int | None = None  # default: from the task's word limit
+    # A run missing more than this share of its plan does not replace the partition.
+    max_shortfall_share: float = 0.25
 
     def max_tokens_for(self, spec: TaskSpec) -> int:
         # About 1.3 tokens per English word plus a little room for a preamble. A longer
@@ -98,6 +101,10 @@ class Candidate:
     seed: int = 0
 
 
+class GenerationShortfall(RuntimeError):
+    """A generation fell too far short of its plan; the partition was left as it was."""
+
+
 @dataclass
 class GenerationReport:
     task: str
@@ -114,6 +121,25 @@ class GenerationReport:
     @property
     def rejected(self) -> int:
         return sum(self.reasons.values())
+
+    def shortfall_text(self) -> str:
+        planned = sum(self.accepted.values()) + sum(self.shortfall.values())
+        missing = ", ".join(f"{label} {n} of {n + self.accepted[label]}"
+                            for label, n in self.shortfall.items())
+        return (f"{self.task}/{self.method}: shortfall {missing} "
+                f"({sum(self.shortfall.values()) / max(planned, 1):.0%} of the plan)")
+
+
+def refuse_large_shortfall(report: GenerationReport, config: GenerationConfig) -> None:
+    """Good data is never replaced by a run that fell far short (a dead or refusing
+    endpoint, a model that ignores the task): raise before anything is written."""
+    planned = sum(report.accepted.values()) + sum(report.shortfall.values())
+    if sum(report.shortfall.values()) > config.max_shortfall_share * planned:
+        raise GenerationShortfall(
+            f"{report.shortfall_text()}, more than max_shortfall_share "
+            f"{config.max_shortfall_share:.0%}; rejections {report.reasons}. The partition was "
+            "not replaced; every answer is kept in the journal, so a re-run pays only for new "
+            "requests")
 
 
 Progress = Callable[[str, int, int], None]  # (label, accepted so far, quota)
@@ -146,7 +172,8 @@ class Generator:
 
     def _judge(self, response: Response) -> tuple[str, str | None]:
         if response.error:
-            return "", "endpoint error"
+            too_large = response.error.startswith(REQUEST_TOO_LARGE)
+            return "", REQUEST_TOO_LARGE if too_large else "endpoint error"
         text = parse.salvage(parse.extract_text(response.text), response.finish_reason, self.spec)
         return text, parse.rejection(text, response.finish_reason, self.spec)
 
@@ -372,6 +399,7 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
             )
             model = ep.model_label
         report = report_of(spec, method, model, candidates, config, usage)
+        refuse_large_shortfall(report, config)
         partition = {"task": spec.name, "method": method}
         responses = [c.response for c in candidates]
         report.responses_version = lake.write_partition(

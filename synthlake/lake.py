@@ -17,6 +17,7 @@ import json
 import os
 import random
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 COMMIT_ATTEMPTS = 8
+COMMIT_TOKEN = "synthlake_commit"  # commit metadata key: a write's own token
+COMMIT_SEARCH_DEPTH = 200  # commits by other writers that may land between ours and the look-up
 
 
 class LakeError(RuntimeError):
@@ -93,7 +96,7 @@ class Lake:
         _check_rows_in_partition(table, data, partition)
         metadata = {"run_id": run_id, "partition": json.dumps(dict(partition), sort_keys=True),
                     **({"description": description} if description else {})}
-        properties = _commit_properties(metadata)
+        properties, token = _commit_properties(metadata)
 
         def write() -> None:
             if self.exists(table):
@@ -105,29 +108,39 @@ class Lake:
                 write_deltalake(self.path(table), data, mode="append",
                                 partition_by=list(partition) or None, commit_properties=properties)
 
-        return self._commit(table, write, f"writing {table} {dict(partition)}")
+        return self._commit(table, write, token, f"writing {table} {dict(partition)}")
 
     def append(self, table: str, data: pa.Table, run_id: str) -> int:
-        """Append rows in one commit (for logs such as `quality_results`)."""
+        """Append rows in one commit (for logs such as `quality_results`); return its version."""
         data = _with_run_id(data, run_id)
         self.root.mkdir(parents=True, exist_ok=True)
-        properties = _commit_properties({"run_id": run_id})
+        properties, token = _commit_properties({"run_id": run_id})
         return self._commit(table, lambda: write_deltalake(
             self.path(table), data, mode="append", commit_properties=properties),
-            f"appending to {table}")
+            token, f"appending to {table}")
 
-    def _commit(self, table: str, write, what: str) -> int:
-        """Run `write` (one Delta commit); retry with backoff when another writer committed
-        first; after `COMMIT_ATTEMPTS` the error is raised, never swallowed."""
+    def _commit(self, table: str, write, token: str, what: str) -> int:
+        """Run `write` (one Delta commit) and return the version of that commit; retry with
+        backoff when another writer committed first; after `COMMIT_ATTEMPTS` the error is
+        raised, never swallowed."""
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 write()
-                return self.version(table)
+                return self._version_of(table, token)
             except (CommitFailedError, DeltaError) as exc:
                 if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
                     raise LakeError(f"{what} failed: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
         raise AssertionError("unreachable")
+
+    def _version_of(self, table: str, token: str) -> int:
+        """The version of the commit carrying `token`: under concurrent writers the table's
+        latest version may already be someone else's."""
+        for entry in self.delta(table).history(limit=COMMIT_SEARCH_DEPTH):
+            if entry.get(COMMIT_TOKEN) == token:
+                return entry["version"]
+        raise LakeError(f"{table}: the commit just written is not among the last "
+                        f"{COMMIT_SEARCH_DEPTH} versions")
 
     def read(
         self,
@@ -170,9 +183,11 @@ class Lake:
 
 
 def _commit_properties(metadata: dict[str, str]):
+    """Commit properties with a fresh token, by which the commit finds its own version."""
     from deltalake import CommitProperties
 
-    return CommitProperties(custom_metadata=metadata)
+    token = uuid.uuid4().hex
+    return CommitProperties(custom_metadata={**metadata, COMMIT_TOKEN: token}), token
 
 
 def _with_run_id(data: pa.Table, run_id: str) -> pa.Table:

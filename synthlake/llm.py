@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,12 +40,14 @@ from synthlake.journal import Journal, Response
 from synthlake.transport import (
     ChatAnswer,
     ChatTransport,
+    EndpointDown,
     EndpointStatus,
     EndpointUnreachable,
     UnreadableAnswer,
 )
 
 EMBEDDED = "embedded"
+REQUEST_TOO_LARGE = "request too large"  # the error (and rejection reason) of such a request
 
 
 class FatalLLMError(RuntimeError):
@@ -67,6 +70,9 @@ class EndpointConfig:
     tokens_per_minute: float | None = None
     timeout_s: float = 120.0
     max_attempts: int = 6  # for errors; 429s wait instead, up to max_rate_limited_s
+    # No connection at all (refused, unknown host) is retried briefly, then the run stops:
+    # a dead endpoint is reported in seconds instead of minutes of retries.
+    max_connect_attempts: int = 3
     max_rate_limited_s: float = 300.0
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
@@ -82,13 +88,40 @@ class EndpointConfig:
             "base_url": env.get("OPENAI_BASE_URL") or None,
             "model": env.get("SYNTHLAKE_MODEL") or env.get("OPENAI_MODEL") or None,
             "max_concurrency": int(env.get("SYNTHLAKE_CONCURRENCY", 8)),
+            "timeout_s": float(env.get("SYNTHLAKE_TIMEOUT_S", 120.0)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     def api_key(self) -> str:
-        # Local servers accept any key; the client library insists on one.
+        # Local servers accept any key; the protocol insists on one.
         return os.environ.get(self.api_key_env) or "no-key"
+
+    def secrets(self) -> list[str]:
+        """Values never to store or print: the configured key, whatever its variable is
+        called, and any environment value whose name says it is secret."""
+        named = [v for k, v in os.environ.items() if SECRET_NAME.search(k)]
+        key = os.environ.get(self.api_key_env)
+        return sorted({v for v in [key, *named] if v and len(v) >= 6}, key=len, reverse=True)
+
+
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+BEARER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?|bearer\s+)[^\s\"',}]+")
+
+
+def scrub(text: str | None, secrets: list[str]) -> str | None:
+    """`text` with every secret value and any Authorization/Bearer credential blanked:
+    some servers echo the key they refused, or the headers they got."""
+    if not text:
+        return text
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return BEARER.sub(r"\1***", text)
+
+
+# A 400 (or 413) about one request's size: that request is rejected, the run goes on.
+TOO_LARGE = re.compile(r"context.length|maximum context|too (?:long|large|many tokens)|"
+                       r"exceeds? the (?:maximum|limit)|payload|entity too large", re.IGNORECASE)
 
 
 def request_key(model: str, messages: list[dict], params: dict, slot: str) -> str:
@@ -253,6 +286,12 @@ class LLMClient:
                               if config.tokens_per_minute else None)
         self._transport = ChatTransport(base_url, config.api_key(), config.timeout_s,
                                         config.max_concurrency)
+        self._secrets = config.secrets()
+        self.base_url = scrub(base_url, self._secrets)  # as named in messages
+
+    def _short(self, text: str, limit: int = 200) -> str:
+        """An endpoint's message: one line, capped, secrets blanked."""
+        return scrub(" ".join(str(text).split()), self._secrets)[:limit]
 
     def prepare(self, request: ChatRequest) -> ChatRequest:
         request.key = request_key(self.model_label, request.messages, request.params, request.slot)
@@ -275,16 +314,19 @@ class LLMClient:
         request waits (Retry-After, or the backoff if longer: a crowd retrying at the
         instant the server names collides again) and goes again, for up to
         `max_rate_limited_s` of waiting in all. Other errors count against `max_attempts`."""
-        started, attempt, failed, paced_s = time.monotonic(), 0, 0, 0.0
+        started, attempt, failed, down, paced_s = time.monotonic(), 0, 0, 0, 0.0
         while True:
             attempt += 1
             try:
                 answer = await self._attempt(request, first=attempt == 1)
                 return self._to_response(request, answer, attempt, started)
             except EndpointStatus as exc:
+                if self._too_large(exc):
+                    error = f"{REQUEST_TOO_LARGE}: HTTP {exc.status}: {self._short(exc.message)}"
+                    break  # the same request would be refused again
                 self._fail_fast(exc)
                 if exc.status == 429:
-                    error = f"429 rate limited: {_short(exc.message)}"
+                    error = f"429 rate limited: {self._short(exc.message)}"
                     delay = max(exc.retry_after or 0.0, self._backoff(1))
                     paced_s += delay
                     if paced_s <= self.config.max_rate_limited_s:
@@ -294,11 +336,19 @@ class LLMClient:
                     error += f" (still after {paced_s:.0f} s of waiting)"
                     break
                 # 5xx, 408, 409 ...: the endpoint's trouble, which passes
-                error = f"HTTP {exc.status}: {_short(exc.message)}"
+                error = f"HTTP {exc.status}: {self._short(exc.message)}"
+            except EndpointDown as exc:
+                down += 1
+                if down >= self.config.max_connect_attempts:
+                    raise FatalLLMError(
+                        f"the endpoint {self.base_url} cannot be reached after {down} "
+                        f"attempts ({self._short(str(exc), 160)}): is it running, and is "
+                        "OPENAI_BASE_URL right?") from None
+                error = self._short(str(exc))
             except EndpointUnreachable as exc:
-                error = _short(str(exc))
+                error = self._short(str(exc))
             except UnreadableAnswer as exc:
-                error = f"unreadable response body: {_short(str(exc))}"
+                error = f"unreadable response body: {self._short(str(exc))}"
             failed += 1
             if failed >= self.config.max_attempts:
                 break
@@ -331,21 +381,27 @@ class LLMClient:
         finally:
             self.limiter.release(rate_limited)
 
+    @staticmethod
+    def _too_large(exc: EndpointStatus) -> bool:
+        return exc.status == 413 or (exc.status == 400 and bool(TOO_LARGE.search(exc.message)))
+
     def _fail_fast(self, exc: EndpointStatus) -> None:
-        """Answers no retry can change stop the run with what to fix."""
+        """Answers no retry can change stop the run with what to fix (a request too
+        large for the model was set aside before this)."""
         if exc.status in (401, 403):
             raise FatalLLMError(
-                f"the endpoint refused the credentials (HTTP {exc.status}); check the "
-                f"key in ${self.config.api_key_env}"
+                f"the endpoint {self.base_url} refused the credentials (HTTP {exc.status}); "
+                f"check the key in ${self.config.api_key_env}"
             ) from None
         if exc.status == 404:
             raise FatalLLMError(
-                f"the endpoint does not know model {self.model_label!r} (HTTP 404) at "
-                f"{self._transport.url}: {_short(exc.message)}"
+                f"the endpoint {self.base_url} does not know model {self.model_label!r} "
+                f"(HTTP 404): {self._short(exc.message)}"
             ) from None
         if exc.status in (400, 422):
             raise FatalLLMError(
-                f"the endpoint rejected the request (HTTP {exc.status}): {_short(exc.message)}"
+                f"the endpoint {self.base_url} rejected the request (HTTP {exc.status}): "
+                f"{self._short(exc.message)}"
             ) from None
 
     def _to_response(self, request: ChatRequest, answer: ChatAnswer, attempt: int,
@@ -356,7 +412,7 @@ class LLMClient:
         return Response(
             request_key=request.key, task=request.task, method=request.method,
             model=self.model_label, messages=request.messages, params=request.params,
-            text=answer.content, finish_reason=answer.finish_reason,
+            text=scrub(answer.content, self._secrets), finish_reason=answer.finish_reason,
             prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
             latency_s=time.monotonic() - started, attempts=attempt, created_at=time.time(),
         )
@@ -389,16 +445,6 @@ class LLMClient:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
-
-
-def _short(text: str, limit: int = 200) -> str:
-    """An endpoint's message, one line, capped, with any API key in the environment
-    blanked: some servers echo the key they refused."""
-    text = " ".join(str(text).split())
-    for name, value in os.environ.items():
-        if value and len(value) >= 8 and ("KEY" in name or "TOKEN" in name) and value in text:
-            text = text.replace(value, "***")
-    return text[:limit]
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """Real labelled data of a task: read, validate, de-duplicate, give stable ids.
 
 Input: `<SYNTHLAKE_DATA_DIR>/<data.local>/{train,validation,test}.{parquet,csv,jsonl}`
-(train and test required), or, when that folder is absent and the task names a hub
+(train and test required; `dev`, `valid` or `val` name the validation split; any other
+file of the folder is listed in `RealData.ignored_files`), or, when that folder is absent and the task names a hub
 dataset, the Hugging Face hub through `datasets` (needs a network).
 
 Output columns of `real_examples` (one row per kept text):
@@ -11,7 +12,8 @@ Output columns of `real_examples` (one row per kept text):
 `example_id` is a hash of (task, text), stable across runs and machines. Rows are dropped,
 never silently: empty texts, repeated texts within a split, and texts of train or
 validation that also occur in a later split (test wins, then validation) are each
-counted in `RealData.drops`. Anything that makes the data unusable (a missing column, a
+counted in `RealData.drops`, and so are texts longer than `data.max_chars` (dropped, or
+cut to that length with `data.oversize: truncate`). Anything that makes the data unusable (a missing column, a
 label outside the spec, an empty file, bytes that are not UTF-8) raises `RealDataError`
 naming the file and the column or row; nothing is written then.
 
@@ -36,6 +38,9 @@ import pyarrow.parquet as pq
 from synthlake.catalog import TaskSpec
 
 SPLITS = ("train", "validation", "test")
+# Other names a split's file goes by; `dev.parquet` is a validation split.
+SPLIT_ALIASES = {"train": ("train",), "validation": ("validation", "dev", "valid", "val"),
+                 "test": ("test",)}
 REQUIRED_SPLITS = ("train", "test")
 FORMATS = (".parquet", ".csv", ".jsonl")
 # A split's texts are removed from the splits before it (test wins over everything).
@@ -57,9 +62,12 @@ class RealDataError(ValueError):
 
 @dataclass
 class Drop:
+    """Rows of a split that were removed (or, for `removes_rows=False`, changed)."""
+
     split: str
     reason: str
     count: int
+    removes_rows: bool = True
 
 
 @dataclass
@@ -68,6 +76,7 @@ class RealData:
     examples: pa.Table
     drops: list[Drop] = field(default_factory=list)
     source: str = ""
+    ignored_files: list[str] = field(default_factory=list)  # in the folder, not a split
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{split: {label: rows}} of the kept examples."""
@@ -90,9 +99,11 @@ def data_dir() -> Path:
 def load_real(spec: TaskSpec, root: Path | None = None) -> RealData:
     """Read, validate and clean every split of a task's real data."""
     folder = (root or data_dir()) / (spec.data.local or spec.name)
+    ignored: list[str] = []
     if folder.is_dir():
         frames = {split: _read_split(folder, split, spec) for split in SPLITS}
         source = str(folder)
+        ignored = _ignored_files(folder, spec)
     elif spec.data.hub:
         frames = _read_hub(spec)
         source = f"hub:{spec.data.hub.id}"
@@ -101,7 +112,7 @@ def load_real(spec: TaskSpec, root: Path | None = None) -> RealData:
                             "(set SYNTHLAKE_DATA_DIR)")
     frames = {s: f for s, f in frames.items() if f is not None}
     drops: list[Drop] = []
-    frames = {s: _clean_split(f, s, drops) for s, f in frames.items()}
+    frames = {s: _clean_split(f, s, drops, spec) for s, f in frames.items()}
     _drop_overlaps(frames, drops)
     examples = pd.concat(
         [f.assign(split=s) for s, f in frames.items()], ignore_index=True
@@ -111,14 +122,25 @@ def load_real(spec: TaskSpec, root: Path | None = None) -> RealData:
     examples["source"] = source
     table = pa.Table.from_pandas(examples[REAL_SCHEMA.names], schema=REAL_SCHEMA,
                                  preserve_index=False)
-    return RealData(spec.name, table, drops, source)
+    return RealData(spec.name, table, drops, source, ignored)
 
 
 def _locate(folder: Path, split: str) -> Path | None:
-    found = [folder / f"{split}{ext}" for ext in FORMATS if (folder / f"{split}{ext}").exists()]
+    found = [folder / f"{name}{ext}" for name in SPLIT_ALIASES[split] for ext in FORMATS
+             if (folder / f"{name}{ext}").exists()]
     if len(found) > 1:
         raise RealDataError(f"{folder}: several files for split {split!r}: {[p.name for p in found]}")
     return found[0] if found else None
+
+
+def _ignored_files(folder: Path, spec: TaskSpec) -> list[str]:
+    """Files of the data folder that are no split and no declared annotations: named,
+    so a user sees that `extra.parquet` was not read."""
+    used = {f"{name}{ext}" for names in SPLIT_ALIASES.values() for name in names for ext in FORMATS}
+    if spec.data.annotations:
+        used.add(spec.data.annotations.file)
+    return sorted(p.name for p in folder.iterdir()
+                  if p.is_file() and p.name not in used and not p.name.startswith("."))
 
 
 def read_table_file(path: Path) -> pd.DataFrame:
@@ -210,16 +232,32 @@ def _select_and_map(frame: pd.DataFrame, spec: TaskSpec, where: str) -> pd.DataF
     return out
 
 
-def _clean_split(frame: pd.DataFrame, split: str, drops: list[Drop]) -> pd.DataFrame:
+def _clean_split(frame: pd.DataFrame, split: str, drops: list[Drop],
+                 spec: TaskSpec) -> pd.DataFrame:
     outside = frame["label"].isna()
     _record(drops, split, "label outside the task's subset (data.drop_labels)", int(outside.sum()))
     frame = frame[~outside]
+    frame = _bound_length(frame, split, drops, spec.data.max_chars, spec.data.oversize)
     empty = frame["text"].str.strip() == ""
     _record(drops, split, "empty text", int(empty.sum()))
     frame = frame[~empty]
     repeated = frame["text"].duplicated(keep="first")
     _record(drops, split, "repeated text within split", int(repeated.sum()))
     return frame[~repeated].reset_index(drop=True)
+
+
+def _bound_length(frame: pd.DataFrame, split: str, drops: list[Drop], max_chars: int,
+                  oversize: str) -> pd.DataFrame:
+    """Texts longer than `data.max_chars`: one such text would otherwise become a
+    demonstration in a few-shot prompt larger than any model's context."""
+    long = frame["text"].str.len() > max_chars
+    if oversize == "truncate":
+        if long.any():
+            drops.append(Drop(split, f"text cut to data.max_chars ({max_chars})", int(long.sum()),
+                              removes_rows=False))
+        return frame.assign(text=frame["text"].str.slice(0, max_chars))
+    _record(drops, split, f"text longer than data.max_chars ({max_chars})", int(long.sum()))
+    return frame[~long]
 
 
 def _drop_overlaps(frames: dict[str, pd.DataFrame], drops: list[Drop]) -> None:

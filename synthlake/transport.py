@@ -11,7 +11,8 @@ connection per request in flight.
 Errors are sorted here for the retry policy in `llm.py`:
 
     EndpointStatus(status, message, retry_after)  an HTTP answer that is not 2xx
-    EndpointUnreachable(message)                  timeout, refused or dropped connection
+    EndpointUnreachable(message)                  timeout or dropped connection
+    EndpointDown(message)                         no connection at all (refused, unknown host)
     UnreadableAnswer(message)                     a 2xx whose body is not a chat completion
 
 `ChatAnswer` is what a readable 2xx carries: content, finish_reason and token usage.
@@ -25,6 +26,9 @@ from dataclasses import dataclass
 import aiohttp
 
 
+CONNECT_TIMEOUT_S = 5.0
+
+
 class EndpointStatus(Exception):
     def __init__(self, status: int, message: str, retry_after: float | None = None):
         super().__init__(f"HTTP {status}: {message}")
@@ -33,6 +37,10 @@ class EndpointStatus(Exception):
 
 class EndpointUnreachable(Exception):
     pass
+
+
+class EndpointDown(EndpointUnreachable):
+    """No connection could be made at all: refused, or a host name that does not resolve."""
 
 
 class UnreadableAnswer(Exception):
@@ -54,7 +62,9 @@ class ChatTransport:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self._headers = {"Authorization": f"Bearer {api_key}",
                          "Content-Type": "application/json"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        # A host that never accepts the connection is known within seconds, not timeout_s.
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s,
+                                              sock_connect=min(timeout_s, CONNECT_TIMEOUT_S))
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
 
@@ -73,6 +83,9 @@ class ChatTransport:
                 if http.status >= 300:
                     raise EndpointStatus(http.status, _error_message(raw),
                                          _seconds(http.headers.get("Retry-After")))
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # No connection was made: nothing was sent, nothing can be owed.
+            raise EndpointDown(f"{type(exc).__name__}: {exc}") from None
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             raise EndpointUnreachable(f"{type(exc).__name__}: {exc}") from None
         return _answer(raw)

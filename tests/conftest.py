@@ -79,15 +79,12 @@ def dedent(text: str) -> str:
 
 @pytest.fixture
 def dagster_instance(tmp_path):
-    """A throwaway Dagster instance that knows the catalogue's task partitions."""
+    """A throwaway Dagster instance."""
     import dagster as dg
-
-    from orchestration.partitions import sync_task_partitions
 
     home = tmp_path / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
-        sync_task_partitions(instance)
         yield instance
 
 
@@ -104,22 +101,17 @@ def graphql(port: int, query: str) -> dict:
 
 @pytest.fixture
 def dagster_dev(tmp_path):
-    """`dagster dev -w workspace.yaml` on loopback with a fresh instance that knows the task
-    partitions; yields the port once the UI answers with the asset graph."""
+    """`dagster dev -w workspace.yaml` on loopback with a fresh instance; yields the port
+    once the UI answers with the asset graph."""
     import signal
     import subprocess
     import sys
     import time
 
-    import dagster as dg
-
-    from orchestration.partitions import sync_task_partitions
     from synthlake.local_llm import free_port
 
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        sync_task_partitions(instance)
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTHLAKE_LAKE": str(tmp_path / "lake")}
     proc = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",

@@ -1,11 +1,13 @@
 """The schedule and the sensor, evaluated with Dagster's testing APIs."""
 
 import datetime as dt
+import json
 
 import dagster as dg
 
 from orchestration import automation
 from orchestration.definitions import defs
+from synthlake import catalog
 from tests.conftest import USER_TASK_YAML
 
 
@@ -27,33 +29,33 @@ def test_regeneration_schedule_requests_one_run_per_chosen_task(monkeypatch):
     assert requests[0].run_key == "regenerate-sms_spam-202611230300"
 
 
-def _tick(instance, cursor):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor)
-    result = automation.task_files(context)
-    if isinstance(result, dg.SkipReason):
-        return [], cursor, []
-    for request in result.dynamic_partitions_requests:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    added = [k for r in result.dynamic_partitions_requests for k in r.partition_keys]
-    return [r.partition_key for r in result.run_requests], result.cursor, added
+def _tick(cursor):
+    result = automation.task_files(dg.build_sensor_context(cursor=cursor))
+    skip = result.skip_reason.skip_message if result.skip_reason else None
+    return [r.partition_key for r in result.run_requests], result.cursor, skip
 
 
-def test_sensor_adds_new_tasks_and_reruns_changed_ones(user_task):
-    with dg.instance_for_test() as instance:
-        runs, cursor, added = _tick(instance, None)
-        assert "support_tickets" in added and "ag_news" in added
-        assert "support_tickets" in runs and len(runs) == len(added)
-        assert _tick(instance, cursor)[0] == [], "nothing changed, nothing runs"
-        # change one task file
-        path = user_task["tasks_dir"] / "support_tickets.yaml"
-        path.write_text(path.read_text().replace("support desk", "help desk"))
-        runs, cursor, added = _tick(instance, cursor)
-        assert runs == ["support_tickets"] and added == []
-        # drop in a brand-new task
-        from tests.conftest import write_user_task
+def test_sensor_starts_no_runs_on_first_sight_and_reruns_changed_tasks(tmp_path, monkeypatch):
+    runs, cursor, _ = _tick(None)
+    assert runs == [], "a fresh instance sees every task for the first time: no run storm"
+    assert {"sms_spam", "ag_news"} <= set(json.loads(cursor))
+    assert _tick(cursor)[0] == [], "nothing changed, nothing runs"
+    # A user's file of the same name overrides the shipped sms_spam task: a changed spec.
+    shipped = catalog.SHIPPED_TASKS_DIR / "sms_spam.yaml"
+    (tmp_path / "sms_spam.yaml").write_text(shipped.read_text().replace(
+        "word_limits: {min: 3, max: 40}", "word_limits: {min: 3, max: 41}"))
+    monkeypatch.setenv("SYNTHLAKE_TASKS_DIR", str(tmp_path))
+    runs, cursor, _ = _tick(cursor)
+    assert runs == ["sms_spam"]
+    assert _tick(cursor)[0] == [], "one run per change"
 
-        write_user_task(user_task["tasks_dir"], user_task["data_dir"], name="refunds",
-                        yaml_text=USER_TASK_YAML.format(name="refunds"))
-        runs, cursor, added = _tick(instance, cursor)
-        assert runs == ["refunds"] and added == ["refunds"]
-        assert "refunds" in instance.get_dynamic_partitions("task")
+
+def test_sensor_names_a_new_task_file_until_the_code_location_reloads(user_task):
+    from tests.conftest import write_user_task
+
+    _, cursor, _ = _tick(None)
+    write_user_task(user_task["tasks_dir"], user_task["data_dir"], name="refunds",
+                    yaml_text=USER_TASK_YAML.format(name="refunds"))
+    runs, cursor, skip = _tick(cursor)
+    assert runs == [] and "refunds" in skip and "reload" in skip.lower()
+    assert "refunds" not in json.loads(cursor)

@@ -1,11 +1,14 @@
 
+import os
+import subprocess
+import sys
+
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.partitions import sync_task_partitions
 from orchestration.resources import LakeResource, LLMResource
 from synthlake.lake import Lake
-from tests.conftest import graphql
+from tests.conftest import REPO, graphql
 
 
 def test_definitions_load_and_real_examples_materialize_in_process(lake, dagster_instance):
@@ -23,20 +26,25 @@ def test_definitions_load_and_real_examples_materialize_in_process(lake, dagster
     assert count.fetchall()[0][0] == 4601
 
 
-def test_a_yaml_only_task_becomes_a_partition(user_task, tmp_path):
-    """No code change and no restart: syncing the catalogue adds the user's task."""
-    with dg.instance_for_test() as instance:
-        added = sync_task_partitions(instance)
-        assert "support_tickets" in added and "ag_news" in added
-        assert sync_task_partitions(instance) == [], "idempotent"
-        assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-        result = dg.materialize(assets, partition_key="support_tickets", instance=instance,
-                                selection=["real_examples"],
-                                resources={"lake": LakeResource(root=str(tmp_path / "lake")),
-                                           "llm": LLMResource()})
-        assert result.success
+def test_a_yaml_only_task_is_a_partition_of_the_plain_dagster_cli(user_task, tmp_path):
+    """No code change and nothing to register: a fresh DAGSTER_HOME, a task YAML and its
+    data, and the standard `dagster asset materialize` command."""
+    home = tmp_path / "fresh_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTHLAKE_LAKE": str(tmp_path / "lake")}
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "orchestration.definitions",
+         "--select", "real_examples", "--partition", "support_tickets"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
     table = Lake(tmp_path / "lake").read("real_examples", where={"task": "support_tickets"})
     assert table.num_rows == 8
+    job = subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "execute", "-m", "orchestration.definitions",
+         "-j", "task_pipeline", "--tags", '{"dagster/partition": "support_tickets"}',
+         "--op-selection", "real_examples"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert job.returncode == 0, job.stderr[-2000:]
 
 
 def test_dagster_dev_serves_the_ui_with_the_assets(dagster_dev):
