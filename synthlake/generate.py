@@ -39,10 +39,10 @@ from synthlake.catalog import TaskSpec
 from synthlake.journal import Journal, Response
 from synthlake.lake import Lake
 from synthlake.llm import (
+    REQUEST_TOO_LARGE,
     ChatRequest,
     EndpointConfig,
     FatalLLMError,
-    REQUEST_TOO_LARGE,
     LLMClient,
     long_lived_objects_frozen,
     open_endpoint,

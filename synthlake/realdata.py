@@ -2,8 +2,8 @@
 
 Input: `<SYNTHLAKE_DATA_DIR>/<data.local>/{train,validation,test}.{parquet,csv,jsonl}`
 (train and test required; `dev`, `valid` or `val` name the validation split; any other
-file of the folder is listed in `RealData.ignored_files`), or, when that folder is absent and the task names a hub
-dataset, the Hugging Face hub through `datasets` (needs a network).
+file of the folder is listed in `RealData.ignored_files`), or, when that folder is absent
+and the task names a hub dataset, the Hugging Face hub through `datasets` (needs a network).
 
 Output columns of `real_examples` (one row per kept text):
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import aiohttp
 
-
 CONNECT_TIMEOUT_S = 5.0
 
 
