@@ -213,7 +213,11 @@ def running(port: int, *args: str, timeout_s: float = 30.0):
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a handler still sleeping out a `slow` fault
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def read_request_log(path: Path) -> list[dict]:

@@ -17,20 +17,17 @@ import json
 import os
 import random
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 COMMIT_ATTEMPTS = 8
-COMMIT_TOKEN = "synthlake_commit"  # commit metadata key: a write's own token
-COMMIT_SEARCH_DEPTH = 200  # commits by other writers that may land between ours and the look-up
 
 
 class LakeError(RuntimeError):
@@ -96,51 +93,42 @@ class Lake:
         _check_rows_in_partition(table, data, partition)
         metadata = {"run_id": run_id, "partition": json.dumps(dict(partition), sort_keys=True),
                     **({"description": description} if description else {})}
-        properties, token = _commit_properties(metadata)
-
-        def write() -> None:
-            if self.exists(table):
-                write_deltalake(self.path(table), data, mode="overwrite",
-                                predicate=partition_predicate(partition) if partition else None,
-                                commit_properties=properties)
-            else:
-                self.root.mkdir(parents=True, exist_ok=True)
-                write_deltalake(self.path(table), data, mode="append",
-                                partition_by=list(partition) or None, commit_properties=properties)
-
-        return self._commit(table, write, token, f"writing {table} {dict(partition)}")
+        predicate = partition_predicate(partition) if partition else None
+        return self._commit(table, data, "overwrite", metadata, list(partition), predicate,
+                            f"writing {table} {dict(partition)}")
 
     def append(self, table: str, data: pa.Table, run_id: str) -> int:
         """Append rows in one commit (for logs such as `quality_results`); return its version."""
         data = _with_run_id(data, run_id)
-        self.root.mkdir(parents=True, exist_ok=True)
-        properties, token = _commit_properties({"run_id": run_id})
-        return self._commit(table, lambda: write_deltalake(
-            self.path(table), data, mode="append", commit_properties=properties),
-            token, f"appending to {table}")
+        return self._commit(table, data, "append", {"run_id": run_id}, [], None,
+                            f"appending to {table}")
 
-    def _commit(self, table: str, write, token: str, what: str) -> int:
-        """Run `write` (one Delta commit) and return the version of that commit; retry with
-        backoff when another writer committed first; after `COMMIT_ATTEMPTS` the error is
-        raised, never swallowed."""
+    def _commit(self, table: str, data: pa.Table, mode: str, metadata: dict[str, str],
+                partition_by: list[str], predicate: str | None, what: str) -> int:
+        """One Delta commit; return its version. Retried with backoff when another writer
+        committed first; after `COMMIT_ATTEMPTS` the error is raised, never swallowed.
+
+        The version is this commit's own: `write_deltalake` moves a `DeltaTable` passed to
+        it to the version it committed, while the table's latest version (or its history,
+        read while others commit) may already be someone else's. A table that does not
+        exist yet is created with mode "error", so the creator knows its commit is 0."""
+        properties = CommitProperties(custom_metadata=metadata)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
-                write()
-                return self._version_of(table, token)
+                if not self.exists(table):
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    write_deltalake(self.path(table), data, mode="error",
+                                    partition_by=partition_by or None, commit_properties=properties)
+                    return 0
+                current = DeltaTable(self.path(table))
+                write_deltalake(current, data, mode=mode, predicate=predicate,
+                                commit_properties=properties)
+                return current.version()
             except (CommitFailedError, DeltaError) as exc:
                 if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
                     raise LakeError(f"{what} failed: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
         raise AssertionError("unreachable")
-
-    def _version_of(self, table: str, token: str) -> int:
-        """The version of the commit carrying `token`: under concurrent writers the table's
-        latest version may already be someone else's."""
-        for entry in self.delta(table).history(limit=COMMIT_SEARCH_DEPTH):
-            if entry.get(COMMIT_TOKEN) == token:
-                return entry["version"]
-        raise LakeError(f"{table}: the commit just written is not among the last "
-                        f"{COMMIT_SEARCH_DEPTH} versions")
 
     def read(
         self,
@@ -180,14 +168,6 @@ class Lake:
             with contextlib.suppress(duckdb.CatalogException):
                 con.execute(statement)
         return con
-
-
-def _commit_properties(metadata: dict[str, str]):
-    """Commit properties with a fresh token, by which the commit finds its own version."""
-    from deltalake import CommitProperties
-
-    token = uuid.uuid4().hex
-    return CommitProperties(custom_metadata={**metadata, COMMIT_TOKEN: token}), token
 
 
 def _with_run_id(data: pa.Table, run_id: str) -> pa.Table:

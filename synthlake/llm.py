@@ -339,7 +339,7 @@ class LLMClient:
                 error = f"HTTP {exc.status}: {self._short(exc.message)}"
             except EndpointDown as exc:
                 down += 1
-                if down >= self.config.max_connect_attempts:
+                if down >= min(self.config.max_connect_attempts, self.config.max_attempts):
                     raise FatalLLMError(
                         f"the endpoint {self.base_url} cannot be reached after {down} "
                         f"attempts ({self._short(str(exc), 160)}): is it running, and is "

@@ -2,6 +2,7 @@
 
 import asyncio
 import bisect
+import dataclasses
 import os
 import signal
 import sqlite3
@@ -15,7 +16,7 @@ import pytest
 
 from synthlake import devserver
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generate import GenerationConfig, GenerationShortfall, generate
 from synthlake.journal import Journal
 from synthlake.lake import Lake
 from synthlake.llm import (
@@ -87,35 +88,111 @@ def test_a_finished_partition_sends_zero_requests_again(sms_lake, tmp_path):
     assert first.equals(again)
 
 
-@pytest.mark.parametrize(("server_args", "config", "message"), [
-    (["--api-key", "the-right-key"], {}, "refused the credentials (HTTP 401)"),
-    (["--models", "gpt-x"], {}, "does not know model 'dev' (HTTP 404)"),
+@pytest.mark.parametrize(("server_args", "message"), [
+    (["--api-key", "the-right-key"], "refused the credentials (HTTP 401)"),
+    (["--models", "gpt-x"], "does not know model 'dev' (HTTP 404)"),
 ])
-def test_unhealable_errors_fail_fast(sms_lake, monkeypatch, server_args, config, message):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-wrong-key-123456")
+def test_unhealable_errors_fail_fast(sms_lake, monkeypatch, server_args, message):
+    # The server echoes the key it refused; its variable's name says nothing of a key.
+    monkeypatch.setenv("SYNTH_ACCESS", "sk-canary-wrong-key-123456")
     with devserver.running(free_port(), *server_args) as url:
         started = time.monotonic()
         with pytest.raises(FatalLLMError) as err:
             generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
-                     GenerationConfig(n_per_label=5), endpoint(url, **config))
+                     GenerationConfig(n_per_label=5), endpoint(url, api_key_env="SYNTH_ACCESS"))
     assert time.monotonic() - started < 10
-    assert message in str(err.value) and "sk-canary" not in str(err.value)
+    assert message in str(err.value) and url in str(err.value)
+    assert not _files_containing(sms_lake.root, b"sk-canary") and "sk-canary" not in str(err.value)
     assert not sms_lake.exists("synthetic_examples"), "nothing partial is written"
 
 
-def test_unreachable_endpoint_is_reported_not_hung(sms_lake):
-    report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
-                      GenerationConfig(n_per_label=2, max_attempts_factor=1),
-                      EndpointConfig(base_url=f"http://127.0.0.1:{free_port()}/v1", model="dev",
-                                     max_attempts=2, backoff_base_s=0.01, timeout_s=1))
-    assert report.shortfall == {"ham": 2, "spam": 2}
-    assert report.reasons == {"endpoint error": 4}
+def _files_containing(root: Path, needle: bytes) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_a_request_too_large_for_the_model_is_rejected_alone(sms_lake, tmp_path):
+    """A 400 about one request's size sets that request aside (reason `request too large`)
+    and the run goes on; other 400s still stop it (test above)."""
+    with devserver.running(free_port(), "--max-request-bytes", "1050") as url:
+        report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
+                          GenerationConfig(n_per_label=8, max_attempts_factor=8), endpoint(url))
+    assert report.reasons.get("request too large", 0) > 0, report.reasons
+    assert report.accepted == {"ham": 8, "spam": 8}
+    raw = sms_lake.read("llm_responses").to_pandas()
+    too_large = raw[raw.error.fillna("").str.startswith("request too large")]
+    assert len(too_large) == report.reasons["request too large"] and (too_large.attempts == 1).all()
+
+
+def test_the_request_timeout_is_a_setting(sms_lake, monkeypatch):
+    monkeypatch.setenv("SYNTHLAKE_TIMEOUT_S", "0.5")
+    assert EndpointConfig.from_env().timeout_s == 0.5
+    assert EndpointConfig.from_env(timeout_s=3.0).timeout_s == 3.0, "an explicit value wins"
+    with devserver.running(free_port(), "--faults", "slow", "--fault-rate", "1",
+                           "--slow-s", "30") as url:
+        started = time.monotonic()
+        report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
+                          GenerationConfig(n_per_label=2, max_shortfall_share=1.0),
+                          EndpointConfig.from_env(base_url=url, model="dev", backoff_base_s=0.01))
+    assert time.monotonic() - started < 15, "a slow answer is given up after 0.5 s, not 30"
+    assert report.accepted == {"ham": 2, "spam": 2}
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:{port}/v1",  # nothing listens: connection refused
+    "http://no-such-host.invalid:{port}/v1",  # the name does not resolve
+])
+def test_a_dead_endpoint_fails_fast_naming_it_and_writes_nothing(sms_lake, monkeypatch, url):
+    url = url.format(port=free_port())
+    monkeypatch.setenv("SYNTH_ACCESS", "sk-canary-dead-endpoint-42")
+    started = time.monotonic()
+    with pytest.raises(FatalLLMError) as err:  # default settings: no test-sized backoff
+        generate(sms_lake, get_task("sms_spam"), "few_shot", "r1", GenerationConfig(n_per_label=5),
+                 EndpointConfig(base_url=url, model="dev", api_key_env="SYNTH_ACCESS"))
+    assert time.monotonic() - started < 15
+    assert url in str(err.value) and "cannot be reached" in str(err.value)
+    assert "sk-canary" not in str(err.value)
+    assert not sms_lake.exists("synthetic_examples")
+
+
+def test_the_cli_exits_non_zero_on_a_dead_endpoint_and_keeps_the_good_partition(sms_lake, tmp_path):
+    def cli(url: str, model: str, n: int = 4) -> subprocess.CompletedProcess:
+        env = {**os.environ, "OPENAI_BASE_URL": url, "SYNTHLAKE_MODEL": model}
+        return subprocess.run([sys.executable, "-m", "synthlake.cli", "--lake", str(sms_lake.root),
+                               "generate", "--task", "sms_spam", "--method", "few_shot",
+                               "--n-per-label", str(n)], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    with devserver.running(free_port()) as url:
+        assert cli(url, "dev").returncode == 0
+    version = sms_lake.version("synthetic_examples")
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    result = cli(dead, "another-model")  # nothing in the journal for this model
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and dead in errors[0] and "Traceback" not in result.stderr
+    assert sms_lake.version("synthetic_examples") == version
+    assert counts(sms_lake, "few_shot") == {"ham": 4, "spam": 4}
+
+
+def test_a_run_far_short_of_its_plan_does_not_replace_the_partition(sms_lake, tmp_path):
+    spec = get_task("sms_spam")
+    with devserver.running(free_port()) as url:
+        generate(sms_lake, spec, "few_shot", "good", GenerationConfig(n_per_label=6), endpoint(url))
+    version = sms_lake.version("synthetic_examples")
+    # Every attempt fails with a 503: only endpoint errors come back.
+    with devserver.running(free_port(), "--faults", "503", "--fault-rate", "1",
+                           "--faults-per-request", "99") as url:
+        with pytest.raises(GenerationShortfall, match=r"ham 6 of 6, spam 6 of 6 \(100% of the plan\)"):
+            generate(sms_lake, spec, "few_shot", "bad", GenerationConfig(n_per_label=6),
+                     dataclasses.replace(endpoint(url, max_attempts=2), model="other"))
+    assert sms_lake.version("synthetic_examples") == version
+    assert counts(sms_lake, "few_shot") == {"ham": 6, "spam": 6}
 
 
 GENERATE_SCRIPT = """
 import sys
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generate import GenerationConfig, GenerationShortfall, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 url, root, method = sys.argv[1:4]

@@ -35,17 +35,19 @@ def test_time_travel_through_duckdb(lake):
     assert (now, then) == (7, 3)
 
 
-def _writer(root: str, task: str, n_writes: int) -> None:
+def _writer(root: str, task: str, n_writes: int, versions) -> None:
     lake = Lake(root)
     for i in range(n_writes):
-        lake.write_partition("shared", rows(task, f"m{i}", 10), {"task": task, "method": f"m{i}"},
-                             f"{task}-{i}")
+        version = lake.write_partition("shared", rows(task, f"m{i}", 10),
+                                       {"task": task, "method": f"m{i}"}, f"{task}-{i}")
+        versions.put((task, f"m{i}", version))
 
 
-def test_concurrent_writers_lose_no_rows(tmp_path):
+def test_concurrent_writers_lose_no_rows_and_each_gets_its_own_version(tmp_path):
     root = str(tmp_path / "lake")
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(root, t, 6)) for t in ("a", "b", "c")]
+    versions = ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(root, t, 6, versions)) for t in ("a", "b", "c")]
     for p in procs:
         p.start()
     for p in procs:
@@ -54,3 +56,9 @@ def test_concurrent_writers_lose_no_rows(tmp_path):
     table = Lake(root).read("shared").to_pandas()
     assert len(table) == 3 * 6 * 10
     assert table.groupby(["task", "method"]).size().eq(10).all()
+    # The version a write returns is its own commit, not the latest at the time of asking.
+    commits = {e["version"]: e["partition"] for e in Lake(root).history("shared")}
+    returned = [versions.get(timeout=10) for _ in range(18)]
+    assert sorted(v for *_, v in returned) == sorted(commits)
+    for task, method, version in returned:
+        assert commits[version] == {"task": task, "method": method}

@@ -17,8 +17,10 @@ def run_task(lake_root, url, instance):
         [*all_assets, *all_checks], partition_key="sms_spam", resources=resources,
         selection=["real_examples", "synthetic_examples/zero_shot", "llm_responses/zero_shot",
                    "embeddings"],
+        # A shortfall of any size is written here, so the checks are what stops the run.
         run_config={"ops": {"generate_zero_shot": {"config": {"n_per_label": 4,
-                                                               "max_attempts_factor": 2}},
+                                                               "max_attempts_factor": 2,
+                                                               "max_shortfall_share": 1.0}},
                             "embeddings": {"config": {"max_real_per_split": 30}}}},
         raise_on_error=False, instance=instance,
     )

@@ -91,3 +91,36 @@ def test_duplicates_empty_texts_and_overlap_are_dropped_and_reported(tmp_path, m
     reasons = {(d.split, d.reason.split(" ")[0]): d.count for d in real.drops}
     assert reasons == {("train", "empty"): 1, ("train", "repeated"): 1, ("train", "text"): 1}
     assert real.counts()["train"] == {"billing": 1, "other": 1}
+
+
+def test_an_oversized_text_is_dropped_or_cut_and_counted(tmp_path, monkeypatch):
+    huge = "word " * 2_000_000  # 10 MB
+    rows = {"train": [("short and fine", "billing"), (huge, "billing"), ("the app crashes", "other")],
+            "test": [("why is my bill high", "billing"), ("button does nothing", "other")]}
+    tasks, data = tmp_path / "tasks", tmp_path / "data"
+    write_user_task(tasks, data, rows=rows)
+    monkeypatch.setenv("SYNTHLAKE_TASKS_DIR", str(tasks))
+    monkeypatch.setenv("SYNTHLAKE_DATA_DIR", str(data))
+    real = load_real(get_task("support_tickets"))
+    assert real.examples.num_rows == 4
+    assert [(d.split, d.count) for d in real.drops if "max_chars" in d.reason] == [("train", 1)]
+    path = tasks / "support_tickets.yaml"
+    path.write_text(path.read_text().replace("data:\n  local: support_tickets",
+                                             "data:\n  local: support_tickets\n  max_chars: 100"
+                                             "\n  oversize: truncate"))
+    cut = load_real(get_task("support_tickets"))
+    assert cut.examples.num_rows == 5
+    assert max(len(t) for t in cut.examples.column("text").to_pylist()) == 100
+    assert [d.removes_rows for d in cut.drops if "max_chars" in d.reason] == [False]
+
+
+def test_a_dev_file_is_the_validation_split_and_other_files_are_named(user_task):
+    folder = user_task["folder"]
+    (folder / "dev.csv").write_text('text,label\n"a refund question",billing\n"a crash",other\n')
+    (folder / "notes.txt").write_text("not data")
+    real = load_real(get_task("support_tickets"))
+    assert real.counts()["validation"] == {"billing": 1, "other": 1}
+    assert real.ignored_files == ["notes.txt"]
+    (folder / "validation.csv").write_text('text,label\n"x",billing\n')
+    with pytest.raises(RealDataError, match="several files for split 'validation'"):
+        load_real(get_task("support_tickets"))
