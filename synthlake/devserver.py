@@ -12,8 +12,8 @@ prompt) after a configurable latency, and injects faults on demand:
 With `--max-request-bytes N` a larger request body gets the 400 a model answers when its
 context length is exceeded. With `--rate-limit R` it also enforces a provider's limit of
 R requests per second (a bucket holding a tenth of a second's worth, so a burst barely
-exceeds the rate): a request over it is refused at once with 429 and a Retry-After saying when the next one would be
-admitted; the request log names it "rate limit".
+exceeds the rate): a request over it is refused at once with 429 and a Retry-After
+saying when the next one would be admitted; the request log names it "rate limit".
 
 Faults (in turn, round robin) hit the first `faults_per_request` attempts of a request
 whose body hash falls in `fault_rate`, so every request heals eventually. Every
