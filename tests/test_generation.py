@@ -180,11 +180,12 @@ def test_a_run_far_short_of_its_plan_does_not_replace_the_partition(sms_lake, tm
         generate(sms_lake, spec, "few_shot", "good", GenerationConfig(n_per_label=6), endpoint(url))
     version = sms_lake.version("synthetic_examples")
     # Every attempt fails with a 503: only endpoint errors come back.
+    expected = r"ham 6 of 6, spam 6 of 6 \(100% of the plan\)"
     with devserver.running(free_port(), "--faults", "503", "--fault-rate", "1",
-                           "--faults-per-request", "99") as url:
-        with pytest.raises(GenerationShortfall, match=r"ham 6 of 6, spam 6 of 6 \(100% of the plan\)"):
-            generate(sms_lake, spec, "few_shot", "bad", GenerationConfig(n_per_label=6),
-                     dataclasses.replace(endpoint(url, max_attempts=2), model="other"))
+                           "--faults-per-request", "99") as url, \
+            pytest.raises(GenerationShortfall, match=expected):
+        generate(sms_lake, spec, "few_shot", "bad", GenerationConfig(n_per_label=6),
+                 dataclasses.replace(endpoint(url, max_attempts=2), model="other"))
     assert sms_lake.version("synthetic_examples") == version
     assert counts(sms_lake, "few_shot") == {"ham": 6, "spam": 6}
 
