@@ -1,12 +1,14 @@
 """Generation through Dagster: partitions task x method, metadata, and no secret leaks."""
 
+import bisect
+import time
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration.definitions import defs
 from orchestration.resources import LakeResource, LLMResource
-from synthlake import devserver
+from synthlake import devserver, versions
 from synthlake.lake import Lake
 from synthlake.local_llm import free_port
 
@@ -59,3 +61,66 @@ def test_generation_asset_and_no_trace_of_the_api_key(tmp_path, monkeypatch, cap
     assert _files_containing(tmp_path, CANARY.encode()) == []
     captured = capfd.readouterr()
     assert CANARY not in captured.out + captured.err
+
+
+def _generation_run(instance, lake_root, llm, methods=("few_shot",), n=4):
+    resources = {"lake": LakeResource(root=str(lake_root)), "llm": llm}
+    from orchestration.definitions import all_checks
+
+    assets = [*_assets(), *all_checks]
+    assert dg.materialize(assets, partition_key="sms_spam", instance=instance,
+                          selection=["real_examples"], resources=resources).success
+    selection = [f"{table}/{m}" for m in methods for table in ("synthetic_examples", "llm_responses")]
+    return dg.materialize(
+        assets, instance=instance, resources=resources, partition_key="sms_spam",
+        selection=selection, raise_on_error=False,
+        run_config={"ops": {f"generate_{m}": {"config": {"n_per_label": n}} for m in methods}})
+
+
+def test_environment_settings_take_effect_under_dagster(tmp_path, monkeypatch, dagster_instance):
+    """SYNTHLAKE_CONCURRENCY and SYNTHLAKE_TIMEOUT_S reach a run whose `llm` resource sets
+    neither (the resource's own defaults used to override them)."""
+    monkeypatch.setenv("SYNTHLAKE_CONCURRENCY", "2")
+    monkeypatch.setenv("SYNTHLAKE_TIMEOUT_S", "1.5")
+    log = tmp_path / "requests.jsonl"
+    with devserver.running(free_port(), "--latency", "0.4", "--faults", "slow", "--fault-rate",
+                           "0.2", "--slow-s", "20", "--request-log", str(log)) as url:
+        started = time.monotonic()
+        result = _generation_run(dagster_instance, tmp_path / "lake",
+                                 LLMResource(base_url=url, model="dev"), n=6)
+        elapsed = time.monotonic() - started
+    assert result.success
+    arrivals = sorted(e["t"] for e in devserver.read_request_log(log))
+    # With 0.4 s per answer and 2 in flight, no 0.3 s window sees a third arrival.
+    busiest = max(bisect.bisect_right(arrivals, t + 0.3) - i for i, t in enumerate(arrivals))
+    assert busiest <= 2, busiest
+    assert elapsed < 60, "slow answers were given up after 1.5 s, not 120"
+
+
+def test_a_dead_endpoint_fails_the_step_fast_and_writes_no_version(tmp_path, dagster_instance):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    started = time.monotonic()
+    result = _generation_run(dagster_instance, tmp_path / "lake", LLMResource(base_url=url,
+                                                                              model="dev"))
+    assert not result.success and time.monotonic() - started < 60
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert url in failure.event_specific_data.error.to_string()
+    assert not Lake(tmp_path / "lake").exists("synthetic_examples")
+
+
+def test_checks_are_filed_under_the_version_they_read(tmp_path, dagster_instance):
+    """Both methods in one run: each generation's checks name its own Delta version, so
+    `synthlake history` shows them for every version."""
+    with devserver.running(free_port()) as url:
+        result = _generation_run(dagster_instance, tmp_path / "lake",
+                                 LLMResource(base_url=url, model="dev"),
+                                 methods=("zero_shot", "few_shot"))
+    assert result.success
+    lake = Lake(tmp_path / "lake")
+    history = versions.history(lake, "sms_spam")
+    passed_total = [tuple(map(int, c.split("/"))) for c in history["checks"]]  # "not run" fails
+    assert len(history) == 2 and all(p == t > 0 for p, t in passed_total), history
+    checked = lake.connect().sql("select method, min(delta_version), max(delta_version) "
+                                 "from quality_results where method != '' group by 1").fetchall()
+    written = dict(zip(history["method"], history["version"], strict=True))
+    assert {m: (lo, hi) for m, lo, hi in checked} == {m: (v, v) for m, v in written.items()}
