@@ -5,7 +5,8 @@ is a review:"), labels ("Review:", "SMS:", "Headline:"), numbering and bullets, 
 emphasis and surrounding quotes. `rejection` then decides whether the text may be kept.
 Reasons are short fixed strings, so they group well in SQL:
 
-    empty | refusal | truncated | too short | too long | endpoint error
+    empty | refusal | assistant talk | template placeholder | repetitive | truncated |
+    too short | too long | endpoint error | request too large
     duplicate | copies a demonstration | surplus beyond quota   (set by generate.py)
 """
 
@@ -28,6 +29,20 @@ REFUSAL = re.compile(
     r"i'm unable|i am unable|i'm not able)",
     re.IGNORECASE,
 )
+# The assistant talking about itself or the task instead of writing the text.
+ASSISTANT_TALK = re.compile(
+    r"^\s*(?:(?:hi|hello|hey)\b[,!.]?\s*)?(?:"
+    r"(?:i'?m|i am|i'?d be|i would be)\s+(?:here|happy|glad|delighted)\s+to\s+(?:help|assist)|"
+    r"(?:i'?m|i am)\s+an?\s+(?:ai|assistant|language model|chatbot)\b|"
+    r"as an? (?:ai|assistant|(?:large )?language model)\b|"
+    r"how (?:can|may) i (?:help|assist)|"
+    r"(?:sure|certainly|of course)\b[,!.]?\s+here(?:'s| is| are)\b|"
+    r"here(?:'s| is| are) (?:an?|the|your|some) (?:\w+ )?(?:sms|message|text|review|headline|tweet|"
+    r"article|sentence|example|post|comment)s?\b(?![^\n]*:)"
+    r")", re.IGNORECASE)
+# Unfilled template slots addressed to the reader: "[Your Name]", "[Recipient's Name]",
+# "[insert date]". A bare "[NAME]" is left alone: GoEmotions anonymizes names that way.
+PLACEHOLDER = re.compile(r"\[(?:your|recipient|insert|enter|add)\b[^\]]{0,40}\]", re.IGNORECASE)
 QUOTES = "\"'“”‘’«»`"
 
 
@@ -78,6 +93,16 @@ def salvage(text: str, finish_reason: str | None, spec: TaskSpec) -> str:
     return " ".join(text.split())
 
 
+def repetitive(text: str) -> bool:
+    """A small model's loop: one sentence said over and over, or a run of one word.
+    Judged on texts of 12 words or more, where a real text rarely repeats itself."""
+    words = [w.strip(".,!?;:\"'").lower() for w in text.split()]
+    if len(words) < 12:
+        return False
+    trigrams = [tuple(words[i:i + 3]) for i in range(len(words) - 2)]
+    return len(set(words)) / len(words) < 0.35 or len(set(trigrams)) / len(trigrams) < 0.6
+
+
 def rejection(text: str, finish_reason: str | None, spec: TaskSpec) -> str | None:
     """Why `text` (after `salvage`) cannot be kept, or None. Checks that need no other
     texts. A truncated answer with no complete sentence left is `truncated`."""
@@ -87,9 +112,15 @@ def rejection(text: str, finish_reason: str | None, spec: TaskSpec) -> str | Non
         return "empty"
     if REFUSAL.match(text):
         return "refusal"
+    if ASSISTANT_TALK.match(text):
+        return "assistant talk"
+    if PLACEHOLDER.search(text):
+        return "template placeholder"
     words = word_count(text)
     if words < spec.word_limits.min:
         return "too short"
     if words > spec.word_limits.max:
         return "too long"
+    if repetitive(text):
+        return "repetitive"
     return None

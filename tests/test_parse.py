@@ -96,3 +96,55 @@ def test_sketch_prefilter_finds_exactly_what_the_full_comparison_finds(monkeypat
         got = similarity.near_duplicate_flags(texts, threshold, eligible)
         assert expected.sum() > 10
         assert got.tolist() == expected.tolist()
+
+
+# Verbatim answers of the embedded SmolLM2-135M (sms_spam zero-shot, from the
+# `llm_responses` of a run before sampling was turned on), with what must become of them.
+EMBEDDED_ANSWERS = [
+    ("I'm here to help with your work, and I'm happy to assist you in any way I can. If you "
+     "need help with your work, I'm here to help. I'm a creative AI, and I can help with any "
+     "project you're working on. I'm here to help with any project you're working on. I",
+     "length", "assistant talk"),
+    ("I'm here to help with your business, and I'm happy to assist with any project.", "stop",
+     "assistant talk"),
+    ('SMS: "Dear [Recipient\'s Name]\n\nSMS: "Dear [Recipient\'s Name]\n\nSMS: "SMS: [Your '
+     'Message]\n\nSMS: "SMS: [Your Message]\n\nSMS: "SMS: [Your Message]\n\nSMS:', "length",
+     "template placeholder"),
+    ('SMS: "SMS: Please provide a valid phone number for a contract. Please ensure it is a valid '
+     'number. Please provide a valid contract number. Please provide a valid contract number. '
+     'Please provide a valid contract number. Please provide a contract number. Please provide a '
+     'contract number. Please provide a contract number. Please provide a contract', "length",
+     "repetitive"),
+    ('"Hello, I am a creative and innovative person. I have a contract with a local phone company. '
+     'I am happy to discuss the details of my contract and provide you with a unique message.',
+     "stop", None),
+    ("Sure, here is an SMS message that is unique", "stop", "assistant talk"),
+    ("As an AI, I can write that: call us now for a free ringtone", "stop", "refusal"),
+    ("I am an AI assistant and this is your SMS: call us now", "stop", "assistant talk"),
+    ("Hello! How can I help you today?", "stop", "assistant talk"),
+    # Real texts that look alike and must stay
+    ("I'm here at the station, where are you?", "stop", None),
+    ("Call now! Call now! Your prize of 2000 pounds is waiting, reply WIN today", "stop", None),
+]
+
+
+@pytest.mark.parametrize(("raw", "finish", "reason"), EMBEDDED_ANSWERS)
+def test_meta_answers_of_the_embedded_model_are_rejected(raw, finish, reason):
+    assert rejection(salvage(extract_text(raw), finish, SPEC), finish, SPEC) == reason
+
+
+def test_the_meta_answer_rules_spare_real_texts():
+    """Assistant talk, placeholders and repetition are rare in people's texts: on every
+    shipped task's train split, under half a percent is flagged."""
+    import pyarrow.parquet as pq
+
+    from synthlake import parse
+    from synthlake.catalog import load_catalog
+    from tests.conftest import SHARED_DATA
+
+    for name, spec in load_catalog().items():
+        texts = pq.read_table(SHARED_DATA / spec.data.local / "train.parquet",
+                              columns=["text"]).column("text").to_pylist()
+        flagged = sum(bool(parse.ASSISTANT_TALK.match(t) or parse.PLACEHOLDER.search(t)
+                           or parse.repetitive(t)) for t in texts)
+        assert flagged / len(texts) < 0.005, (name, flagged)
