@@ -25,7 +25,7 @@ from pathlib import Path
 
 from synthlake import catalog, realdata
 from synthlake.generate import GenerationShortfall
-from synthlake.lake import Lake, LakeError, split_sql
+from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, FatalLLMError
 from synthlake.local_llm import LocalModelError
 
@@ -157,10 +157,22 @@ def cmd_real(args) -> None:
             print(f"{'':28}- {name}: not read (not a split: train, validation/dev, test)")
 
 
+def sql_text(query: str) -> str:
+    """A query, or the text of a .sql file: a path, or the name of a shipped query
+    (`headline.sql` finds the package's own, wherever the command runs)."""
+    if not query.rstrip().lower().endswith(".sql") or "\n" in query:
+        return query
+    for path in (Path(query), SQL_DIR / Path(query).name):
+        if path.is_file():
+            return path.read_text()
+    shipped = ", ".join(sorted(p.name for p in SQL_DIR.glob("*.sql")))
+    raise LakeError(f"{query}: no such file (shipped queries: {shipped})")
+
+
 def cmd_sql(args) -> None:
-    query = args.query
-    if query.endswith(".sql") and Path(query).exists():
-        query = Path(query).read_text()
+    import duckdb
+
+    query = sql_text(args.query)
     versions = {}
     for item in args.at:
         table, _, version = item.partition("=")
@@ -169,9 +181,12 @@ def cmd_sql(args) -> None:
         versions[table] = int(version)
     con = lake_of(args).connect(versions)
     *setup, last = split_sql(query) or [""]
-    for statement in setup:
-        con.execute(statement)
-    frame = con.sql(last).df()
+    try:
+        for statement in setup:
+            con.execute(statement)
+        frame = con.sql(last).df()
+    except duckdb.Error as exc:  # one line: what DuckDB said, not a traceback
+        raise LakeError(f"SQL: {' '.join(str(exc).split())}") from None
     print(render(frame, args.format))
 
 

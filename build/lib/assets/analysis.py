@@ -1,0 +1,81 @@
+"""Subjectivity (task and instance level) and the report that ties it to the gap."""
+
+import os
+
+import dagster as dg
+
+from assets.metadata import markdown_table
+from assets.real import real_annotations, real_examples
+from orchestration.partitions import task_partitions
+from orchestration.resources import LakeResource, LLMResource
+from synthlake import catalog, plots, report, subjectivity
+
+
+class JudgeParams(dg.Config):
+    """Human judgments from a file (CSV/Parquet: task_a, task_b, winner, judge_id), or an
+    LLM judge over all pairs in both orders when no file is given."""
+
+    judgments_file: str = ""
+    repetitions: int = 2
+
+
+@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[real_examples])
+def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
+                       lake: LakeResource, llm: LLMResource) -> dg.MaterializeResult:
+    """Which of two tasks is more objective, per judge (people, or an LLM)."""
+    import pyarrow as pa
+
+    path = config.judgments_file or os.environ.get("SYNTHLAKE_JUDGMENTS", "")
+    specs = catalog.load_catalog()
+    if path:
+        frame = subjectivity.read_judgments_file(path)
+    else:
+        context.log.info(f"no judgments file: asking the LLM about {len(specs)} tasks")
+        frame = subjectivity.judge_tasks(lake.lake(), specs, llm.endpoint_config(),
+                                         config.repetitions)
+    frame = frame[subjectivity.JUDGMENT_COLUMNS]
+    version = lake.lake().write_partition("pairwise_judgments",
+                                          pa.Table.from_pandas(frame, preserve_index=False), {},
+                                          context.run.run_id)
+    return dg.MaterializeResult(metadata={
+        "judgments": len(frame), "judge_kind": ", ".join(sorted(set(frame["judge_kind"]))),
+        "ties": int((frame["winner"] == "tie").sum()), "delta_version": version})
+
+
+@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[pairwise_judgments])
+def task_subjectivity(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    """Bradley-Terry ranking of the tasks by objectivity (1-5 stars of subjectivity)."""
+    judgments = lake.lake().read("pairwise_judgments").to_pandas()
+    frame = subjectivity.write_ranking(lake.lake(), judgments, sorted(catalog.load_catalog()),
+                                       context.run.run_id)
+    return dg.MaterializeResult(metadata={
+        "ranking": markdown_table(frame.round(3).to_dict("records")),
+        "method": frame["method"].iloc[0]})
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec("instance_agreement", kinds={"delta"}, deps=[real_annotations]),
+           dg.AssetSpec("instance_level_results", kinds={"delta"},
+                        deps=[real_annotations, "predictions"])],
+    partitions_def=task_partitions, group_name="subjectivity",
+)
+def instance_level(context: dg.AssetExecutionContext, lake: LakeResource):
+    """Annotator agreement per test example, and performance above agreement thresholds."""
+    spec = catalog.get_task(context.partition_key)
+    agreement, results = subjectivity.write_instance_level(lake.lake(), spec, context.run.run_id)
+    yield dg.MaterializeResult(asset_key="instance_agreement",
+                               metadata={"examples_with_agreement": len(agreement)})
+    yield dg.MaterializeResult(asset_key="instance_level_results",
+                               metadata={"rows": len(results)})
+
+
+@dg.asset(group_name="analysis", kinds={"markdown"},
+          deps=["evaluations", task_subjectivity, "instance_level_results", "diversity_metrics"])
+def report_page(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    """One readable page: headline table, plots, provenance (from the lake)."""
+    path, figures = report.build_report(lake.lake())
+    metadata = {"report_path": dg.MetadataValue.path(str(path)),
+                "report": dg.MetadataValue.md(path.read_text())}
+    for name, png in figures.items():
+        metadata[name] = dg.MetadataValue.md(plots.as_markdown_image(png, name))
+    return dg.MaterializeResult(metadata=metadata)

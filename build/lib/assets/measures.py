@@ -1,0 +1,62 @@
+"""Embeddings, diversity and similarity to real data, per task."""
+
+import dagster as dg
+
+from assets.generation import synthetic_key
+from assets.metadata import markdown_table
+from assets.real import real_examples
+from orchestration.partitions import task_partitions
+from orchestration.resources import LakeResource
+from synthlake import diversity, embed, plots
+from synthlake.catalog import METHODS
+
+# Refresh after new generations, but only once their blocking quality checks passed.
+AFTER_CHECKED_UPSTREAM = (dg.AutomationCondition.eager()
+                          & dg.AutomationCondition.all_deps_blocking_checks_passed())
+
+
+class EmbeddingParams(dg.Config):
+    max_real_per_split: int = 2000
+    seed: int = 0
+
+
+@dg.asset(partitions_def=task_partitions, group_name="measures", kinds={"delta"},
+          deps=[real_examples, *[synthetic_key(m) for m in METHODS]],
+          automation_condition=AFTER_CHECKED_UPSTREAM)
+def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
+               lake: LakeResource) -> dg.MaterializeResult:
+    """Sentence embeddings of the real sample and all accepted synthetic texts."""
+    report = embed.embed_task(lake.lake(), context.partition_key, context.run_id,
+                              max_real_per_split=config.max_real_per_split, seed=config.seed)
+    context.log.info(f"{report.rows} rows: {report.computed} embedded, {report.reused} from cache")
+    return dg.MaterializeResult(metadata={
+        "rows": report.rows, "embedded_now": report.computed, "from_cache": report.reused,
+        "embedder": embed.embedder_name(), "delta_version": report.version,
+    })
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec("diversity_metrics", deps=[embeddings], kinds={"delta"},
+                        automation_condition=AFTER_CHECKED_UPSTREAM),
+           dg.AssetSpec("similarity_to_real", deps=[embeddings], kinds={"delta"},
+                        automation_condition=AFTER_CHECKED_UPSTREAM)],
+    partitions_def=task_partitions, group_name="measures",
+)
+def diversity_and_similarity(context: dg.AssetExecutionContext, lake: LakeResource):
+    """Remote clique and chamfer per source and label; mean top-5 similarity to real."""
+    task = context.partition_key
+    metrics, similarity, (v1, v2) = diversity.measure_task(lake.lake(), task, context.run_id)
+    png = plots.diversity_by_source(metrics, task,
+                                    plots.reports_dir(lake.lake()) / f"diversity_{task}.png")
+    pooled = metrics[(metrics["label"] == "ALL")].round(4)
+    yield dg.MaterializeResult(asset_key="diversity_metrics", metadata={
+        "pooled": markdown_table(pooled[["source", "n_kind", "n", "remote_clique", "chamfer"]]
+                                 .to_dict("records")),
+        "plot": dg.MetadataValue.md(plots.as_markdown_image(png, f"diversity of {task}")),
+        "plot_path": dg.MetadataValue.path(str(png)),
+        "delta_version": v1,
+    })
+    yield dg.MaterializeResult(asset_key="similarity_to_real", metadata={
+        "by_source": markdown_table(similarity.round(4).to_dict("records")),
+        "delta_version": v2,
+    })

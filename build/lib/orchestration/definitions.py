@@ -1,0 +1,34 @@
+"""The one Dagster code location of synthlake (`dagster dev -w workspace.yaml`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets import analysis, evaluation, generation, measures, real
+from orchestration import automation
+from orchestration.resources import LakeResource, LLMResource
+from quality.checks import all_checks
+
+# The pipeline, in order: the table of contents.
+all_assets = [
+    real.task_catalog,
+    real.real_examples,
+    real.real_annotations,
+    *generation.generation_assets,
+    measures.embeddings,
+    measures.diversity_and_similarity,
+    evaluation.classifier_runs,
+    analysis.pairwise_judgments,
+    analysis.task_subjectivity,
+    analysis.instance_level,
+    analysis.report_page,
+]
+
+defs = dg.Definitions(
+    assets=all_assets,
+    asset_checks=all_checks,
+    jobs=[automation.task_pipeline_job, automation.regenerate_job],
+    schedules=[automation.regeneration_schedule],
+    sensors=[automation.task_files],
+    resources={"lake": LakeResource(), "llm": LLMResource()},
+)

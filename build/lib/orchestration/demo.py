@@ -1,0 +1,110 @@
+"""`make demo`: the main job on the embedded defaults, offline, then results from the lake.
+
+Runs through Dagster (a persistent instance in $DAGSTER_HOME, ./.dagster_home by
+default), so every run, check and plot shows up in the UI afterwards (`make ui`):
+1. the task catalogue and the real data of every task;
+2. for each demo task (`SYNTHLAKE_DEMO_TASKS`, default sms_spam and sarcasm_headlines:
+   one objective and one subjective task with short texts), one run of the task
+   pipeline: zero-shot and few-shot generation (`SYNTHLAKE_DEMO_N` per label, default
+   6) with the blocking quality checks, embeddings, diversity, classifiers on every
+   training source (3 seeds) and instance-level results;
+3. a subjectivity ranking of all tasks by an LLM judge, and the report page.
+The embedded model is used unless OPENAI_BASE_URL points at another endpoint.
+"""
+
+import functools
+import os
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.definitions import all_assets, all_checks, defs
+from synthlake.catalog import METHODS, load_catalog
+from synthlake.cli import headline_markdown
+from synthlake.lake import Lake
+from synthlake.report import query_file
+
+DEMO_TASKS = os.environ.get("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines").split(",")
+DEMO_N = int(os.environ.get("SYNTHLAKE_DEMO_N", "6"))
+TASK_PIPELINE = [
+    "real_examples", "real_annotations",
+    *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in METHODS],
+    "embeddings", "diversity_metrics", "similarity_to_real", "evaluations", "predictions",
+    "instance_agreement", "instance_level_results",
+]
+DEMO_CONFIG = {
+    **{f"generate_{m}": {"config": {"n_per_label": DEMO_N, "max_attempts_factor": 8.0}}
+       for m in METHODS},
+    "embeddings": {"config": {"max_real_per_split": 500}},
+    # Small enough for 2 CPU cores in a few minutes; the defaults train on up to 4,000
+    # real texts, test on 2,000 and keep every model.
+    "classifier_runs": {"config": {"epochs": 2, "max_train_real": 500, "max_test": 400,
+                                   "save_models": False}},
+}
+
+
+@functools.cache
+def instance() -> dg.DagsterInstance:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
+def step(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+def run(selection: list[str], partition_key=None, ops=None) -> bool:
+    """One Dagster run. A failed blocking quality check is reported and the demo goes on
+    (the gate did its job: nothing downstream of that data ran); any other failure stops."""
+    result = dg.materialize(
+        [*all_assets, *all_checks], selection=selection, partition_key=partition_key,
+        instance=instance(), resources=defs.resources,
+        # INFO: the pipeline's own progress lines, without Dagster's DEBUG events
+        run_config={"ops": ops or {}, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        raise_on_error=False,
+    )
+    if result.success:
+        return True
+    failed = [f"{e.asset_key.to_user_string()}: {e.check_name}"
+              for e in result.get_asset_check_evaluations() if not e.passed]
+    if not failed:
+        raise SystemExit(f"run {result.run_id} failed (details in the Dagster UI: make ui)")
+    print(f"  quality gate failed ({', '.join(failed)}): what depends on that data was not "
+          f"run for {partition_key}; see run {result.run_id} in the UI (make ui)")
+    return False
+
+
+def main() -> int:
+    started = time.monotonic()
+    lake = Lake()
+    print(f"lake: {lake.root}\nDagster home: {instance().root_directory}")
+    step("real data of every task")
+    run(["task_catalog"])
+    for task in sorted(load_catalog()):
+        run(["real_examples", "real_annotations"], partition_key=task)
+    print(f"  {len(load_catalog())} tasks loaded ({time.monotonic() - started:.0f} s)")
+    for task in DEMO_TASKS:
+        step(f"{task}: generation ({DEMO_N} per label, both methods), checks, embeddings, "
+             "diversity, classifiers, instance level")
+        run(TASK_PIPELINE, partition_key=task, ops=DEMO_CONFIG)
+        print(f"  done ({time.monotonic() - started:.0f} s)")
+    step("subjectivity ranking (LLM judge) and the report")
+    run(["pairwise_judgments", "task_subjectivity", "report_page"],
+        ops={"pairwise_judgments": {"config": {"repetitions": 1}}})
+    step("results (from the lake)")
+    print(headline_markdown(lake))
+    print()
+    print(query_file(lake, "gap_vs_subjectivity.sql").to_string(index=False))
+    print(f"\ndone in {time.monotonic() - started:.0f} s. Where to look next:")
+    print("  make ui                                   the Dagster UI on http://127.0.0.1:3000")
+    print(f"  {lake.root / '_reports' / 'report.md'}   the report with its plots")
+    print("  .venv/bin/synthlake sql sql/headline.sql  the table above, in SQL")
+    print('  .venv/bin/synthlake sql "select reason, count(*) from synthetic_examples group by 1"')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

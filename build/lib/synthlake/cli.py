@@ -1,0 +1,334 @@
+"""`synthlake`: the pipeline from a terminal, with the same engine code the assets call.
+
+    synthlake tasks                          list the catalogue
+    synthlake real [--task T ...]            load real data into the lake
+    synthlake sql "select ..."               query the lake (DuckDB); or a .sql file
+    synthlake sql --at real_examples=3 ...   time travel: read a table at a Delta version
+    synthlake history --task T               generation versions of a task (or --table T)
+    synthlake diff --task T --from V1 --to V2  two generation versions compared
+    synthlake export --task T --format hf    accepted examples to parquet, jsonl or a HF folder
+    synthlake generate --task T --method M   synthetic data (embedded model by default)
+    synthlake llm serve                      run the embedded model server in the foreground
+    synthlake train --task T                 classifiers per training source, real test split
+    synthlake headline [--write-readme]      the real vs synthetic table, from the lake
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from synthlake import catalog, realdata
+from synthlake.generate import GenerationShortfall
+from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
+from synthlake.llm import BudgetExceeded, FatalLLMError
+from synthlake.local_llm import LocalModelError
+
+
+def new_run_id() -> str:
+    return f"cli-{uuid.uuid4()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (catalog.TaskSpecError, realdata.RealDataError, LakeError, FatalLLMError,
+            BudgetExceeded, LocalModelError, GenerationShortfall) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="synthlake", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lake", help="lake folder (default: $SYNTHLAKE_LAKE or ./lake)")
+    sub = parser.add_subparsers(required=True, dest="command")
+
+    p = sub.add_parser("tasks", help="list the task catalogue")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("real", help="load real data of tasks into real_examples")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    p.set_defaults(func=cmd_real)
+
+    p = sub.add_parser("sql", help="run a query or a .sql file against the lake")
+    p.add_argument("query", help="SQL text, or the path of a .sql file")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--at", action="append", default=[], metavar="TABLE=VERSION",
+                   help="read TABLE as of a Delta version (time travel; repeatable)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("generate", help="generate synthetic examples for tasks and methods")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    p.add_argument("--method", action="append", choices=list(catalog.METHODS),
+                   help="zero_shot or few_shot (repeatable; default: both)")
+    p.add_argument("--n-per-label", type=int, default=10)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--concurrency", type=int,
+                   help="parallel requests (default $SYNTHLAKE_CONCURRENCY or 8)")
+    p.add_argument("--timeout", type=float,
+                   help="seconds per request (default $SYNTHLAKE_TIMEOUT_S or 120)")
+    p.add_argument("--max-total-tokens", type=int, help="token budget for this command")
+    p.add_argument("--max-shortfall-share", type=float, default=0.25,
+                   help="a run missing more of its plan leaves the partition as it was "
+                        "(exit 2); a smaller shortfall is written, reported, and exits 1")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("train", help="train and evaluate classifiers per training source")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    p.add_argument("--source", action="append", choices=["real_full", "real", "zero_shot",
+                                                         "few_shot", "real_small+few_shot"])
+    p.add_argument("--classifier", action="append", choices=["finetune", "logreg"])
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--model", default="all-MiniLM-L6-v2", help="Hugging Face id or path")
+    p.add_argument("--max-train-real", type=int, default=4000)
+    p.add_argument("--max-test", type=int, default=2000)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("headline", help="print the headline table (Markdown)")
+    p.add_argument("--write-readme", type=Path, nargs="?", const=Path("README.md"),
+                   help="also replace the table between the headline markers of README.md")
+    p.set_defaults(func=cmd_headline)
+
+    p = sub.add_parser("llm", help="the embedded model")
+    llm_sub = p.add_subparsers(required=True, dest="llm_command")
+    serve = llm_sub.add_parser("serve", help="serve SmolLM2-135M-Instruct on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_llm_serve)
+
+    p = sub.add_parser("history", help="generation versions of a task, or a table's commits")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--task")
+    group.add_argument("--table")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("diff", help="compare two generation versions of a task")
+    p.add_argument("--task", required=True)
+    p.add_argument("--from", dest="old", type=int, required=True)
+    p.add_argument("--to", dest="new", type=int, required=True)
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("export", help="export accepted synthetic examples")
+    p.add_argument("--task", required=True)
+    p.add_argument("--method", choices=list(catalog.METHODS))
+    p.add_argument("--format", choices=["parquet", "jsonl", "hf"], default="parquet")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def lake_of(args) -> Lake:
+    return Lake(args.lake) if args.lake else Lake()
+
+
+def selected_tasks(names: list[str] | None) -> list[catalog.TaskSpec]:
+    tasks = catalog.load_catalog()
+    unknown = set(names or []) - set(tasks)
+    if unknown:
+        raise catalog.TaskSpecError(f"unknown tasks {sorted(unknown)}; known: {sorted(tasks)}")
+    return [tasks[n] for n in (names or sorted(tasks))]
+
+
+def cmd_tasks(args) -> None:
+    for spec in catalog.load_catalog().values():
+        print(f"{spec.name:26} {len(spec.labels):2} labels  {', '.join(spec.label_names)[:70]}")
+
+
+def cmd_real(args) -> None:
+    lake, run_id = lake_of(args), new_run_id()
+    for spec in selected_tasks(args.task):
+        real, version = realdata.write_real_examples(lake, spec, run_id)
+        annotations, _ = realdata.write_real_annotations(lake, spec, run_id)
+        dropped = sum(d.count for d in real.drops if d.removes_rows)
+        print(f"{spec.name:26} {real.examples.num_rows:6} rows  {dropped:4} dropped  "
+              f"{annotations.num_rows:5} annotations  (real_examples v{version})")
+        for drop in real.drops:
+            print(f"{'':28}- {drop.split}: {drop.count} x {drop.reason}")
+        for name in real.ignored_files:
+            print(f"{'':28}- {name}: not read (not a split: train, validation/dev, test)")
+
+
+def sql_text(query: str) -> str:
+    """A query, or the text of a .sql file: a path, or the name of a shipped query
+    (`headline.sql` finds the package's own, wherever the command runs)."""
+    if not query.rstrip().lower().endswith(".sql") or "\n" in query:
+        return query
+    for path in (Path(query), SQL_DIR / Path(query).name):
+        if path.is_file():
+            return path.read_text()
+    shipped = ", ".join(sorted(p.name for p in SQL_DIR.glob("*.sql")))
+    raise LakeError(f"{query}: no such file (shipped queries: {shipped})")
+
+
+def cmd_sql(args) -> None:
+    import duckdb
+
+    query = sql_text(args.query)
+    versions = {}
+    for item in args.at:
+        table, _, version = item.partition("=")
+        if not version.isdigit():
+            raise LakeError(f"--at expects TABLE=VERSION, got {item!r}")
+        versions[table] = int(version)
+    con = lake_of(args).connect(versions)
+    *setup, last = split_sql(query) or [""]
+    try:
+        for statement in setup:
+            con.execute(statement)
+        frame = con.sql(last).df()
+    except duckdb.Error as exc:  # one line: what DuckDB said, not a traceback
+        raise LakeError(f"SQL: {' '.join(str(exc).split())}") from None
+    print(render(frame, args.format))
+
+
+def render(frame, fmt: str) -> str:
+    if fmt == "csv":
+        return frame.to_csv(index=False).rstrip("\n")
+    if fmt == "json":
+        return json.dumps(frame.to_dict(orient="records"), default=str, indent=1)
+    if frame.empty:
+        return "(no rows)\n" + " | ".join(frame.columns)
+    return frame.to_string(index=False, max_colwidth=80)
+
+
+def cmd_generate(args) -> int:
+    from tqdm import tqdm
+
+    from synthlake.generate import GenerationConfig, generate
+    from synthlake.llm import EndpointConfig
+
+    lake, run_id = lake_of(args), new_run_id()
+    config = GenerationConfig(n_per_label=args.n_per_label, temperature=args.temperature,
+                              seed=args.seed, max_shortfall_share=args.max_shortfall_share)
+    endpoint = EndpointConfig.from_env(max_concurrency=args.concurrency, timeout_s=args.timeout,
+                                       max_total_tokens=args.max_total_tokens)
+    short = []
+    for spec in selected_tasks(args.task):
+        for method in args.method or list(catalog.METHODS):
+            total = config.n_per_label * len(spec.labels)
+            with tqdm(total=total, desc=f"{spec.name}/{method}", unit="text") as bar:
+                report = generate(lake, spec, method, run_id, config, endpoint,
+                                  lambda *_, bar=bar: bar.update(1))
+            usage = report.usage
+            print(f"  accepted {report.accepted}  rejected {report.reasons or 0}  "
+                  f"shortfall {report.shortfall or 'none'}")
+            print(f"  requests {usage['requests_sent']} sent, {usage['cached']} from the journal, "
+                  f"{usage['retries']} retries, {usage['prompt_tokens']}+"
+                  f"{usage['completion_tokens']} tokens, {usage['elapsed_s']} s")
+            if report.shortfall:
+                short.append(report.shortfall_text())
+    for line in short:
+        print(f"warning: {line} (written; see the shortfall above)", file=sys.stderr)
+    return 1 if short else 0
+
+
+def cmd_train(args) -> None:
+    from synthlake import train
+
+    config = train.TrainConfig(
+        sources=tuple(args.source or train.SOURCES),
+        classifiers=tuple(args.classifier or train.CLASSIFIERS),
+        seeds=tuple(range(args.seeds)), epochs=args.epochs, model=args.model,
+        max_train_real=args.max_train_real, max_test=args.max_test)
+    lake, run_id = lake_of(args), new_run_id()
+    for spec in selected_tasks(args.task):
+        train.train_and_evaluate(lake, spec, run_id, config)
+
+
+HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
+
+
+def headline_markdown(lake: Lake) -> str:
+    from synthlake.report import markdown, query_file
+
+    return markdown(query_file(lake, "headline.sql"))
+
+
+def cmd_headline(args) -> None:
+    table = headline_markdown(lake_of(args))
+    print(table)
+    if args.write_readme:
+        text = args.write_readme.read_text()
+        if HEADLINE_START not in text or HEADLINE_END not in text:
+            raise LakeError(f"{args.write_readme}: no {HEADLINE_START} ... {HEADLINE_END} block")
+        head, rest = text.split(HEADLINE_START, 1)
+        _, tail = rest.split(HEADLINE_END, 1)
+        note = "\n_Generated from the lake by `synthlake headline --write-readme`._\n\n"
+        args.write_readme.write_text(f"{head}{HEADLINE_START}{note}{table}\n{HEADLINE_END}{tail}")
+
+
+def cmd_llm_serve(args) -> None:
+    import signal
+
+    from synthlake import local_llm
+
+    def exit_cleanly(signum, _frame):
+        raise SystemExit(128 + signum)  # unwinds the `with`, which stops the server
+
+    # What a service manager, `timeout` or a closing terminal sends; SIGINT is Ctrl-C.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, exit_cleanly)
+    with local_llm.start_server(port=args.port) as server:
+        print(f"embedded model at {server.base_url} (model {server.model}); Ctrl-C stops it")
+        print(f"  OPENAI_BASE_URL={server.base_url} SYNTHLAKE_MODEL={server.model}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.process.wait()
+
+
+def cmd_history(args) -> None:
+    lake = lake_of(args)
+    if args.task:
+        from synthlake import versions
+
+        print(render(versions.history(lake, args.task), "table"))
+        return
+    for entry in lake.history(args.table):
+        meta = {k: entry.get(k) for k in ("version", "timestamp", "operation", "run_id",
+                                          "partition")}
+        meta["timestamp"] = datetime.fromtimestamp(meta["timestamp"] / 1000, UTC).isoformat()
+        print(json.dumps(meta, default=str))
+
+
+def cmd_diff(args) -> None:
+    from synthlake import versions
+
+    try:
+        result = versions.diff(lake_of(args), args.task, args.old, args.new)
+    except ValueError as exc:
+        raise LakeError(str(exc)) from exc
+    old, new = result["from"], result["to"]
+    for key in ("method", "accepted", "rejected", "per_label", "reasons", "remote_clique",
+                "chamfer", "mean_words"):
+        print(f"{key:14} v{old['version']}: {_short_value(old[key]):40} "
+              f"v{new['version']}: {_short_value(new[key])}")
+    for name in ("from", "to"):
+        metrics = result[name]["metrics"]
+        shown = metrics.to_dict() if len(metrics) else "no evaluation after this version"
+        print(f"metrics after v{result[name]['version']}: {shown}")
+
+
+def _short_value(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def cmd_export(args) -> None:
+    from synthlake import export
+
+    try:
+        path = export.export(lake_of(args), args.task, args.method, args.format, args.out)
+    except ValueError as exc:
+        raise LakeError(str(exc)) from exc
+    print(f"exported to {path} (dataset card: {args.out / 'README.md'})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

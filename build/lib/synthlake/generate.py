@@ -1,0 +1,425 @@
+"""Plan -> requests -> raw responses -> parsed, filtered examples, for one task and method.
+
+The plan fixes `n_per_label` texts for every label (balance by construction). Requests
+go out concurrently through `LLMClient` (journaled, retried, limited); answers are parsed
+(`parse.py`) and judged. Rejected texts are replaced in further waves until every label
+has its quota or `max_attempts_factor * n_per_label` requests were made for it; a
+shortfall is reported, never hidden.
+
+Decisions are deterministic given the answers: within a zero-shot stream they depend only
+on that stream, and the final pass walks candidates in slot order. So a re-run replays
+the same prompts, finds every answer in the journal, and sends nothing.
+
+`synthetic_examples` columns (one row per answer, accepted or not):
+
+    task | method | label | text | example_id | request_key | model | prompt_version |
+    temperature | seed | slot | demo_example_ids | diversity_prompted | status | reason |
+    created_at | run_id
+
+`llm_responses` columns (the raw journal of this task and method):
+
+    request_key | task | method | model | messages (JSON) | params (JSON) | text |
+    finish_reason | prompt_tokens | completion_tokens | latency_s | attempts | error |
+    created_at | run_id
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+
+from synthlake import parse, prompts, similarity
+from synthlake.catalog import TaskSpec
+from synthlake.journal import Journal, Response
+from synthlake.lake import Lake
+from synthlake.llm import (
+    REQUEST_TOO_LARGE,
+    ChatRequest,
+    EndpointConfig,
+    FatalLLMError,
+    LLMClient,
+    long_lived_objects_frozen,
+    open_endpoint,
+)
+
+ACCEPTED, REJECTED = "accepted", "rejected"
+
+SYNTHETIC_SCHEMA = pa.schema([
+    ("task", pa.string()), ("method", pa.string()), ("label", pa.string()),
+    ("text", pa.string()), ("example_id", pa.string()), ("request_key", pa.string()),
+    ("model", pa.string()), ("prompt_version", pa.string()), ("temperature", pa.float64()),
+    ("seed", pa.int64()), ("slot", pa.string()), ("demo_example_ids", pa.list_(pa.string())),
+    ("diversity_prompted", pa.bool_()), ("status", pa.string()), ("reason", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+RESPONSES_SCHEMA = pa.schema([
+    ("request_key", pa.string()), ("task", pa.string()), ("method", pa.string()),
+    ("model", pa.string()), ("messages", pa.string()), ("params", pa.string()),
+    ("text", pa.string()), ("finish_reason", pa.string()), ("prompt_tokens", pa.int64()),
+    ("completion_tokens", pa.int64()), ("latency_s", pa.float64()), ("attempts", pa.int64()),
+    ("error", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    n_per_label: int = 10
+    temperature: float = 1.0
+    seed: int = 0
+    max_attempts_factor: float = 4.0
+    streams_per_label: int = 4  # zero-shot conversations per label, run concurrently
+    max_tokens: int | None = None  # default: from the task's word limit
+    # A run missing more than this share of its plan does not replace the partition.
+    max_shortfall_share: float = 0.25
+
+    def max_tokens_for(self, spec: TaskSpec) -> int:
+        # About 1.3 tokens per English word plus a little room for a preamble. A longer
+        # answer is cut off and salvaged to its complete sentences (parse.salvage), so
+        # a rambling model costs no more than this.
+        return self.max_tokens or int(spec.word_limits.max * 1.4) + 12
+
+
+@dataclass
+class Candidate:
+    """One answer and what became of it."""
+
+    label: str
+    slot: str
+    order: tuple  # position in the deterministic final pass
+    response: Response
+    text: str
+    reason: str | None
+    diversity_prompted: bool = False
+    demo_ids: list[str] = field(default_factory=list)
+    demo_texts: list[str] = field(default_factory=list)
+    seed: int = 0
+
+
+class GenerationShortfall(RuntimeError):
+    """A generation fell too far short of its plan; the partition was left as it was."""
+
+
+@dataclass
+class GenerationReport:
+    task: str
+    method: str
+    model: str
+    accepted: dict[str, int]
+    shortfall: dict[str, int]
+    reasons: dict[str, int]
+    usage: dict
+    examples_version: int | None = None
+    responses_version: int | None = None
+    samples: list[dict] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.reasons.values())
+
+    def shortfall_text(self) -> str:
+        planned = sum(self.accepted.values()) + sum(self.shortfall.values())
+        missing = ", ".join(f"{label} {n} of {n + self.accepted[label]}"
+                            for label, n in self.shortfall.items())
+        return (f"{self.task}/{self.method}: shortfall {missing} "
+                f"({sum(self.shortfall.values()) / max(planned, 1):.0%} of the plan)")
+
+
+def refuse_large_shortfall(report: GenerationReport, config: GenerationConfig) -> None:
+    """Good data is never replaced by a run that fell far short (a dead or refusing
+    endpoint, a model that ignores the task): raise before anything is written."""
+    planned = sum(report.accepted.values()) + sum(report.shortfall.values())
+    if sum(report.shortfall.values()) > config.max_shortfall_share * planned:
+        raise GenerationShortfall(
+            f"{report.shortfall_text()}, more than max_shortfall_share "
+            f"{config.max_shortfall_share:.0%}; rejections {report.reasons}. The partition was "
+            "not replaced; every answer is kept in the journal, so a re-run pays only for new "
+            "requests")
+
+
+Progress = Callable[[str, int, int], None]  # (label, accepted so far, quota)
+# "Accepted so far" counts texts that passed the per-answer checks; the final pass may
+# still turn a few into cross-stream duplicates, which the next wave replaces.
+
+
+class Generator:
+    """Runs one task x method against a client; returns every candidate."""
+
+    def __init__(self, client: LLMClient, spec: TaskSpec, method: str,
+                 config: GenerationConfig, test_texts: list[str],
+                 progress: Progress | None = None):
+        self.client, self.spec, self.method, self.config = client, spec, method, config
+        self.test_texts = test_texts
+        self.progress = progress or (lambda *_: None)
+        self.accepted: Counter[str] = Counter()
+        self.final_pass_s = 0.0  # seconds in final passes between waves, reported apart
+        self.params = {"temperature": config.temperature,
+                       "max_tokens": config.max_tokens_for(spec)}
+
+    def _seed(self, label: str, slot: str) -> int:
+        return prompts.request_seed(self.config.seed, self.spec.name, self.method, label, slot)
+
+    async def _ask(self, label: str, slot: str, messages: list[dict]) -> tuple[Response, int]:
+        seed = self._seed(label, slot)
+        request = ChatRequest(self.spec.name, self.method, messages,
+                              {**self.params, "seed": seed}, slot=f"{label}/{slot}")
+        return await self.client.complete(request), seed
+
+    def _judge(self, response: Response) -> tuple[str, str | None]:
+        if response.error:
+            too_large = response.error.startswith(REQUEST_TOO_LARGE)
+            return "", REQUEST_TOO_LARGE if too_large else "endpoint error"
+        text = parse.salvage(parse.extract_text(response.text), response.finish_reason, self.spec)
+        return text, parse.rejection(text, response.finish_reason, self.spec)
+
+    # -- zero-shot: conversation streams with the diversity prompt -------------------
+    async def _stream(self, label: str, stream: int, target: int, budget: int) -> list[Candidate]:
+        spec, history, out = self.spec, [], []
+        seen: set[str] = set()
+        accepted = issued = turn = 0
+        while accepted < target and turn < budget:
+            diversity = prompts.diversity_due(accepted, spec.diversity.every, issued)
+            issued += diversity
+            rng = prompts.rng_for(self.config.seed, spec.name, self.method, label, stream, turn)
+            user = prompts.zero_shot_user_turn(spec, label, rng, diversity)
+            slot = f"s{stream}/t{turn}"
+            response, seed = await self._ask(label, slot, prompts.zero_shot_messages(spec, history, user))
+            text, reason = self._judge(response)
+            if reason is None and similarity.normalized(text) in seen:
+                reason = "duplicate"
+            out.append(Candidate(label, slot, (label, 0, stream, turn), response, text, reason,
+                                 diversity, seed=seed))
+            turn += 1
+            if reason is None:
+                seen.add(similarity.normalized(text))
+                history.append(prompts.Turn(user, response.text or text))
+                accepted += 1
+                self._count(label)
+        return out
+
+    def _count(self, label: str) -> None:
+        self.accepted[label] += 1
+        self.progress(label, self.accepted[label], self.config.n_per_label)
+
+    async def _zero_shot_wave(self, label: str, first_stream: int, need: int,
+                              budget: int) -> list[Candidate]:
+        streams = max(1, min(self.config.streams_per_label, need))
+        targets = [need // streams + (i < need % streams) for i in range(streams)]
+        budgets = [max(1, budget * t // need) for t in targets]
+        results = await asyncio.gather(*[
+            self._stream(label, first_stream + i, t, b)
+            for i, (t, b) in enumerate(zip(targets, budgets, strict=True))
+        ])
+        return [c for stream in results for c in stream]
+
+    # -- few-shot: independent requests with demonstrations -------------------------
+    async def _few_shot_one(self, label: str, slot_index: int,
+                            pool: prompts.DemoPool) -> Candidate:
+        spec = self.spec
+        rng = prompts.rng_for(self.config.seed, spec.name, self.method, label, slot_index)
+        demo_ids, texts = pool.sample(spec.few_shot.k, rng)
+        slot = f"q{slot_index}"
+        response, seed = await self._ask(label, slot, prompts.few_shot_messages(spec, label, texts, rng))
+        # Near-copies of the demonstrations are judged in `finalize`, against every
+        # demonstration shown, with the other set-level checks.
+        text, reason = self._judge(response)
+        if reason is None:
+            self._count(label)
+        return Candidate(label, slot, (label, slot_index), response, text, reason,
+                         demo_ids=demo_ids, demo_texts=texts, seed=seed)
+
+    # -- waves until each label's quota is met --------------------------------------
+    async def run(self, pools: dict[str, prompts.DemoPool] | None) -> list[Candidate]:
+        """Waves over all labels at once. Between waves (nothing in flight) one final
+        pass over everything decides what each label still needs: set-level rejections
+        (duplicates across streams and labels) are replaced like the others. Returns the
+        candidates of every wave, finalized, in slot order."""
+        with long_lived_objects_frozen():
+            return await self._waves(pools)
+
+    async def _waves(self, pools: dict[str, prompts.DemoPool] | None) -> list[Candidate]:
+        quota, labels = self.config.n_per_label, self.spec.label_names
+        budget = int(self.config.max_attempts_factor * quota)
+        candidates: list[Candidate] = []
+        wave = 0
+        while True:
+            started = time.perf_counter()
+            candidates = finalize(candidates, self.spec, quota, self.test_texts)
+            self.final_pass_s += time.perf_counter() - started
+            accepted = Counter(c.label for c in candidates if c.reason is None)
+            used = Counter(c.label for c in candidates)
+            todo = [lab for lab in labels if accepted[lab] < quota and used[lab] < budget]
+            if not todo:
+                return candidates
+            batches = await asyncio.gather(*[
+                self._wave(lab, wave, quota - accepted[lab], used[lab], budget,
+                           (pools or {}).get(lab)) for lab in todo
+            ])
+            candidates += [c for batch in batches for c in batch]
+            wave += 1
+
+    async def _wave(self, label: str, wave: int, need: int, used: int, budget: int,
+                    pool: prompts.DemoPool | None) -> list[Candidate]:
+        if self.method == "zero_shot":
+            # New streams in each wave: a stream's history must not depend on others.
+            first = wave * max(self.config.streams_per_label, self.config.n_per_label)
+            return await self._zero_shot_wave(label, first, need, budget - used)
+        slots = iter(range(used, used + min(need, budget - used)))
+        done: list[Candidate] = []
+
+        async def worker() -> None:
+            # Workers pull slots from one iterator: a request's prompt is built only when
+            # it can go out soon. One coroutine per slot would build thousands of prompts
+            # before the first request left, and hold them all in memory.
+            for slot_index in slots:
+                done.append(await self._few_shot_one(label, slot_index, pool))
+
+        await asyncio.gather(*[worker() for _ in range(self.client.config.max_concurrency)])
+        return done  # any order: `finalize` sorts by slot
+
+
+SET_REASONS = ("duplicate", "near duplicate", "copies a demonstration",
+               "matches a real test text", "surplus beyond quota")
+
+
+def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
+             test_texts: list[str]) -> list[Candidate]:
+    """Deterministic final pass over all candidates in slot order, with the same
+    similarity the quality checks use: exact duplicates, near-copies of any demonstration
+    shown, real test texts, near duplicates of earlier texts, then the quota per label.
+    Mutates and returns the candidates in slot order."""
+    ordered = sorted(candidates, key=lambda c: c.order)
+    for cand in ordered:
+        if cand.reason in SET_REASONS:
+            cand.reason = None  # judged again below, against the whole set
+    seen: set[str] = set()
+    for cand in ordered:
+        if cand.reason is None:
+            key = similarity.normalized(cand.text)
+            cand.reason = "duplicate" if key in seen else None
+            seen.add(key)
+    if not ordered:
+        return ordered
+    matrix = similarity.vectors([c.text for c in ordered])  # once per pass, rows as `ordered`
+    _reject_similar(ordered, matrix, {t for c in ordered for t in c.demo_texts},
+                    spec.few_shot.max_similarity_to_demo, "copies a demonstration")
+    _reject_similar(ordered, matrix, set(test_texts), spec.quality.near_duplicate_similarity,
+                    "matches a real test text")
+    rows = _open_rows(ordered)
+    open_ = [ordered[i] for i in rows]
+    flags = similarity.near_duplicate_flags([c.text for c in open_],
+                                            spec.quality.near_duplicate_similarity,
+                                            matrix=matrix[rows])
+    kept: Counter[str] = Counter()
+    for cand, near in zip(open_, flags, strict=True):
+        if near:
+            cand.reason = "near duplicate"
+        elif kept[cand.label] >= quota:
+            cand.reason = "surplus beyond quota"
+        else:
+            kept[cand.label] += 1
+    return ordered
+
+
+def _open_rows(ordered: list[Candidate]) -> list[int]:
+    return [i for i, c in enumerate(ordered) if c.reason is None]
+
+
+def _reject_similar(ordered: list[Candidate], matrix, references: set[str], threshold: float,
+                    reason: str) -> None:
+    rows = _open_rows(ordered)
+    hits = similarity.similar_to_any([ordered[i].text for i in rows], sorted(references),
+                                     threshold, matrix=matrix[rows])
+    for i, hit in zip(rows, hits, strict=True):
+        if hit:
+            ordered[i].reason = reason
+
+
+def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
+                    config: GenerationConfig) -> pa.Table:
+    rows = [{
+        "task": spec.name, "method": method, "label": c.label, "text": c.text or None,
+        "example_id": f"{method}-{c.response.request_key[:16]}",
+        "request_key": c.response.request_key, "model": c.response.model,
+        "prompt_version": spec.prompt_version, "temperature": config.temperature,
+        "seed": c.seed, "slot": c.slot, "demo_example_ids": c.demo_ids,
+        "diversity_prompted": c.diversity_prompted,
+        "status": ACCEPTED if c.reason is None else REJECTED, "reason": c.reason,
+        "created_at": pd.Timestamp(c.response.created_at, unit="s", tz="UTC"),
+    } for c in candidates]
+    return pa.Table.from_pylist(rows, schema=SYNTHETIC_SCHEMA)
+
+
+def responses_table(responses: list[Response]) -> pa.Table:
+    rows = [{**r.row(), "created_at": pd.Timestamp(r.created_at, unit="s", tz="UTC")}
+            for r in responses]
+    return pa.Table.from_pylist(rows, schema=RESPONSES_SCHEMA)
+
+
+def report_of(spec: TaskSpec, method: str, model: str, candidates: list[Candidate],
+              config: GenerationConfig, usage: dict) -> GenerationReport:
+    accepted = Counter(c.label for c in candidates if c.reason is None)
+    reasons = Counter(c.reason for c in candidates if c.reason is not None)
+    shortfall = {lab: config.n_per_label - accepted[lab] for lab in spec.label_names
+                 if accepted[lab] < config.n_per_label}
+    samples = [{"label": c.label, "text": c.text} for c in candidates if c.reason is None][:8]
+    return GenerationReport(spec.name, method, model,
+                            {lab: accepted[lab] for lab in spec.label_names}, shortfall,
+                            dict(reasons), usage, samples=samples)
+
+
+def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
+             config: GenerationConfig | None = None, endpoint: EndpointConfig | None = None,
+             progress: Progress | None = None) -> GenerationReport:
+    """Generate one task x method, journal every answer, write both tables (one commit
+    each, this partition only). Uses the embedded model when no endpoint is configured."""
+    config = config or GenerationConfig()
+    endpoint = endpoint or EndpointConfig.from_env()
+    if method not in ("zero_shot", "few_shot"):
+        raise ValueError(f"unknown method {method!r}: zero_shot or few_shot")
+    real = lake.read("real_examples", where={"task": spec.name},
+                     columns=["split", "example_id", "text", "label"]).to_pandas()
+    pools = prompts.seed_pool(real, spec, config.seed) if method == "few_shot" else None
+    test_texts = real.loc[real["split"] == "test", "text"].tolist()
+    journal = Journal.for_lake(lake.root)
+    try:
+        with open_endpoint(endpoint) as ep:
+            if ep.fixed_temperature not in (None, config.temperature):
+                raise FatalLLMError(
+                    f"the embedded model samples at temperature {ep.fixed_temperature} only "
+                    f"(asked for {config.temperature}); set OPENAI_BASE_URL to an endpoint "
+                    "that applies other temperatures")
+            candidates, usage = asyncio.run(
+                _run(journal, endpoint, ep, spec, method, config, pools, test_texts, progress)
+            )
+            model = ep.model_label
+        report = report_of(spec, method, model, candidates, config, usage)
+        refuse_large_shortfall(report, config)
+        partition = {"task": spec.name, "method": method}
+        responses = [c.response for c in candidates]
+        report.responses_version = lake.write_partition(
+            "llm_responses", responses_table(responses), partition, run_id)
+        report.examples_version = lake.write_partition(
+            "synthetic_examples", synthetic_table(spec, method, candidates, config), partition,
+            run_id)
+        return report
+    finally:
+        journal.close()
+
+
+async def _run(journal, endpoint_config, ep, spec, method, config, pools, test_texts, progress):
+    client = LLMClient(endpoint_config, journal, ep.base_url, ep.model, ep.model_label)
+    started = time.monotonic()
+    try:
+        generator = Generator(client, spec, method, config, test_texts, progress)
+        candidates = await generator.run(pools)
+    finally:
+        await client.aclose()
+    usage = client.usage.as_dict()
+    usage["elapsed_s"] = round(time.monotonic() - started, 2)
+    return candidates, usage

@@ -1,0 +1,207 @@
+"""The lake: Delta tables on disk (via `deltalake`) and DuckDB over them.
+
+Every write is one Delta commit. Writes are scoped to a partition (for example
+`{"task": "ag_news", "method": "few_shot"}`): the rows of that partition are replaced
+atomically and every other partition is left as it was. Every row carries the `run_id`
+of the run that wrote it.
+
+DuckDB reads the tables through `deltalake` (`DeltaTable.to_pyarrow_dataset()`), because
+DuckDB's own `delta` extension is downloaded at run time and the machines are offline.
+That also gives time travel: `Lake.connect(versions={"real_examples": 3})`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"  # shipped in the package; `sql/` links here
+COMMIT_ATTEMPTS = 8
+
+
+class LakeError(RuntimeError):
+    pass
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("SYNTHLAKE_LAKE", "lake")).resolve()
+
+
+def sql_literal(value: object) -> str:
+    """A value as a SQL literal for a Delta predicate (strings single-quoted, quotes doubled)."""
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def partition_predicate(partition: Mapping[str, object]) -> str:
+    return " AND ".join(f"{col} = {sql_literal(val)}" for col, val in partition.items())
+
+
+class Lake:
+    """A folder of Delta tables, one sub-folder per table."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root).resolve() if root else default_root()
+
+    def path(self, table: str) -> Path:
+        return self.root / table
+
+    def exists(self, table: str) -> bool:
+        return (self.path(table) / "_delta_log").is_dir()
+
+    def tables(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "_delta_log").is_dir())
+
+    def version(self, table: str) -> int | None:
+        return DeltaTable(self.path(table)).version() if self.exists(table) else None
+
+    def delta(self, table: str, version: int | None = None) -> DeltaTable:
+        if not self.exists(table):
+            raise LakeError(f"table {table!r} does not exist in {self.root}")
+        return DeltaTable(self.path(table), version=version)
+
+    def write_partition(
+        self,
+        table: str,
+        data: pa.Table,
+        partition: Mapping[str, str],
+        run_id: str,
+        description: str | None = None,
+    ) -> int:
+        """Replace one partition's rows with `data` in a single commit; return the version.
+        An empty `partition` replaces the whole table.
+
+        `data` must hold only rows of that partition (checked). Concurrent writers to other
+        partitions are fine: a commit conflict is retried with backoff, and after
+        `COMMIT_ATTEMPTS` failures the error is raised, never swallowed.
+        """
+        data = _with_run_id(data, run_id)
+        _check_rows_in_partition(table, data, partition)
+        metadata = {"run_id": run_id, "partition": json.dumps(dict(partition), sort_keys=True),
+                    **({"description": description} if description else {})}
+        predicate = partition_predicate(partition) if partition else None
+        return self._commit(table, data, "overwrite", metadata, list(partition), predicate,
+                            f"writing {table} {dict(partition)}")
+
+    def append(self, table: str, data: pa.Table, run_id: str) -> int:
+        """Append rows in one commit (for logs such as `quality_results`); return its version."""
+        data = _with_run_id(data, run_id)
+        return self._commit(table, data, "append", {"run_id": run_id}, [], None,
+                            f"appending to {table}")
+
+    def _commit(self, table: str, data: pa.Table, mode: str, metadata: dict[str, str],
+                partition_by: list[str], predicate: str | None, what: str) -> int:
+        """One Delta commit; return its version. Retried with backoff when another writer
+        committed first; after `COMMIT_ATTEMPTS` the error is raised, never swallowed.
+
+        The version is this commit's own: `write_deltalake` moves a `DeltaTable` passed to
+        it to the version it committed, while the table's latest version (or its history,
+        read while others commit) may already be someone else's. A table that does not
+        exist yet is created with mode "error", so the creator knows its commit is 0."""
+        properties = CommitProperties(custom_metadata=metadata)
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                if not self.exists(table):
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    write_deltalake(self.path(table), data, mode="error",
+                                    partition_by=partition_by or None, commit_properties=properties)
+                    return 0
+                current = DeltaTable(self.path(table))
+                write_deltalake(current, data, mode=mode, predicate=predicate,
+                                commit_properties=properties)
+                return current.version()
+            except (CommitFailedError, DeltaError) as exc:
+                if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
+                    raise LakeError(f"{what} failed: {exc}") from exc
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+        raise AssertionError("unreachable")
+
+    def read(
+        self,
+        table: str,
+        where: Mapping[str, object] | None = None,
+        version: int | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table:
+        """Rows of a table (optionally one partition, one version, some columns)."""
+        dataset = self.delta(table, version).to_pyarrow_dataset()
+        expr = None
+        for col, val in (where or {}).items():
+            term = pc.field(col) == val
+            expr = term if expr is None else expr & term
+        return dataset.to_table(filter=expr, columns=columns)
+
+
+    def history(self, table: str) -> list[dict]:
+        """Commits, newest first, with `run_id` and `partition` (a dict) where written."""
+        entries = self.delta(table).history()
+        for entry in entries:
+            entry["partition"] = json.loads(entry["partition"]) if entry.get("partition") else None
+        return entries
+
+    def connect(self, versions: Mapping[str, int] | None = None) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with every lake table registered under its own name, and
+        the derived views of `sql/views.sql` (a view whose tables are missing is skipped)."""
+        versions = dict(versions or {})
+        unknown = set(versions) - set(self.tables())
+        if unknown:
+            raise LakeError(f"time travel asked for tables not in the lake: {sorted(unknown)}")
+        con = duckdb.connect()
+        for table in self.tables():
+            con.register(table, self.delta(table, versions.get(table)).to_pyarrow_dataset())
+        for statement in sql_statements_of(SQL_DIR / "views.sql"):
+            # A view whose tables are not materialized yet is skipped.
+            with contextlib.suppress(duckdb.CatalogException):
+                con.execute(statement)
+        return con
+
+
+def _with_run_id(data: pa.Table, run_id: str) -> pa.Table:
+    column = pa.array([run_id] * data.num_rows, pa.string())
+    if "run_id" in data.column_names:
+        return data.set_column(data.column_names.index("run_id"), "run_id", column)
+    return data.append_column("run_id", column)
+
+
+def _check_rows_in_partition(table: str, data: pa.Table, partition: Mapping[str, str]) -> None:
+    for col, val in partition.items():
+        if col not in data.column_names:
+            raise LakeError(f"{table}: partition column {col!r} missing from the data")
+        values = set(data.column(col).unique().to_pylist())
+        if values - {val}:
+            raise LakeError(f"{table}: rows outside partition {col}={val!r}: {sorted(values - {val})}")
+
+
+def _is_conflict(exc: Exception) -> bool:
+    """Another writer committed first (or created the table first): worth a retry."""
+    if isinstance(exc, CommitFailedError):
+        return True
+    if isinstance(exc, TableNotFoundError):
+        return False
+    text = str(exc).lower()
+    return any(word in text for word in ("conflict", "concurrent", "already exists"))
+
+
+def sql_statements_of(path: Path) -> list[str]:
+    return split_sql(path.read_text()) if path.exists() else []
+
+
+def split_sql(text: str) -> list[str]:
+    """Statements of a SQL script, split on `;` at line ends; comment lines dropped."""
+    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
+    statements = "\n".join(lines).split(";\n")
+    return [s.strip().rstrip(";").strip() for s in statements if s.strip().rstrip(";").strip()]

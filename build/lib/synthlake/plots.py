@@ -1,0 +1,121 @@
+"""Plots as PNG files (matplotlib, no display), for asset metadata and reports."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def reports_dir(lake) -> Path:
+    path = lake.root / "_reports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def diversity_by_source(metrics: pd.DataFrame, task: str, path: Path) -> Path:
+    """Remote clique and chamfer per source, at the comparison n, pooled over labels."""
+    rows = metrics[(metrics["label"] == "ALL") & (metrics["n_kind"] == "comparison")]
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for ax, metric in zip(axes, ("remote_clique", "chamfer"), strict=True):
+        ax.bar(rows["source"], rows[metric], color=["#4c72b0", "#dd8452", "#55a868", "#c44e52"][: len(rows)])
+        ax.set_title(f"{metric.replace('_', ' ')} (n={int(rows['n'].min()) if len(rows) else 0})")
+        ax.set_ylabel("cosine distance")
+        ax.tick_params(axis="x", rotation=20)
+    fig.suptitle(f"{task}: diversity by source (higher is more diverse)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def as_markdown_image(path: Path, alt: str) -> str:
+    """A Markdown image with the PNG inlined, so the Dagster UI shows it."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f"![{alt}](data:image/png;base64,{data})"
+
+
+def _empty(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="gray")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def gap_vs_subjectivity(frame: pd.DataFrame, path: Path) -> Path:
+    """Real-minus-synthetic macro-F1 gap against the subjectivity rank, one point per task."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    classifier = ""
+    if not frame.empty:  # one classifier per plot: the fine-tuned one when there is one
+        classifier = "finetune" if (frame["classifier"] == "finetune").any() \
+            else frame["classifier"].iloc[0]
+        frame = frame[frame["classifier"] == classifier]
+    if frame.empty:
+        _empty(ax, "no evaluations joined with a subjectivity ranking yet")
+    else:
+        method = frame["ranking_method"].iloc[0]
+        for column, marker, name in (("gap_zero_shot", "o", "zero-shot"),
+                                     ("gap_few_shot", "s", "few-shot")):
+            rows = frame.dropna(subset=[column])
+            ax.scatter(rows["subjectivity_rank"], rows[column], marker=marker, label=name)
+            for row in rows.itertuples():
+                ax.annotate(row.task, (row.subjectivity_rank, getattr(row, column)), fontsize=7,
+                            xytext=(3, 3), textcoords="offset points")
+        ax.axhline(0, color="gray", lw=0.8)
+        ax.set_xlabel(f"subjectivity rank (1 = most objective; {method})")
+        ax.set_ylabel("macro-F1 gap: real minus synthetic")
+        ax.legend()
+    ax.set_title(f"Where synthetic data falls short ({classifier or 'no classifier'})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def accuracy_vs_gamma(frame: pd.DataFrame, path: Path) -> Path:
+    """Accuracy on test examples with agreement >= gamma, one line per source and task."""
+    tasks = sorted(frame["task"].unique()) if not frame.empty else []
+    fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(5 * max(len(tasks), 1), 3.6),
+                             squeeze=False)
+    if not tasks:
+        _empty(axes[0][0], "no instance-level results yet")
+    for ax, task in zip(axes[0], tasks, strict=False):
+        rows = frame[frame["task"] == task]
+        for source, group in rows.groupby("train_source"):
+            means = group.groupby("gamma")["accuracy"].mean()
+            ax.plot(means.index, means.values, marker="o", label=source)
+        ax.set_title(task)
+        ax.set_xlabel("agreement threshold γ")
+        ax.set_ylabel("accuracy")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def diversity_vs_gap(frame: pd.DataFrame, path: Path) -> Path:
+    """Remote clique diversity of each synthetic source against its gap to real data."""
+    rows = frame if frame.empty else frame.dropna(subset=["gap_to_real_full"])
+    rows = rows if rows.empty else rows[rows["source"].isin(["zero_shot", "few_shot"])]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    if rows.empty:
+        _empty(ax, "no synthetic sources with both diversity and evaluations yet")
+    else:
+        for source, group in rows.groupby("source"):
+            ax.scatter(group["remote_clique"], group["gap_to_real_full"], label=source)
+            for row in group.itertuples():
+                ax.annotate(row.task, (row.remote_clique, row.gap_to_real_full), fontsize=7,
+                            xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel("remote clique score (higher = more diverse)")
+        ax.set_ylabel("macro-F1 gap to all real data")
+        ax.legend()
+    ax.set_title("Diversity against the gap")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

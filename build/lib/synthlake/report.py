@@ -1,0 +1,113 @@
+"""One readable page from the lake: headline table, plots and provenance.
+
+`build_report(lake)` writes `<lake>/_reports/report.md` and its PNG plots beside it;
+every number comes from a query over the lake (the SQL files in `sql/`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from synthlake import plots
+from synthlake.lake import SQL_DIR, Lake, split_sql
+
+
+def query_file(lake: Lake, name: str, con=None) -> pd.DataFrame:
+    """The last statement of `sql/<name>` as a frame; empty when its tables are missing."""
+    import duckdb
+
+    con = con or lake.connect()
+    *setup, last = split_sql((SQL_DIR / name).read_text())
+    try:
+        for statement in setup:
+            con.execute(statement)
+        return con.sql(last).df()
+    except duckdb.CatalogException:
+        return pd.DataFrame()
+
+
+def markdown(frame: pd.DataFrame | list[dict],
+             empty: str = "_(no data yet: materialize the upstream assets)_") -> str:
+    """A Markdown table (pipes escaped, cells on one line and capped at 160 characters);
+    the one table writer of the README, the report, the CLI and Dagster metadata."""
+    frame = pd.DataFrame(frame) if isinstance(frame, list) else frame
+    if frame.empty:
+        return empty
+
+    def cell(value) -> str:
+        text = "" if not isinstance(value, list | dict) and pd.isna(value) else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")[:160]
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def provenance(lake: Lake) -> pd.DataFrame:
+    rows = []
+    for table in lake.tables():
+        history = lake.history(table)[0]
+        rows.append({"table": table, "delta_version": lake.version(table),
+                     "last_run_id": history.get("run_id", ""),
+                     "written_at": pd.Timestamp(history["timestamp"], unit="ms", tz="UTC")
+                     .strftime("%Y-%m-%d %H:%M:%S")})
+    return pd.DataFrame(rows)
+
+
+def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
+    folder = plots.reports_dir(lake)
+    con = lake.connect()
+    headline = query_file(lake, "headline.sql", con)
+    gap = query_file(lake, "gap_vs_subjectivity.sql", con)
+    gamma = query_file(lake, "accuracy_vs_agreement.sql", con)
+    diversity = query_file(lake, "diversity_vs_gap.sql", con)
+    diversity_table = query_file(lake, "diversity_real_vs_synthetic.sql", con)
+    figures = {
+        "gap_vs_subjectivity": plots.gap_vs_subjectivity(gap, folder / "gap_vs_subjectivity.png"),
+        "accuracy_vs_gamma": plots.accuracy_vs_gamma(gamma, folder / "accuracy_vs_gamma.png"),
+        "diversity_vs_gap": plots.diversity_vs_gap(diversity, folder / "diversity_vs_gap.png"),
+    }
+    models = con.sql("SELECT DISTINCT model FROM llm_responses").df()["model"].tolist() \
+        if "llm_responses" in lake.tables() else []
+    ranking_note = ""
+    if not gap.empty and (gap["ranking_method"] == "llm judge").any():
+        ranking_note = ("\n> **The subjectivity ranking was made by an LLM judge**, not by "
+                        "people; treat it as a proxy for the paper's crowd study.\n")
+    text = f"""# synthlake report
+
+Can synthetic data from an LLM replace real labelled data? The method of Li et al.,
+EMNLP 2023, run on this lake. Generator model(s): {", ".join(models) or "none yet"}.
+
+## Real vs synthetic (macro-F1 and accuracy on the real test split)
+
+{markdown(headline)}
+
+## Subjectivity and the gap
+{ranking_note}
+{markdown(gap)}
+
+![gap against subjectivity](gap_vs_subjectivity.png)
+
+## Instance-level subjectivity
+
+Accuracy on test examples whose annotator agreement is at least γ.
+
+![accuracy against agreement](accuracy_vs_gamma.png)
+
+{markdown(gamma)}
+
+## Diversity
+
+{markdown(diversity_table)}
+
+![diversity against the gap](diversity_vs_gap.png)
+
+## Provenance
+
+{markdown(provenance(lake))}
+"""
+    path = folder / "report.md"
+    path.write_text(text)
+    return path, figures

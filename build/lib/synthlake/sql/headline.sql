@@ -1,0 +1,11 @@
+-- Real vs synthetic: macro-F1 and accuracy (mean ± std over seeds) per task, source and
+-- classifier, with the gap to all real data.
+SELECT task, train_source, classifier, seeds, n_train,
+       printf('%.3f ± %.3f', macro_f1, macro_f1_std) AS macro_f1,
+       printf('%.3f ± %.3f', accuracy, accuracy_std) AS accuracy,
+       round(gap_to_real_full, 3) AS gap_to_real_full
+FROM headline
+ORDER BY task,
+         list_position(['real_full', 'real', 'zero_shot', 'few_shot', 'real_small+few_shot'],
+                       train_source),
+         classifier;

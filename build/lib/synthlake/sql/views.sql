@@ -1,0 +1,26 @@
+-- Derived views over the lake. Every Delta table is already registered under its own
+-- name by `Lake.connect()` (through deltalake, so it works offline and can time travel);
+-- a view whose tables are not materialized yet is skipped.
+
+-- Rows per task, split and label of the real data.
+CREATE OR REPLACE VIEW real_label_counts AS
+SELECT task, split, label, count(*) AS n
+FROM real_examples
+GROUP BY ALL;
+
+-- The headline table: every task x training source x classifier, mean and sample std
+-- over seeds, and the gap to the same classifier trained on all real data
+-- (real_full minus this source: positive means this source is worse).
+CREATE OR REPLACE VIEW headline AS
+WITH runs AS (
+    SELECT task, train_source, classifier,
+           count(*) AS seeds, max(n_train) AS n_train,
+           avg(macro_f1) AS macro_f1, coalesce(stddev_samp(macro_f1), 0) AS macro_f1_std,
+           avg(accuracy) AS accuracy, coalesce(stddev_samp(accuracy), 0) AS accuracy_std
+    FROM evaluations
+    GROUP BY ALL
+)
+SELECT r.*, f.macro_f1 - r.macro_f1 AS gap_to_real_full
+FROM runs r
+LEFT JOIN runs f
+  ON f.task = r.task AND f.classifier = r.classifier AND f.train_source = 'real_full';

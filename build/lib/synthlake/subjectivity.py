@@ -1,0 +1,279 @@
+"""Subjectivity: a task ranking from pairwise judgments, and per-instance agreement.
+
+Task level (the paper's crowd study): judges see two tasks (description, label
+descriptions, examples) and pick the more *objective* one. `pairwise_judgments` columns:
+
+    task_a | task_b | winner (task_a, task_b, or "tie") | judge_id | judge_kind (human / llm)
+
+A Bradley-Terry model turns them into `task_subjectivity`:
+
+    task | objectivity | subjectivity_rank | stars | n_judgments | method
+
+`objectivity` is the log-strength of "judged more objective" (mean 0). Rank 1 is the
+most objective task; stars run from 1 (most objective) to 5 (most subjective), as in
+the paper. Policy: a tie counts as half a win for each side; every pair of tasks also
+gets `prior` virtual ties (default 0.5), which keeps scores finite for a task that
+always wins and ties together tasks never compared; a task never compared at all gets
+score 0 and is reported. `method` says whether the judges were people or an LLM, and
+an LLM ranking is labelled as such wherever it is shown.
+
+Instance level: `instance_agreement` (task | example_id | n_annotators | agreement),
+with agreement a_i = share of annotators choosing the majority label (from rater rows),
+or the value of a provided agreement level (Financial PhraseBank).
+`instance_level_results`: accuracy and macro-F1 of every training source and classifier
+on the test examples with a_i >= gamma, for a grid of gamma.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+
+from synthlake.catalog import TaskSpec
+
+GAMMAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+OBJECTIVE_DEFINITION = (
+    "A task is objective when the label follows from clear, identifiable features of the "
+    "text, such as keywords or phrases, and needs no personal interpretation shaped by "
+    "biases, emotions or beliefs. A task is subjective when people may reasonably disagree "
+    "on the label."
+)
+
+
+# -- Bradley-Terry -------------------------------------------------------------------------
+def bradley_terry(judgments: pd.DataFrame, tasks: list[str], prior: float = 0.5,
+                  iterations: int = 2000, tolerance: float = 1e-10) -> pd.Series:
+    """Log-strengths (mean 0) by the MM algorithm of Hunter (2004)."""
+    index = {t: i for i, t in enumerate(tasks)}
+    k = len(tasks)
+    wins = np.zeros((k, k))  # wins[i, j]: times i was judged more objective than j
+    for row in judgments.itertuples(index=False):
+        a, b = index[row.task_a], index[row.task_b]
+        if row.winner == "tie":
+            wins[a, b] += 0.5
+            wins[b, a] += 0.5
+        elif row.winner == row.task_a:
+            wins[a, b] += 1
+        elif row.winner == row.task_b:
+            wins[b, a] += 1
+        else:
+            raise ValueError(f"winner {row.winner!r} is neither {row.task_a!r}, "
+                             f"{row.task_b!r} nor 'tie'")
+    wins += prior / 2 * (1 - np.eye(k))
+    games = wins + wins.T
+    strength = np.ones(k)
+    for _ in range(iterations):
+        denominators = (games / (strength[:, None] + strength[None, :])).sum(axis=1)
+        updated = np.where(denominators > 0, wins.sum(axis=1) / np.maximum(denominators, 1e-300),
+                           strength)
+        updated /= np.exp(np.mean(np.log(np.maximum(updated, 1e-300))))
+        if np.max(np.abs(updated - strength)) < tolerance:
+            strength = updated
+            break
+        strength = updated
+    log_strength = np.log(np.maximum(strength, 1e-300))
+    return pd.Series(log_strength - log_strength.mean(), index=tasks)
+
+
+def ranking(judgments: pd.DataFrame, tasks: list[str], method: str,
+            prior: float = 0.5) -> pd.DataFrame:
+    """`task_subjectivity` rows from judgments."""
+    known = set(tasks)
+    unknown = (set(judgments["task_a"]) | set(judgments["task_b"])) - known
+    if unknown:
+        raise ValueError(f"judgments name tasks not in the catalogue: {sorted(unknown)}")
+    scores = bradley_terry(judgments, tasks, prior)
+    counts = pd.concat([judgments["task_a"], judgments["task_b"]]).value_counts()
+    frame = pd.DataFrame({"task": tasks, "objectivity": scores.to_numpy()})
+    frame["subjectivity_rank"] = frame["objectivity"].rank(ascending=False, method="min").astype(int)
+    n = len(frame)
+    frame["stars"] = (1 + np.floor(4 * (frame["subjectivity_rank"] - 1) / max(n - 1, 1))).astype(int)
+    frame["n_judgments"] = [int(counts.get(t, 0)) for t in tasks]
+    frame["method"] = method
+    return frame.sort_values("subjectivity_rank").reset_index(drop=True)
+
+
+# -- the LLM judge -------------------------------------------------------------------------
+def task_card(spec: TaskSpec, examples: list[str]) -> str:
+    labels = "; ".join(f"{lab.name}: {lab.description}" for lab in spec.labels)
+    shown = "\n".join(f'  - "{text[:120]}"' for text in examples[:2])  # short: CPU prefill
+    return f"Task: {spec.description}\nLabels: {labels}\nExamples:\n{shown}"
+
+
+def judge_messages(card_a: str, card_b: str) -> list[dict]:
+    return [
+        {"role": "system", "content": "You compare text classification tasks."},
+        {"role": "user", "content": (
+            f"{OBJECTIVE_DEFINITION}\n\nTask A:\n{card_a}\n\nTask B:\n{card_b}\n\n"
+            "Which task is more objective? Answer with one letter: A or B.")},
+    ]
+
+
+def parse_choice(answer: str | None) -> str | None:
+    """'A', 'B', or None when the answer names neither (or both) clearly."""
+    if not answer:
+        return None
+    found = set(re.findall(r"\b(?:task\s+)?([AB])\b", answer.strip()[:200]))
+    return found.pop() if len(found) == 1 else None
+
+
+def judge_plan(tasks: list[str], repetitions: int) -> list[tuple[str, str, int]]:
+    """Every pair in both orders (to cancel position bias), `repetitions` times."""
+    return [(a, b, r) for x, y in itertools.combinations(sorted(tasks), 2)
+            for a, b in ((x, y), (y, x)) for r in range(repetitions)]
+
+
+async def judge_with_llm(client, specs: dict[str, TaskSpec], examples: dict[str, list[str]],
+                         repetitions: int = 2, temperature: float = 0.7) -> pd.DataFrame:
+    """Ask the LLM the paper's pairwise question; unparseable answers become ties (kept
+    countable in `raw_answer`)."""
+    import asyncio
+
+    from synthlake.llm import ChatRequest
+
+    cards = {name: task_card(specs[name], examples.get(name, [])) for name in specs}
+    plan = judge_plan(list(specs), repetitions)
+
+    async def one(a: str, b: str, rep: int) -> dict:
+        request = ChatRequest("_subjectivity", "judge", judge_messages(cards[a], cards[b]),
+                              {"temperature": temperature, "max_tokens": 8, "seed": rep},
+                              slot=f"{a}|{b}|{rep}")
+        response = await client.complete(request)
+        choice = parse_choice(response.text)
+        winner = {"A": a, "B": b}.get(choice, "tie")
+        return {"task_a": a, "task_b": b, "winner": winner, "judge_id": client.model_label,
+                "judge_kind": "llm", "raw_answer": (response.text or "")[:100],
+                "repetition": rep}
+
+    rows = await asyncio.gather(*[one(a, b, r) for a, b, r in plan])
+    return pd.DataFrame(rows)
+
+
+# -- instance level --------------------------------------------------------------------------
+def instance_agreement(annotations: pd.DataFrame) -> pd.DataFrame:
+    """task | example_id | n_annotators | agreement, from `real_annotations` rows."""
+    columns = ["task", "example_id", "n_annotators", "agreement"]
+    if annotations.empty:
+        return pd.DataFrame(columns=columns)
+    levels = annotations[annotations["kind"] == "agreement_levels"]
+    out = [levels.groupby(["task", "example_id"], as_index=False)["agreement"].max()
+           .assign(n_annotators=pd.NA)]
+    raters = annotations[(annotations["kind"] == "rater_rows") & annotations["label"].notna()]
+    if not raters.empty:
+        def majority_share(labels: pd.Series) -> float:
+            return labels.value_counts().iloc[0] / len(labels)
+
+        grouped = raters.groupby(["task", "example_id"])["label"]
+        rated = pd.DataFrame({"n_annotators": grouped.size(),
+                              "agreement": grouped.agg(majority_share)}).reset_index()
+        out.append(rated[rated["n_annotators"] >= 2])  # one rater agrees with no one
+    return pd.concat(out, ignore_index=True)[columns]
+
+
+def instance_level_results(predictions: pd.DataFrame, agreement: pd.DataFrame,
+                           labels: list[str], gammas=GAMMAS) -> pd.DataFrame:
+    """Accuracy and macro-F1 per source, classifier and gamma (means over seeds)."""
+    from synthlake.train import metrics
+
+    joined = predictions.merge(agreement[["example_id", "agreement"]], on="example_id")
+    index = {lab: i for i, lab in enumerate(labels)}
+    rows = []
+    keys = ["task", "train_source", "classifier", "seed"]
+    for (task, source, classifier, seed), group in joined.groupby(keys):
+        for gamma in gammas:
+            kept = group[group["agreement"] >= gamma - 1e-9]
+            if kept.empty:
+                continue
+            result = metrics([index[g] for g in kept["gold"]],
+                             [index[p] for p in kept["predicted"]], labels)
+            rows.append({"task": task, "train_source": source, "classifier": classifier,
+                         "seed": seed, "gamma": gamma, "n": len(kept),
+                         "accuracy": result["accuracy"], "macro_f1": result["macro_f1"]})
+    return pd.DataFrame(rows)
+
+
+
+# -- against the lake -------------------------------------------------------------------------
+JUDGMENT_COLUMNS = ["task_a", "task_b", "winner", "judge_id", "judge_kind"]
+
+
+def read_judgments_file(path) -> pd.DataFrame:
+    """Human judgments from CSV or Parquet: task_a, task_b, winner, judge_id."""
+    from pathlib import Path
+
+    from synthlake.realdata import RealDataError, read_table_file
+
+    frame = read_table_file(Path(path))
+    missing = [c for c in ("task_a", "task_b", "winner", "judge_id") if c not in frame.columns]
+    if missing:
+        raise RealDataError(f"{path}: missing columns {missing} (columns: {list(frame.columns)})")
+    return frame.assign(judge_kind=frame.get("judge_kind", "human"))[JUDGMENT_COLUMNS]
+
+
+def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: int = 2,
+                seed: int = 0) -> pd.DataFrame:
+    """LLM judgments over all pairs and both orders, journaled like every LLM call."""
+    import asyncio
+
+    from synthlake.journal import Journal
+    from synthlake.llm import LLMClient, open_endpoint
+
+    examples = {}
+    for name in specs:
+        real = lake.read("real_examples", where={"task": name, "split": "train"},
+                         columns=["text"]).to_pandas()
+        examples[name] = real["text"].sample(n=min(3, len(real)), random_state=seed).tolist()
+    journal = Journal.for_lake(lake.root)
+    try:
+        with open_endpoint(endpoint_config) as ep:
+            async def run() -> pd.DataFrame:
+                client = LLMClient(endpoint_config, journal, ep.base_url, ep.model, ep.model_label)
+                try:
+                    return await judge_with_llm(client, specs, examples, repetitions)
+                finally:
+                    await client.aclose()
+
+            return asyncio.run(run())
+    finally:
+        journal.close()
+
+
+def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) -> pd.DataFrame:
+    import pyarrow as pa
+
+    kinds = set(judgments["judge_kind"])
+    method = "llm judge" if kinds == {"llm"} else "human judgments" if kinds == {"human"} else \
+        "human and llm judgments"
+    frame = ranking(judgments, tasks, method)
+    lake.write_partition("task_subjectivity", pa.Table.from_pandas(frame, preserve_index=False),
+                         {}, run_id)
+    return frame
+
+
+def write_instance_level(lake, spec: TaskSpec, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The task's partitions of `instance_agreement` and `instance_level_results`."""
+    import pyarrow as pa
+
+    annotations = lake.read("real_annotations", where={"task": spec.name}).to_pandas() \
+        if lake.exists("real_annotations") else pd.DataFrame()
+    agreement = instance_agreement(annotations)
+    agreement["task"] = spec.name
+    agreement["n_annotators"] = agreement["n_annotators"].astype("Int64")
+    agreement["agreement"] = agreement["agreement"].astype(float)
+    lake.write_partition("instance_agreement", pa.Table.from_pandas(agreement, preserve_index=False),
+                         {"task": spec.name}, run_id)
+    results = pd.DataFrame(columns=["task", "train_source", "classifier", "seed", "gamma", "n",
+                                    "accuracy", "macro_f1"])
+    if lake.exists("predictions") and len(agreement):
+        predictions = lake.read("predictions", where={"task": spec.name}).to_pandas()
+        found = instance_level_results(predictions, agreement, spec.label_names)
+        results = found if len(found) else results
+    results = results.astype({"task": str, "train_source": str, "classifier": str, "seed": int,
+                              "gamma": float, "n": int, "accuracy": float, "macro_f1": float})
+    lake.write_partition("instance_level_results",
+                         pa.Table.from_pandas(results.assign(task=spec.name), preserve_index=False),
+                         {"task": spec.name}, run_id)
+    return agreement, results

@@ -1,0 +1,337 @@
+"""Classifiers trained on real or synthetic data, evaluated on the real test split.
+
+Training sources of a task (configurable):
+
+    real_full             all real train texts (capped at `max_train_real`, stratified)
+    real                  real train texts, as many per label as the few-shot set has
+    zero_shot, few_shot   the accepted synthetic texts of that method
+    real_small+few_shot   the real texts shown as demonstrations plus the few-shot texts
+                          (the paper's augmentation study)
+
+Classifiers:
+
+    finetune   transformers fine-tuning (default: the packaged all-MiniLM-L6-v2 with a new
+               classification head; any Hugging Face model id or path). Dynamic padding,
+               length-sorted batches, the task's `max_length_tokens`, the epoch with the best
+               macro-F1 on a validation split drawn from the training source (never the
+               real test set) is kept.
+    logreg     frozen sentence embeddings + logistic regression (fast).
+
+`evaluations` columns (partitioned by task):
+
+    task | train_source | classifier | seed | n_train | n_validation | macro_f1 | accuracy |
+    per_class (JSON: label -> precision, recall, f1, support) | test_split | n_test |
+    epochs_run | best_epoch | model_path | trained_at
+
+`predictions` columns: task | train_source | classifier | seed | example_id | predicted | gold
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from synthlake.catalog import TaskSpec
+
+SOURCES = ("real_full", "real", "zero_shot", "few_shot", "real_small+few_shot")
+CLASSIFIERS = ("finetune", "logreg")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    sources: tuple[str, ...] = SOURCES
+    classifiers: tuple[str, ...] = CLASSIFIERS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    model: str = "all-MiniLM-L6-v2"  # or any Hugging Face id / path
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    validation_share: float = 0.1
+    max_train_real: int = 4000
+    max_test: int = 2000
+    save_models: bool = True
+
+
+@dataclass
+class Split:
+    texts: list[str]
+    labels: list[int]
+    ids: list[str] = field(default_factory=list)
+
+
+# -- data --------------------------------------------------------------------------------
+def training_sources(lake, spec: TaskSpec, config: TrainConfig) -> dict[str, pd.DataFrame]:
+    """text | label frames of every requested source that has data."""
+    real = lake.read("real_examples", where={"task": spec.name}).to_pandas()
+    train = real[real["split"] == "train"]
+    synthetic = pd.DataFrame(columns=["method", "text", "label", "demo_example_ids"])
+    if lake.exists("synthetic_examples"):
+        synthetic = lake.read("synthetic_examples", where={"task": spec.name}).to_pandas()
+        synthetic = synthetic[synthetic["status"] == "accepted"]
+    by_method = {m: synthetic[synthetic["method"] == m][["text", "label"]]
+                 for m in ("zero_shot", "few_shot")}
+    few = synthetic[synthetic["method"] == "few_shot"]
+    shown = {i for ids in few["demo_example_ids"] for i in (ids if ids is not None else [])}
+    reference = by_method["few_shot"] if len(by_method["few_shot"]) else by_method["zero_shot"]
+    candidates = {
+        "real_full": stratified_cap(train, config.max_train_real, seed=0),
+        "real": matched_sample(train, reference["label"].value_counts(), seed=0),
+        "zero_shot": by_method["zero_shot"],
+        "few_shot": by_method["few_shot"],
+        "real_small+few_shot": pd.concat([train[train["example_id"].isin(shown)][["text", "label"]],
+                                          by_method["few_shot"]]) if len(few) else few,
+    }
+    return {name: frame[["text", "label"]].reset_index(drop=True)
+            for name, frame in candidates.items()
+            if name in config.sources and len(frame) and frame["label"].nunique() >= 2}
+
+
+def stratified_cap(frame: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
+    if len(frame) <= cap:
+        return frame
+    share = cap / len(frame)
+    parts = [g.sample(n=max(1, round(len(g) * share)), random_state=seed)
+             for _, g in frame.groupby("label")]
+    return pd.concat(parts)
+
+
+def matched_sample(frame: pd.DataFrame, counts: pd.Series, seed: int) -> pd.DataFrame:
+    """Real texts with the same count per label as a synthetic set."""
+    parts = [frame[frame["label"] == label].sample(
+        n=min(int(n), int((frame["label"] == label).sum())), random_state=seed)
+        for label, n in counts.items()]
+    return pd.concat(parts) if parts else frame.iloc[:0]
+
+
+def test_split(lake, spec: TaskSpec, max_test: int) -> pd.DataFrame:
+    real = lake.read("real_examples", where={"task": spec.name, "split": "test"}).to_pandas()
+    return stratified_cap(real, max_test, seed=0).sort_values("example_id").reset_index(drop=True)
+
+
+def hold_out(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified validation split of a training source (labels with one text stay in train)."""
+    validation = []
+    for _, group in frame.groupby("label"):
+        n = int(round(len(group) * share))
+        if len(group) >= 2:
+            validation.append(group.sample(n=max(1, n), random_state=seed))
+    held = pd.concat(validation) if validation else frame.iloc[:0]
+    return frame.drop(held.index), held
+
+
+# -- metrics -----------------------------------------------------------------------------
+def metrics(gold: list[int], predicted: list[int], labels: list[str]) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    ids = list(range(len(labels)))
+    p, r, f, s = precision_recall_fscore_support(gold, predicted, labels=ids, zero_division=0)
+    per_class = {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                       "support": int(s[i])} for i, lab in enumerate(labels)}
+    return {"macro_f1": float(f1_score(gold, predicted, labels=ids, average="macro",
+                                       zero_division=0)),
+            "accuracy": float(accuracy_score(gold, predicted)), "per_class": per_class}
+
+
+# -- classifiers -------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def model_path(name: str) -> str:
+    from synthlake.embed import DEFAULT_EMBEDDER
+    from synthlake.embed import model_path as embedder_path
+
+    return embedder_path(name) if name == DEFAULT_EMBEDDER else name
+
+
+def length_sorted_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (little padding), in a shuffled order."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+class FineTuner:
+    """Fine-tunes a sequence classifier; `predict` uses the best epoch's weights."""
+
+    def __init__(self, spec: TaskSpec, config: TrainConfig, seed: int):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        seed_everything(seed)
+        self.spec, self.config, self.seed = spec, config, seed
+        path = model_path(config.model)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=len(spec.labels), id2label=dict(enumerate(spec.label_names)),
+            label2id={lab: i for i, lab in enumerate(spec.label_names)})
+        self.best_epoch, self.epochs_run = 0, 0
+
+    def _encode(self, texts: list[str]) -> list[dict]:
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.spec.max_length_tokens)
+        return [{k: encoded[k][i] for k in encoded} for i in range(len(texts))]
+
+    def _batches(self, features: list[dict], labels: list[int] | None, rng: random.Random | None):
+        import torch
+
+        lengths = [len(f["input_ids"]) for f in features]
+        if rng is None:  # inference: sorted, not shuffled
+            order = sorted(range(len(features)), key=lengths.__getitem__)
+            batches = [order[i:i + 64] for i in range(0, len(order), 64)]
+        else:
+            batches = length_sorted_batches(lengths, self.config.batch_size, rng)
+        for batch in batches:
+            padded = self.tokenizer.pad([features[i] for i in batch], padding="longest",
+                                        return_tensors="pt")
+            if labels is not None:
+                padded["labels"] = torch.tensor([labels[i] for i in batch])
+            yield batch, padded
+
+    def fit(self, train: Split, validation: Split) -> None:
+        import torch
+
+        features = self._encode(train.texts)
+        optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate)
+        rng = random.Random(self.seed)
+        best_score, best_state = -1.0, None
+        for epoch in range(1, self.config.epochs + 1):
+            self.model.train()
+            for _, batch in self._batches(features, train.labels, rng):
+                loss = self.model(**batch).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+            self.epochs_run = epoch
+            if validation.texts:
+                score = metrics(validation.labels, self.predict(validation.texts),
+                                self.spec.label_names)["macro_f1"]
+                if score > best_score:
+                    best_score, self.best_epoch = score, epoch
+                    best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        else:
+            self.best_epoch = self.epochs_run
+
+    def predict(self, texts: list[str]) -> list[int]:
+        import torch
+
+        self.model.eval()
+        predicted = np.zeros(len(texts), dtype=int)
+        with torch.no_grad():
+            for batch, inputs in self._batches(self._encode(texts), None, None):
+                predicted[batch] = self.model(**inputs).logits.argmax(-1).numpy()
+        return predicted.tolist()
+
+    def save(self, folder: Path, card: str) -> str:
+        self.model.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        (folder / "README.md").write_text(card)
+        return str(folder)
+
+
+class EmbeddingLogReg:
+    """Frozen sentence embeddings, logistic regression on top."""
+
+    # Embeddings depend only on the text: shared across sources and seeds of a process,
+    # so the real test split is encoded once, not once per model.
+    _vectors: dict[str, np.ndarray] = {}
+
+    def __init__(self, spec: TaskSpec, config: TrainConfig, seed: int):
+        self.seed, self.best_epoch, self.epochs_run = seed, 0, 0
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        from synthlake.embed import embedder_name, encode
+
+        missing = sorted(set(texts) - set(self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, encode(missing, embedder_name()), strict=True))
+        return np.stack([self._vectors[t] for t in texts])
+
+    def fit(self, train: Split, validation: Split) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        self.model = LogisticRegression(max_iter=2000, random_state=self.seed, C=1.0)
+        self.model.fit(self._encode(train.texts + validation.texts),
+                       train.labels + validation.labels)
+
+    def predict(self, texts: list[str]) -> list[int]:
+        return self.model.predict(self._encode(texts)).tolist()
+
+    def save(self, folder: Path, card: str) -> str:
+        return ""
+
+
+# -- the loop ----------------------------------------------------------------------------
+def as_split(frame: pd.DataFrame, spec: TaskSpec, ids: bool = False) -> Split:
+    index = {lab: i for i, lab in enumerate(spec.label_names)}
+    return Split(frame["text"].tolist(), [index[lab] for lab in frame["label"]],
+                 frame["example_id"].tolist() if ids else [])
+
+
+def model_card(spec: TaskSpec, source: str, classifier: str, seed: int, config: TrainConfig,
+               n_train: int, result: dict) -> str:
+    return (f"# {spec.name} classifier trained on `{source}`\n\n"
+            f"- base model: {config.model}; classifier: {classifier}; seed: {seed}\n"
+            f"- training texts: {n_train}; labels: {', '.join(spec.label_names)}\n"
+            f"- real test macro-F1 {result['macro_f1']:.4f}, accuracy {result['accuracy']:.4f}\n"
+            f"- made by synthlake (Li et al., EMNLP 2023 method)\n")
+
+
+def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | None = None,
+                       log=print) -> pd.DataFrame:
+    """Every source x classifier x seed; writes `evaluations` and `predictions` (one
+    commit each, this task's partition) and returns the evaluations."""
+    config = config or TrainConfig()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sources = training_sources(lake, spec, config)
+    test = test_split(lake, spec, config.max_test)
+    gold = as_split(test, spec, ids=True)
+    evaluations, predictions = [], []
+    builders = {"finetune": FineTuner, "logreg": EmbeddingLogReg}
+    for source, frame in sources.items():
+        for classifier in config.classifiers:
+            for seed in config.seeds:
+                train_frame, val_frame = hold_out(frame, config.validation_share, seed)
+                model = builders[classifier](spec, config, seed)
+                model.fit(as_split(train_frame, spec), as_split(val_frame, spec))
+                predicted = model.predict(gold.texts)
+                result = metrics(gold.labels, predicted, spec.label_names)
+                folder = lake.root / "_models" / spec.name / source / classifier / f"seed{seed}"
+                path = model.save(folder, model_card(spec, source, classifier, seed, config,
+                                                     len(train_frame), result)) \
+                    if config.save_models else ""
+                log(f"{spec.name} {source:20} {classifier:8} seed {seed}: macro-F1 "
+                    f"{result['macro_f1']:.4f} accuracy {result['accuracy']:.4f} "
+                    f"(n_train {len(train_frame)})")
+                evaluations.append({
+                    "task": spec.name, "train_source": source, "classifier": classifier,
+                    "seed": seed, "n_train": len(train_frame), "n_validation": len(val_frame),
+                    "macro_f1": result["macro_f1"], "accuracy": result["accuracy"],
+                    "per_class": json.dumps(result["per_class"]), "test_split": "test",
+                    "n_test": len(test), "epochs_run": model.epochs_run,
+                    "best_epoch": model.best_epoch, "model_path": path,
+                    "trained_at": pd.Timestamp.now(tz="UTC"),
+                })
+                names = spec.label_names
+                predictions += [{"task": spec.name, "train_source": source,
+                                 "classifier": classifier, "seed": seed, "example_id": i,
+                                 "predicted": names[p], "gold": names[g]}
+                                for i, p, g in zip(gold.ids, predicted, gold.labels, strict=True)]
+    frame = pd.DataFrame(evaluations)
+    lake.write_partition("predictions", pa.Table.from_pylist(predictions), {"task": spec.name},
+                         run_id)
+    lake.write_partition("evaluations", pa.Table.from_pandas(frame, preserve_index=False),
+                         {"task": spec.name}, run_id)
+    return frame
