@@ -7,6 +7,7 @@ model is cached), so they are marked slow.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -146,3 +147,51 @@ def test_a_port_already_taken_is_reported_with_its_pid():
         squatter.kill()
         squatter.wait()
 
+
+
+def descendants(root: int) -> set[int]:
+    parents = {}
+    for pid in _pids():
+        try:
+            parents[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_terminated_dagster_run_leaves_no_model_server(tmp_path, signum):
+    """`dagster asset materialize` generating with the embedded model is terminated (what a
+    service manager or Ctrl-C does to a run): its model server goes with it."""
+    from synthlake.catalog import get_task
+    from synthlake.lake import Lake
+    from synthlake.realdata import write_real_examples
+
+    write_real_examples(Lake(tmp_path / "lake"), get_task("sms_spam"), "setup")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "SYNTHLAKE_MODEL")}
+    env |= {"DAGSTER_HOME": str(home), "SYNTHLAKE_LAKE": str(tmp_path / "lake")}
+    run = subprocess.Popen([sys.executable, "-m", "dagster", "asset", "materialize", "-m",
+                            "orchestration.definitions", "--select",
+                            "synthetic_examples/few_shot,llm_responses/few_shot",
+                            "--partition", "sms_spam"], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, servers = time.monotonic() + 240, []
+        while not servers and time.monotonic() < deadline:
+            servers = [p for p in descendants(run.pid) if "synthlake.local_llm" in local_llm._cmdline(p)]
+            time.sleep(0.5)
+        assert servers, "the run started no model server"
+        (pid,) = servers
+        argv = local_llm._cmdline(pid).split()
+        port = int(argv[argv.index("--port") + 1])
+        run.send_signal(signum)
+        run.wait(timeout=60)
+        wait_until_gone(pid, port)
+    finally:
+        run.kill()
