@@ -17,6 +17,7 @@ import json
 import os
 import random
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"  # shipped in the package; `sql/` links here
 COMMIT_ATTEMPTS = 8
+CREATE_TOKEN = "synthlake_write"  # commit metadata: which write made a commit
 
 
 class LakeError(RuntimeError):
@@ -112,14 +114,18 @@ class Lake:
         it to the version it committed, while the table's latest version (or its history,
         read while others commit) may already be someone else's. A table that does not
         exist yet is created with mode "error", so the creator knows its commit is 0."""
-        properties = CommitProperties(custom_metadata=metadata)
+        token = uuid.uuid4().hex
+        properties = CommitProperties(custom_metadata={**metadata, CREATE_TOKEN: token})
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 if not self.exists(table):
                     self.root.mkdir(parents=True, exist_ok=True)
                     write_deltalake(self.path(table), data, mode="error",
                                     partition_by=partition_by or None, commit_properties=properties)
-                    return 0
+                    version = self._created_version(table, token)
+                    if version is not None:
+                        return version
+                    continue  # another writer's create won: write again, into its table
                 current = DeltaTable(self.path(table))
                 write_deltalake(current, data, mode=mode, predicate=predicate,
                                 commit_properties=properties)
@@ -129,6 +135,17 @@ class Lake:
                     raise LakeError(f"{what} failed: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
         raise AssertionError("unreachable")
+
+    def _created_version(self, table: str, token: str) -> int | None:
+        """The version of this write's create commit, found by its token, or None when it
+        is not in the table. Writers racing to create a table can each see their create
+        succeed on a local file system while only one commit stands as version 0, so each
+        looks for its own. Each version's own commit is read (`history` of the table opened
+        at that version), newest first; a new table has few."""
+        for version in range(self.delta(table).version(), -1, -1):
+            if self.delta(table, version).history(limit=1)[0].get(CREATE_TOKEN) == token:
+                return version
+        return None
 
     def read(
         self,

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"  # shipped in the package; `sql/` links here
 COMMIT_ATTEMPTS = 8
+CREATE_TOKEN = "synthlake_write"  # commit metadata: which write made a commit
 
 
 class LakeError(RuntimeError):
@@ -112,14 +114,15 @@ class Lake:
         it to the version it committed, while the table's latest version (or its history,
         read while others commit) may already be someone else's. A table that does not
         exist yet is created with mode "error", so the creator knows its commit is 0."""
-        properties = CommitProperties(custom_metadata=metadata)
+        token = uuid.uuid4().hex
+        properties = CommitProperties(custom_metadata={**metadata, CREATE_TOKEN: token})
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 if not self.exists(table):
                     self.root.mkdir(parents=True, exist_ok=True)
                     write_deltalake(self.path(table), data, mode="error",
                                     partition_by=partition_by or None, commit_properties=properties)
-                    return 0
+                    return self._created_version(table, token)
                 current = DeltaTable(self.path(table))
                 write_deltalake(current, data, mode=mode, predicate=predicate,
                                 commit_properties=properties)
@@ -129,6 +132,16 @@ class Lake:
                     raise LakeError(f"{what} failed: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
         raise AssertionError("unreachable")
+
+    def _created_version(self, table: str, token: str) -> int:
+        """The version of the commit that created the table, found by its token: writers
+        racing to create a table can each see their create succeed, and only one commit
+        is version 0. Each version's own commit is read (`history` of the table opened at
+        that version), newest first; a new table has few."""
+        for version in range(self.delta(table).version(), -1, -1):
+            if self.delta(table, version).history(limit=1)[0].get(CREATE_TOKEN) == token:
+                return version
+        raise LakeError(f"{table}: the commit that created the table was not found")
 
     def read(
         self,
