@@ -23,6 +23,7 @@ import dagster as dg
 from orchestration.definitions import all_assets, all_checks, defs
 from synthlake.catalog import METHODS, load_catalog
 from synthlake.cli import headline_markdown
+from synthlake.generate import GenerationShortfall
 from synthlake.lake import Lake
 from synthlake.report import query_file
 
@@ -57,8 +58,9 @@ def step(title: str) -> None:
 
 
 def run(selection: list[str], partition_key=None, ops=None) -> bool:
-    """One Dagster run. A failed blocking quality check is reported and the demo goes on
-    (the gate did its job: nothing downstream of that data ran); any other failure stops."""
+    """One Dagster run. A gate that held (a failed blocking quality check, or a generation
+    too far short of its plan to replace the partition) is reported and the demo goes on:
+    nothing downstream of that data ran. Any other failure stops the demo."""
     result = dg.materialize(
         [*all_assets, *all_checks], selection=selection, partition_key=partition_key,
         instance=instance(), resources=defs.resources,
@@ -70,11 +72,28 @@ def run(selection: list[str], partition_key=None, ops=None) -> bool:
         return True
     failed = [f"{e.asset_key.to_user_string()}: {e.check_name}"
               for e in result.get_asset_check_evaluations() if not e.passed]
+    failed += [_last_line(e.event_specific_data.error) for e in result.all_events
+               if e.event_type_value == "STEP_FAILURE" and _gate(e.event_specific_data.error)]
     if not failed:
         raise SystemExit(f"run {result.run_id} failed (details in the Dagster UI: make ui)")
-    print(f"  quality gate failed ({', '.join(failed)}): what depends on that data was not "
+    print(f"  gate held ({'; '.join(failed)}): what depends on that data was not "
           f"run for {partition_key}; see run {result.run_id} in the UI (make ui)")
     return False
+
+
+def _gate(error) -> bool:
+    """A step failure that is a gate holding: a generation too short of its plan."""
+    while error is not None:
+        if error.cls_name == GenerationShortfall.__name__:
+            return True
+        error = error.cause
+    return False
+
+
+def _last_line(error) -> str:
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[-1][:300]
 
 
 def main() -> int:
