@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -70,8 +71,11 @@ def test_shipped_queries_are_found_by_name_anywhere_and_ship_in_the_wheel(lake, 
                              "sql", "real_counts.sql", "--format", "csv"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "sms_spam" in result.stdout, result.stderr
+    source = tmp_path / "source"  # a copy: building writes build/ beside the sources
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "lake", ".dagster_home", "build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path / "wheel"), str(REPO)], check=True, timeout=300,
+                    "-q", "-w", str(tmp_path / "wheel"), str(source)], check=True, timeout=300,
                    capture_output=True)
     import zipfile
 
