@@ -99,10 +99,13 @@ class EndpointConfig:
 
     def secrets(self) -> list[str]:
         """Values never to store or print: the configured key, whatever its variable is
-        called, and any environment value whose name says it is secret."""
-        named = [v for k, v in os.environ.items() if SECRET_NAME.search(k)]
-        key = os.environ.get(self.api_key_env)
-        return sorted({v for v in [key, *named] if v and len(v) >= 6}, key=len, reverse=True)
+        called, and any other environment value whose name says it is secret and that is
+        long enough to be a credential (a short one, say "english" in KEYBOARD_LANG,
+        would blank ordinary words of generated texts)."""
+        key = os.environ.get(self.api_key_env) or ""
+        named = [v for k, v in os.environ.items()
+                 if SECRET_NAME.search(k) and len(v) >= 16 and " " not in v]
+        return sorted({v for v in [key, *named] if len(v) >= 6}, key=len, reverse=True)
 
 
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
@@ -119,9 +122,12 @@ def scrub(text: str | None, secrets: list[str]) -> str | None:
     return BEARER.sub(r"\1***", text)
 
 
-# A 400 (or 413) about one request's size: that request is rejected, the run goes on.
-TOO_LARGE = re.compile(r"context.length|maximum context|too (?:long|large|many tokens)|"
-                       r"exceeds? the (?:maximum|limit)|payload|entity too large", re.IGNORECASE)
+# A 400 about one request's size (the prompt exceeds the model's context; as OpenAI, vLLM
+# and llama.cpp word it), or a 413: that request is rejected, the run goes on. A setting
+# too large for every request (max_tokens) is not one request's trouble: it stops the run.
+TOO_LARGE = re.compile(r"context.length|maximum context|context window|context size|prompt is too long|"
+                       r"(?:input|prompt|request|messages?) (?:is )?too (?:long|large)|"
+                       r"resulted in \d+ tokens|payload too large|entity too large", re.IGNORECASE)
 
 
 def request_key(model: str, messages: list[dict], params: dict, slot: str) -> str:
@@ -383,7 +389,8 @@ class LLMClient:
 
     @staticmethod
     def _too_large(exc: EndpointStatus) -> bool:
-        return exc.status == 413 or (exc.status == 400 and bool(TOO_LARGE.search(exc.message)))
+        about_one = bool(TOO_LARGE.search(exc.message)) and "max_tokens" not in exc.message
+        return exc.status == 413 or (exc.status == 400 and about_one)
 
     def _fail_fast(self, exc: EndpointStatus) -> None:
         """Answers no retry can change stop the run with what to fix (a request too

@@ -362,3 +362,20 @@ def test_requests_per_minute_paces_the_client_before_the_endpoint_must(tmp_path)
     busiest = max(bisect.bisect_right(sent, t + 1.0) - i for i, t in enumerate(sent))
     assert len(sent) == 50 and busiest <= 41, busiest
     assert sent[-1] - sent[0] >= 1.4
+
+
+@pytest.mark.parametrize(("status", "message", "one_request"), [
+    (400, "This model's maximum context length is 4096 tokens. However, your messages "
+          "resulted in 9000 tokens.", True),  # OpenAI, vLLM
+    (400, "the request exceeds the available context size, try increasing it", True),  # llama.cpp
+    (400, "request (9000 tokens) exceeds the available context size (4096 tokens)", True),
+    (400, "Prompt is too long", True),
+    (413, "Payload Too Large", True),
+    (400, "max_tokens is too large: 50000. This model supports at most 4096 completion tokens",
+     False),  # a setting every request shares: the run stops
+    (400, "Unrecognized request argument supplied: seedx", False),
+])
+def test_which_refusals_concern_one_request(status, message, one_request):
+    from synthlake.transport import EndpointStatus
+
+    assert LLMClient._too_large(EndpointStatus(status, message)) is one_request
