@@ -155,12 +155,18 @@ def test_a_dead_endpoint_fails_fast_naming_it_and_writes_nothing(sms_lake, monke
 
 
 def test_the_cli_exits_non_zero_on_a_dead_endpoint_and_keeps_the_good_partition(sms_lake, tmp_path):
-    def cli(url: str, model: str, n: int = 4) -> subprocess.CompletedProcess:
+    def cli(url: str, model: str, n: int = 4, *extra: str) -> subprocess.CompletedProcess:
         env = {**os.environ, "OPENAI_BASE_URL": url, "SYNTHLAKE_MODEL": model}
         return subprocess.run([sys.executable, "-m", "synthlake.cli", "--lake", str(sms_lake.root),
                                "generate", "--task", "sms_spam", "--method", "few_shot",
-                               "--n-per-label", str(n)], cwd=REPO, env=env, capture_output=True,
-                              text=True, timeout=120)
+                               "--n-per-label", str(n), *extra], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    # A shortfall within the bound is written, reported on stderr, and exits 1.
+    with devserver.running(free_port(), "--faults", "empty", "--fault-rate", "1",
+                           "--faults-per-request", "99") as url:
+        short = cli(url, "empty-model", 4, "--max-shortfall-share", "1.0")
+    assert short.returncode == 1 and "shortfall ham 4 of 4, spam 4 of 4" in short.stderr
 
     with devserver.running(free_port()) as url:
         assert cli(url, "dev").returncode == 0
