@@ -7,7 +7,9 @@
     synthlake history --task T               generation versions of a task (or --table T)
     synthlake diff --task T --from V1 --to V2  two generation versions compared
     synthlake export --task T --format hf    accepted examples to parquet, jsonl or a HF folder
-    synthlake generate --task T --method M   synthetic data (embedded model by default)
+    synthlake generate --task T --method M   synthetic data (embedded model by default);
+                                             exit 0: every quota met, 1: written with a
+                                             reported shortfall, 2: error or refused shortfall
     synthlake llm serve                      run the embedded model server in the foreground
     synthlake train --task T                 classifiers per training source, real test split
     synthlake headline [--write-readme]      the real vs synthetic table, from the lake
