@@ -52,3 +52,12 @@ def test_dagster_dev_serves_the_ui_with_the_assets(dagster_dev):
     keys = {"/".join(node["assetKey"]["path"]) for node in data["assetNodes"]}
     assert {"real_examples", "real_annotations", "task_catalog", "synthetic_examples/few_shot",
             "embeddings", "evaluations", "report_page"} <= keys
+
+
+def test_a_malformed_task_file_stops_the_code_location_naming_it(tmp_path):
+    (tmp_path / "broken.yaml").write_text("name: broken\ndescription: x\nlabelz: []\n")
+    env = {**os.environ, "SYNTHLAKE_TASKS_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", "import orchestration.definitions"], cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert f"{tmp_path / 'broken.yaml'}: field `labelz`" in result.stderr
