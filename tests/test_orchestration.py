@@ -60,4 +60,5 @@ def test_a_malformed_task_file_stops_the_code_location_naming_it(tmp_path):
     result = subprocess.run([sys.executable, "-c", "import orchestration.definitions"], cwd=REPO,
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
-    assert f"{tmp_path / 'broken.yaml'}: field `labelz`" in result.stderr
+    assert f"{tmp_path / 'broken.yaml'}: field `labels`: Field required" in result.stderr
+    assert "field `labelz`: Extra inputs are not permitted" in result.stderr
