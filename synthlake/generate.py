@@ -44,6 +44,7 @@ from synthlake.llm import (
     EndpointConfig,
     FatalLLMError,
     LLMClient,
+    fixed_temperature,
     long_lived_objects_frozen,
     open_endpoint,
 )
@@ -386,14 +387,14 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
                      columns=["split", "example_id", "text", "label"]).to_pandas()
     pools = prompts.seed_pool(real, spec, config.seed) if method == "few_shot" else None
     test_texts = real.loc[real["split"] == "test", "text"].tolist()
+    fixed = fixed_temperature(endpoint)
+    if fixed not in (None, config.temperature):  # never record a temperature not applied
+        raise FatalLLMError(f"the embedded model samples at temperature {fixed} only (asked for "
+                            f"{config.temperature}); set OPENAI_BASE_URL to an endpoint that "
+                            "applies other temperatures")
     journal = Journal.for_lake(lake.root)
     try:
         with open_endpoint(endpoint) as ep:
-            if ep.fixed_temperature not in (None, config.temperature):
-                raise FatalLLMError(
-                    f"the embedded model samples at temperature {ep.fixed_temperature} only "
-                    f"(asked for {config.temperature}); set OPENAI_BASE_URL to an endpoint "
-                    "that applies other temperatures")
             candidates, usage = asyncio.run(
                 _run(journal, endpoint, ep, spec, method, config, pools, test_texts, progress)
             )

@@ -481,7 +481,6 @@ class Endpoint:
     base_url: str
     model: str
     model_label: str
-    fixed_temperature: float | None = None  # a server that applies no other (embedded)
 
 
 @contextlib.contextmanager
@@ -495,5 +494,14 @@ def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
     from synthlake import local_llm
 
     with local_llm.start_server() as server:
-        yield Endpoint(server.base_url, server.model, local_llm.MODEL_LABEL,
-                       fixed_temperature=local_llm.SAMPLING["temperature"])
+        yield Endpoint(server.base_url, server.model, local_llm.MODEL_LABEL)
+
+
+def fixed_temperature(config: EndpointConfig) -> float | None:
+    """The one temperature the endpoint applies, where it ignores the request's: the
+    embedded server's (see `local_llm.SAMPLING`); None for a configured endpoint."""
+    if config.base_url:
+        return None
+    from synthlake import local_llm
+
+    return local_llm.SAMPLING["temperature"]

