@@ -5,9 +5,9 @@ import os
 import dagster as dg
 
 from assets.metadata import markdown_table
+from assets.partitions import task_partitions
 from assets.real import real_annotations, real_examples
-from orchestration.partitions import task_partitions
-from orchestration.resources import LakeResource, LLMResource
+from assets.resources import LakeResource, LLMResource
 from synthlake import catalog, plots, report, subjectivity
 
 

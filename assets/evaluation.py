@@ -4,9 +4,9 @@ import dagster as dg
 
 from assets.generation import synthetic_key
 from assets.metadata import markdown_table
+from assets.partitions import task_partitions
 from assets.real import real_examples
-from orchestration.partitions import task_partitions
-from orchestration.resources import LakeResource
+from assets.resources import LakeResource
 from synthlake import catalog, train
 from synthlake.catalog import METHODS
 

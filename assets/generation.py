@@ -10,9 +10,9 @@ blocking quality checks and everything downstream.
 import dagster as dg
 
 from assets.metadata import markdown_table
+from assets.partitions import task_partitions
 from assets.real import real_examples
-from orchestration.partitions import task_partitions
-from orchestration.resources import LakeResource, LLMResource
+from assets.resources import LakeResource, LLMResource
 from synthlake import catalog
 from synthlake.catalog import METHODS
 from synthlake.generate import GenerationConfig, generate

@@ -4,8 +4,8 @@
 import dagster as dg
 
 from assets.metadata import markdown_table, preview
-from orchestration.partitions import task_partitions
-from orchestration.resources import LakeResource
+from assets.partitions import task_partitions
+from assets.resources import LakeResource
 from synthlake import catalog, realdata
 
 

@@ -19,7 +19,7 @@ import os
 
 import dagster as dg
 
-from orchestration.partitions import task_partitions
+from assets.partitions import task_partitions
 from synthlake.catalog import load_catalog
 
 GENERATION = dg.AssetSelection.assets(

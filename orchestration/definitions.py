@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import analysis, evaluation, generation, measures, real
+from assets.resources import LakeResource, LLMResource
 from orchestration import automation
-from orchestration.resources import LakeResource, LLMResource
 from quality.checks import all_checks
 
 # The pipeline, in order: the table of contents.

@@ -22,10 +22,9 @@ import dagster as dg
 
 from orchestration.definitions import all_assets, all_checks, defs
 from synthlake.catalog import METHODS, load_catalog
-from synthlake.cli import headline_markdown
 from synthlake.generate import GenerationShortfall
 from synthlake.lake import Lake
-from synthlake.report import query_file
+from synthlake.report import headline_markdown, query_file
 
 DEMO_TASKS = os.environ.get("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines").split(",")
 DEMO_N = int(os.environ.get("SYNTHLAKE_DEMO_N", "6"))

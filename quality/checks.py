@@ -11,8 +11,8 @@ import dagster as dg
 
 from assets.generation import synthetic_key
 from assets.metadata import markdown_table
-from orchestration.partitions import task_partitions
-from orchestration.resources import LakeResource
+from assets.partitions import task_partitions
+from assets.resources import LakeResource
 from quality import suites
 from synthlake import catalog
 from synthlake.catalog import METHODS

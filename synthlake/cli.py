@@ -249,13 +249,9 @@ def cmd_train(args) -> None:
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
 
 
-def headline_markdown(lake: Lake) -> str:
-    from synthlake.report import markdown, query_file
-
-    return markdown(query_file(lake, "headline.sql"))
-
-
 def cmd_headline(args) -> None:
+    from synthlake.report import headline_markdown
+
     table = headline_markdown(lake_of(args))
     print(table)
     if args.write_readme:

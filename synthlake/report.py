@@ -45,6 +45,12 @@ def markdown(frame: pd.DataFrame | list[dict],
     return "\n".join(lines)
 
 
+def headline_markdown(lake: Lake) -> str:
+    """The headline table (`headline.sql`) as Markdown: the CLI, the README block and the
+    demo print the same."""
+    return markdown(query_file(lake, "headline.sql"))
+
+
 def provenance(lake: Lake) -> pd.DataFrame:
     rows = []
     for table in lake.tables():

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import defs
-from orchestration.resources import LakeResource, LLMResource
 from synthlake import devserver, versions
 from synthlake.lake import Lake
 from synthlake.local_llm import free_port

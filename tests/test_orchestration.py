@@ -5,8 +5,8 @@ import sys
 
 import dagster as dg
 
+from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import defs
-from orchestration.resources import LakeResource, LLMResource
 from synthlake.lake import Lake
 from tests.conftest import REPO, graphql
 

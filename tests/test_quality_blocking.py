@@ -3,8 +3,8 @@
 import dagster as dg
 import pytest
 
+from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import all_assets, all_checks
-from orchestration.resources import LakeResource, LLMResource
 from synthlake import devserver
 from synthlake.lake import Lake
 from synthlake.local_llm import free_port

@@ -1,0 +1,54 @@
+"""Imports point one way: orchestration wires, assets define, the engine computes.
+
+Read from the source (AST), so an import inside a function counts too."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def imports_of(package: str, root=REPO) -> dict[str, set[str]]:
+    """file -> the modules it imports, and `module.name` for each name it takes from one."""
+    found = {}
+    for path in sorted((root / package).rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        found[str(path.relative_to(root))] = names
+    return found
+
+
+def offending(package: str, forbidden: tuple[str, ...], root=REPO) -> list[str]:
+    return sorted(f"{path}: {name}" for path, names in imports_of(package, root).items()
+                  for name in names if any(name == f or name.startswith(f + ".") for f in forbidden))
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [
+    ("synthlake", ("dagster", "dagster_webserver", "assets", "orchestration", "quality")),
+    ("assets", ("orchestration",)),
+    ("quality", ("orchestration",)),
+])
+def test_layers_import_only_downward(package, forbidden):
+    assert offending(package, forbidden) == []
+
+
+def test_the_cli_is_imported_by_nothing():
+    users = [f"{path}" for package in ("synthlake", "assets", "quality", "orchestration", "bench")
+             for path, names in imports_of(package).items()
+             if path != "synthlake/cli.py" and {"synthlake.cli", "synthlake.cli.main"} & names]
+    assert users == []
+
+
+def test_the_check_can_see_a_violation(tmp_path):
+    """The walker finds an import buried in a function (guards the tests above)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text("def f():\n    from orchestration.demo import x\n")
+    assert offending("pkg", ("orchestration",), tmp_path) == [
+        "pkg/m.py: orchestration.demo", "pkg/m.py: orchestration.demo.x"]
