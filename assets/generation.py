@@ -26,7 +26,7 @@ class GenerationParams(dg.Config):
     seed: int = 0
     max_attempts_factor: float = 4.0
     streams_per_label: int = 4
-    max_shortfall_share: float = 0.25
+    max_shortfall_share: float = GenerationConfig.max_shortfall_share
 
 
 def synthetic_key(method: str) -> dg.AssetKey:

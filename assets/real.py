@@ -25,9 +25,8 @@ def real_examples(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     real, version = realdata.write_real_examples(lake.lake(), spec, context.run_id)
     counts = real.counts()
     context.log.info(f"{spec.name}: {real.examples.num_rows} rows kept, drops: {real.drops}")
-    for name in real.ignored_files:
-        context.log.warning(f"{spec.name}: {name} was not read (not a split: train, "
-                            "validation/dev, test)")
+    for note in real.ignored_notes():
+        context.log.warning(f"{spec.name}: {note}")
     return dg.MaterializeResult(metadata={
         "rows": real.examples.num_rows,
         "rows_per_split_and_label": markdown_table(

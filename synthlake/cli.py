@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from synthlake import catalog, realdata
-from synthlake.generate import GenerationShortfall
+from synthlake.generate import GenerationConfig, GenerationShortfall
 from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, FatalLLMError
 from synthlake.local_llm import LocalModelError
@@ -79,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float,
                    help="seconds per request (default $SYNTHLAKE_TIMEOUT_S or 120)")
     p.add_argument("--max-total-tokens", type=int, help="token budget for this command")
-    p.add_argument("--max-shortfall-share", type=float, default=0.25,
+    p.add_argument("--max-shortfall-share", type=float,
                    help="a run missing more of its plan leaves the partition as it was "
-                        "(exit 2); a smaller shortfall is written, reported, and exits 1")
+                        f"(exit 2; default {GenerationConfig.max_shortfall_share}); a smaller "
+                        "shortfall is written, reported, and exits 1")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("train", help="train and evaluate classifiers per training source")
@@ -155,8 +156,8 @@ def cmd_real(args) -> None:
               f"{annotations.num_rows:5} annotations  (real_examples v{version})")
         for drop in real.drops:
             print(f"{'':28}- {drop.split}: {drop.count} x {drop.reason}")
-        for name in real.ignored_files:
-            print(f"{'':28}- {name}: not read (not a split: train, validation/dev, test)")
+        for note in real.ignored_notes():
+            print(f"{'':28}- {note}")
 
 
 def sql_text(query: str) -> str:
@@ -205,12 +206,13 @@ def render(frame, fmt: str) -> str:
 def cmd_generate(args) -> int:
     from tqdm import tqdm
 
-    from synthlake.generate import GenerationConfig, generate
+    from synthlake.generate import generate
     from synthlake.llm import EndpointConfig
 
     lake, run_id = lake_of(args), new_run_id()
+    given = {"max_shortfall_share": args.max_shortfall_share}  # else GenerationConfig's default
     config = GenerationConfig(n_per_label=args.n_per_label, temperature=args.temperature,
-                              seed=args.seed, max_shortfall_share=args.max_shortfall_share)
+                              seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     endpoint = EndpointConfig.from_env(max_concurrency=args.concurrency, timeout_s=args.timeout,
                                        max_total_tokens=args.max_total_tokens)
     short = []

@@ -29,7 +29,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"  # shipped in the package; `sql/` links here
 COMMIT_ATTEMPTS = 8
-CREATE_TOKEN = "synthlake_write"  # commit metadata: which write made a commit
+WRITE_TOKEN = "synthlake_write"  # commit metadata: which write made a commit
 
 
 class LakeError(RuntimeError):
@@ -113,9 +113,10 @@ class Lake:
         The version is this commit's own: `write_deltalake` moves a `DeltaTable` passed to
         it to the version it committed, while the table's latest version (or its history,
         read while others commit) may already be someone else's. A table that does not
-        exist yet is created with mode "error", so the creator knows its commit is 0."""
+        exist yet is created with mode "error", and the creator finds its commit by the
+        write's token (`_created_version`)."""
         token = uuid.uuid4().hex
-        properties = CommitProperties(custom_metadata={**metadata, CREATE_TOKEN: token})
+        properties = CommitProperties(custom_metadata={**metadata, WRITE_TOKEN: token})
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 if not self.exists(table):
@@ -125,7 +126,7 @@ class Lake:
                     version = self._created_version(table, token)
                     if version is not None:
                         return version
-                    continue  # another writer's create won: write again, into its table
+                    continue  # another writer's create stood: write again, into its table
                 current = DeltaTable(self.path(table))
                 write_deltalake(current, data, mode=mode, predicate=predicate,
                                 commit_properties=properties)
@@ -134,7 +135,7 @@ class Lake:
                 if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
                     raise LakeError(f"{what} failed: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
-        raise AssertionError("unreachable")
+        raise LakeError(f"{what} failed: no commit stood after {COMMIT_ATTEMPTS} attempts")
 
     def _created_version(self, table: str, token: str) -> int | None:
         """The version of this write's create commit, found by its token, or None when it
@@ -143,7 +144,7 @@ class Lake:
         looks for its own. Each version's own commit is read (`history` of the table opened
         at that version), newest first; a new table has few."""
         for version in range(self.delta(table).version(), -1, -1):
-            if self.delta(table, version).history(limit=1)[0].get(CREATE_TOKEN) == token:
+            if self.delta(table, version).history(limit=1)[0].get(WRITE_TOKEN) == token:
                 return version
         return None
 

@@ -78,6 +78,11 @@ class RealData:
     source: str = ""
     ignored_files: list[str] = field(default_factory=list)  # in the folder, not a split
 
+    def ignored_notes(self) -> list[str]:
+        """One line per file of the data folder that was not read."""
+        return [f"{name}: not read (not a split: train, validation/dev, test)"
+                for name in self.ignored_files]
+
     def counts(self) -> dict[str, dict[str, int]]:
         """{split: {label: rows}} of the kept examples."""
         frame = self.examples.select(["split", "label"]).to_pandas()
