@@ -1,6 +1,5 @@
 """Subjectivity (task and instance level) and the report that ties it to the gap."""
 
-import os
 
 import dagster as dg
 
@@ -8,7 +7,7 @@ from assets.metadata import markdown_table
 from assets.partitions import task_partitions
 from assets.real import real_annotations, real_examples
 from assets.resources import LakeResource, LLMResource
-from synthlake import catalog, plots, report, subjectivity
+from synthlake import catalog, plots, report, settings, subjectivity
 
 
 class JudgeParams(dg.Config):
@@ -25,7 +24,7 @@ def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
     """Which of two tasks is more objective, per judge (people, or an LLM)."""
     import pyarrow as pa
 
-    path = config.judgments_file or os.environ.get("SYNTHLAKE_JUDGMENTS", "")
+    path = config.judgments_file or settings.get("SYNTHLAKE_JUDGMENTS")
     specs = catalog.load_catalog()
     if path:
         frame = subjectivity.read_judgments_file(path)

@@ -1,9 +1,9 @@
 """Benchmark: the generation engine against a loopback endpoint with a fixed latency.
 
-    SYNTHLAKE_DATA_DIR=../shared/datasets .venv/bin/python bench/generation.py \\
+    SYNTHLAKE_DATA_DIR=../shared/datasets .venv/bin/python -m bench.generation \\
         [--latency 0.2] [--concurrency 1 8 64 256] [--rate-limit 640] [--seconds 8] [--memory]
 
-Starts `synthlake.devserver` (a real HTTP server answering after `--latency` seconds) and
+Starts `tests.support.loopback` (a real HTTP server answering after `--latency` seconds) and
 runs the real engine against it at each concurrency, then at the highest one against a
 server that also enforces `--rate-limit` requests per second (429 with Retry-After over
 it, as a provider would): `Generator` for
@@ -41,14 +41,14 @@ from pathlib import Path
 
 import openai
 
-from synthlake import devserver, prompts, similarity
+from synthlake import prompts, similarity
 from synthlake.catalog import get_task, load_catalog
 from synthlake.generate import GenerationConfig, Generator, generate
-from synthlake.journal import Journal
 from synthlake.lake import Lake
-from synthlake.llm import EndpointConfig, LLMClient
-from synthlake.local_llm import free_port
+from synthlake.llm import EndpointConfig, session
+from synthlake.llm.embedded import free_port
 from synthlake.realdata import load_real, write_real_examples
+from tests.support import loopback
 
 TASK = "sms_spam"
 
@@ -76,23 +76,27 @@ def demonstration_pools() -> dict:
     return prompts.seed_pool(load_real(spec).examples.to_pandas(), spec, seed=0)
 
 
-async def run_engine(url: str, concurrency: int, n_per_label: int, journal: Journal,
-                     pools: dict, seed: int) -> tuple[float, float, int, int]:
-    """One few-shot generation; returns (seconds in flight, seconds in final passes,
-    answers, requests refused with 429)."""
+def run_engine(url: str, concurrency: int, n_per_label: int, journal: Path,
+               pools: dict, seed: int) -> tuple[float, float, int, int]:
+    """One few-shot generation through `session()`; returns (seconds in flight, seconds
+    in final passes, answers, requests refused with 429)."""
     spec = get_task(TASK)
     config = GenerationConfig(n_per_label=n_per_label, seed=seed, max_attempts_factor=2)
-    client = LLMClient(EndpointConfig(base_url=url, model="dev", max_concurrency=concurrency,
-                                      timeout_s=30), journal, url, "dev")
-    generator = Generator(client, spec, "few_shot", config, [])
-    started = time.perf_counter()
-    candidates = await generator.run(pools)
-    elapsed = time.perf_counter() - started
-    await client.aclose()
-    usage = client.usage
-    assert usage.failures == 0 and len(candidates) == usage.requests_sent - usage.retries
+    endpoint = EndpointConfig(base_url=url, model="dev", max_concurrency=concurrency, timeout_s=30)
+    generator: Generator | None = None
+
+    async def work(client):
+        nonlocal generator
+        generator = Generator(client, spec, "few_shot", config, [])
+        return await generator.run(pools)
+
+    with session(endpoint, journal) as llm:
+        started = time.perf_counter()
+        candidates, usage = llm.run(work)
+        elapsed = time.perf_counter() - started
+    assert usage["failures"] == 0 and len(candidates) == usage["requests_sent"] - usage["retries"]
     return elapsed - generator.final_pass_s, generator.final_pass_s, len(candidates), \
-        usage.rate_limited
+        usage["rate_limited"]
 
 
 async def bare_gather(url: str, concurrency: int, requests: list[tuple[list, dict]],
@@ -124,11 +128,11 @@ def measure(url: str, latency: float, concurrency: int, seconds: float, workdir:
     n_per_label = max(5, math.ceil(seconds * bound / 2))
     path = workdir / f"journal{concurrency}-{rate_limit}.sqlite"
     cpu0 = cpu_seconds()
-    durable, final_pass, answers, refused = asyncio.run(
-        run_engine(url, concurrency, n_per_label, Journal(path), pools, 1))
+    durable, final_pass, answers, refused = run_engine(url, concurrency, n_per_label, path,
+                                                       pools, 1)
     cpu_per_request = (cpu_seconds() - cpu0) / answers
-    in_memory, _, answers_m, _ = asyncio.run(run_engine(url, concurrency, n_per_label,
-                                                        Journal(Path(":memory:")), pools, 2))
+    in_memory, _, answers_m, _ = run_engine(url, concurrency, n_per_label, Path(":memory:"),
+                                            pools, 2)
     requests = sent_requests(path)
     bare = asyncio.run(bare_gather(url, concurrency, requests, 20 if rate_limit else 0))
     rate, rate_m, rate_b = answers / durable, answers_m / in_memory, len(requests) / bare
@@ -173,15 +177,15 @@ def main() -> None:
         return
     latency = ["--latency", str(args.latency)]
     pools = demonstration_pools()
-    with devserver.running(free_port(), *latency) as url:
+    with loopback.running(free_port(), *latency) as url:
         for concurrency in args.concurrency:
             measure(url, args.latency, concurrency, args.seconds, workdir, pools)
     for limit in args.rate_limit:
-        with devserver.running(free_port(), *latency, "--rate-limit", str(limit)) as url:
+        with loopback.running(free_port(), *latency, "--rate-limit", str(limit)) as url:
             measure(url, args.latency, max(args.concurrency), args.seconds, workdir, pools,
                     limit)
     if args.memory:
-        with devserver.running(free_port(), *latency) as url:
+        with loopback.running(free_port(), *latency) as url:
             memory_ratio(url, workdir)
 
 

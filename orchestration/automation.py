@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 import dagster as dg
 
 from assets.partitions import task_partitions
+from synthlake import settings
 from synthlake.catalog import load_catalog
 
 GENERATION = dg.AssetSelection.assets(
@@ -42,12 +42,10 @@ regenerate_job = dg.define_asset_job(
 
 
 def regeneration_tasks() -> list[str]:
-    chosen = os.environ.get("SYNTHLAKE_REGEN_TASKS", "")
-    tasks = sorted(load_catalog())
-    return [t for t in chosen.split(",") if t] if chosen else tasks
+    return settings.names("SYNTHLAKE_REGEN_TASKS") or sorted(load_catalog())
 
 
-@dg.schedule(job=regenerate_job, cron_schedule=os.environ.get("SYNTHLAKE_REGEN_CRON", "0 3 * * 1"),
+@dg.schedule(job=regenerate_job, cron_schedule=settings.get("SYNTHLAKE_REGEN_CRON"),
              execution_timezone="UTC")
 def regeneration_schedule(context: dg.ScheduleEvaluationContext):
     stamp = context.scheduled_execution_time.strftime("%Y%m%d%H%M")

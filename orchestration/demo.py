@@ -21,13 +21,14 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import all_assets, all_checks, defs
+from synthlake import settings
 from synthlake.catalog import METHODS, load_catalog
 from synthlake.generate import GenerationShortfall
 from synthlake.lake import Lake
 from synthlake.report import headline_markdown, query_file
 
-DEMO_TASKS = os.environ.get("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines").split(",")
-DEMO_N = int(os.environ.get("SYNTHLAKE_DEMO_N", "6"))
+DEMO_TASKS = settings.names("SYNTHLAKE_DEMO_TASKS")
+DEMO_N = settings.integer("SYNTHLAKE_DEMO_N")
 TASK_PIPELINE = [
     "real_examples", "real_annotations",
     *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in METHODS],

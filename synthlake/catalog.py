@@ -20,7 +20,6 @@ A minimal task file::
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +27,8 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from synthlake import settings
 
 SHIPPED_TASKS_DIR = Path(__file__).parent / "tasks"
 METHODS = ("zero_shot", "few_shot")
@@ -208,9 +209,8 @@ class TaskSpec(StrictModel):
 def tasks_dirs() -> list[Path]:
     """Shipped tasks first, then the user's folder (later folders win on a name clash)."""
     dirs = [SHIPPED_TASKS_DIR]
-    user = os.environ.get("SYNTHLAKE_TASKS_DIR")
-    if user:
-        dirs.append(Path(user))
+    if settings.get("SYNTHLAKE_TASKS_DIR"):
+        dirs.append(settings.path("SYNTHLAKE_TASKS_DIR"))
     return dirs
 
 

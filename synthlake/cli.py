@@ -29,7 +29,7 @@ from synthlake import catalog, realdata
 from synthlake.generate import GenerationConfig, GenerationShortfall
 from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, FatalLLMError
-from synthlake.local_llm import LocalModelError
+from synthlake.llm.embedded import LocalModelError
 
 
 def new_run_id() -> str:
@@ -269,7 +269,7 @@ def cmd_headline(args) -> None:
 def cmd_llm_serve(args) -> None:
     import signal
 
-    from synthlake import local_llm
+    from synthlake.llm import embedded
 
     def exit_cleanly(signum, _frame):
         raise SystemExit(128 + signum)  # unwinds the `with`, which stops the server
@@ -277,7 +277,7 @@ def cmd_llm_serve(args) -> None:
     # What a service manager, `timeout` or a closing terminal sends; SIGINT is Ctrl-C.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, exit_cleanly)
-    with local_llm.start_server(port=args.port) as server:
+    with embedded.start_server(port=args.port) as server:
         print(f"embedded model at {server.base_url} (model {server.model}); Ctrl-C stops it")
         print(f"  OPENAI_BASE_URL={server.base_url} SYNTHLAKE_MODEL={server.model}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -18,7 +18,6 @@ embedded again.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,11 +25,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+from synthlake import settings
+
+DEFAULT_EMBEDDER = settings.VARIABLES["SYNTHLAKE_EMBEDDER"].default
 
 
 def embedder_name() -> str:
-    return os.environ.get("SYNTHLAKE_EMBEDDER", DEFAULT_EMBEDDER)
+    return settings.get("SYNTHLAKE_EMBEDDER")
 
 
 def model_path(name: str) -> str:

@@ -36,17 +36,18 @@ import pyarrow as pa
 
 from synthlake import parse, prompts, similarity
 from synthlake.catalog import TaskSpec
-from synthlake.journal import Journal, Response
 from synthlake.lake import Lake
 from synthlake.llm import (
     REQUEST_TOO_LARGE,
     ChatRequest,
     EndpointConfig,
     FatalLLMError,
+    Journal,
     LLMClient,
+    Response,
     fixed_temperature,
     long_lived_objects_frozen,
-    open_endpoint,
+    session,
 )
 
 ACCEPTED, REJECTED = "accepted", "rejected"
@@ -392,35 +393,16 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
         raise FatalLLMError(f"the embedded model samples at temperature {fixed} only (asked for "
                             f"{config.temperature}); set OPENAI_BASE_URL to an endpoint that "
                             "applies other temperatures")
-    journal = Journal.for_lake(lake.root)
-    try:
-        with open_endpoint(endpoint) as ep:
-            candidates, usage = asyncio.run(
-                _run(journal, endpoint, ep, spec, method, config, pools, test_texts, progress)
-            )
-            model = ep.model_label
-        report = report_of(spec, method, model, candidates, config, usage)
-        refuse_large_shortfall(report, config)
-        partition = {"task": spec.name, "method": method}
-        responses = [c.response for c in candidates]
-        report.responses_version = lake.write_partition(
-            "llm_responses", responses_table(responses), partition, run_id)
-        report.examples_version = lake.write_partition(
-            "synthetic_examples", synthetic_table(spec, method, candidates, config), partition,
-            run_id)
-        return report
-    finally:
-        journal.close()
-
-
-async def _run(journal, endpoint_config, ep, spec, method, config, pools, test_texts, progress):
-    client = LLMClient(endpoint_config, journal, ep.base_url, ep.model, ep.model_label)
-    started = time.monotonic()
-    try:
-        generator = Generator(client, spec, method, config, test_texts, progress)
-        candidates = await generator.run(pools)
-    finally:
-        await client.aclose()
-    usage = client.usage.as_dict()
-    usage["elapsed_s"] = round(time.monotonic() - started, 2)
-    return candidates, usage
+    with session(endpoint, Journal.path_for_lake(lake.root)) as llm:
+        candidates, usage = llm.run(
+            lambda client: Generator(client, spec, method, config, test_texts, progress).run(pools))
+    report = report_of(spec, method, llm.model_label, candidates, config, usage)
+    refuse_large_shortfall(report, config)
+    partition = {"task": spec.name, "method": method}
+    responses = [c.response for c in candidates]
+    report.responses_version = lake.write_partition(
+        "llm_responses", responses_table(responses), partition, run_id)
+    report.examples_version = lake.write_partition(
+        "synthetic_examples", synthetic_table(spec, method, candidates, config), partition,
+        run_id)
+    return report

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import time
 import uuid
@@ -27,6 +26,8 @@ import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
+from synthlake import settings
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"  # shipped in the package; `sql/` links here
 COMMIT_ATTEMPTS = 8
 WRITE_TOKEN = "synthlake_write"  # commit metadata: which write made a commit
@@ -37,7 +38,7 @@ class LakeError(RuntimeError):
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("SYNTHLAKE_LAKE", "lake")).resolve()
+    return settings.path("SYNTHLAKE_LAKE")
 
 
 def sql_literal(value: object) -> str:

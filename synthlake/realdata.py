@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthlake import settings
 from synthlake.catalog import TaskSpec
 
 SPLITS = ("train", "validation", "test")
@@ -98,7 +98,7 @@ def example_id(task: str, text: str) -> str:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("SYNTHLAKE_DATA_DIR", "data")).resolve()
+    return settings.path("SYNTHLAKE_DATA_DIR")
 
 
 def load_real(spec: TaskSpec, root: Path | None = None) -> RealData:

@@ -216,29 +216,16 @@ def read_judgments_file(path) -> pd.DataFrame:
 def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: int = 2,
                 seed: int = 0) -> pd.DataFrame:
     """LLM judgments over all pairs and both orders, journaled like every LLM call."""
-    import asyncio
-
-    from synthlake.journal import Journal
-    from synthlake.llm import LLMClient, open_endpoint
+    from synthlake.llm import Journal, session
 
     examples = {}
     for name in specs:
         real = lake.read("real_examples", where={"task": name, "split": "train"},
                          columns=["text"]).to_pandas()
         examples[name] = real["text"].sample(n=min(3, len(real)), random_state=seed).tolist()
-    journal = Journal.for_lake(lake.root)
-    try:
-        with open_endpoint(endpoint_config) as ep:
-            async def run() -> pd.DataFrame:
-                client = LLMClient(endpoint_config, journal, ep.base_url, ep.model, ep.model_label)
-                try:
-                    return await judge_with_llm(client, specs, examples, repetitions)
-                finally:
-                    await client.aclose()
-
-            return asyncio.run(run())
-    finally:
-        journal.close()
+    with session(endpoint_config, Journal.path_for_lake(lake.root)) as llm:
+        judgments, _ = llm.run(lambda client: judge_with_llm(client, specs, examples, repetitions))
+    return judgments
 
 
 def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) -> pd.DataFrame:

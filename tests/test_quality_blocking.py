@@ -5,9 +5,9 @@ import pytest
 
 from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import all_assets, all_checks
-from synthlake import devserver
 from synthlake.lake import Lake
-from synthlake.local_llm import free_port
+from synthlake.llm.embedded import free_port
+from tests.support import loopback
 
 
 def run_task(lake_root, url, instance):
@@ -29,7 +29,7 @@ def run_task(lake_root, url, instance):
 @pytest.mark.parametrize("broken", [True, False], ids=["failing-checks", "passing-checks"])
 def test_blocking_checks_gate_downstream_assets(tmp_path, broken, dagster_instance):
     faults = ["--faults", "empty", "--fault-rate", "1.0"] if broken else []
-    with devserver.running(free_port(), *faults) as url:
+    with loopback.running(free_port(), *faults) as url:
         result = run_task(tmp_path / "lake", url, dagster_instance)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()

@@ -12,13 +12,13 @@ import sys
 import pytest
 
 from quality import suites
-from synthlake import devserver
 from synthlake.catalog import get_task
 from synthlake.generate import GenerationConfig, generate
 from synthlake.llm import EndpointConfig
-from synthlake.local_llm import free_port
+from synthlake.llm.embedded import free_port
 from synthlake.realdata import write_real_examples
 from tests.conftest import REPO
+from tests.support import loopback
 
 
 def readme_commands() -> list[str]:
@@ -36,7 +36,7 @@ def test_the_readme_has_commands_to_run():
 def test_every_readme_command_runs(lake, tmp_path):
     spec = get_task("sms_spam")
     write_real_examples(lake, spec, "setup")
-    with devserver.running(free_port()) as url:
+    with loopback.running(free_port()) as url:
         endpoint = EndpointConfig(base_url=url, model="dev")
         for method in ("zero_shot", "few_shot"):  # two generation versions, with checks
             report = generate(lake, spec, method, "setup", GenerationConfig(n_per_label=4), endpoint)

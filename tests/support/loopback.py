@@ -18,7 +18,7 @@ saying when the next one would be admitted; the request log names it "rate limit
 Faults (in turn, round robin) hit the first `faults_per_request` attempts of a request
 whose body hash falls in `fault_rate`, so every request heals eventually. Every
 request is appended to a JSON lines log (`--request-log`): body hash, fault, time. Run it with
-`python -m synthlake.devserver --port 8001 --latency 0.2`.
+`python -m tests.support.loopback --port 8001 --latency 0.2`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from synthlake.llm import RateBucket
+REPO = Path(__file__).resolve().parents[2]
+
 
 WORDS = (
     "market", "team", "player", "price", "city", "river", "film", "review", "phone", "message",
@@ -64,11 +65,23 @@ class FaultServer:
         self.api_key, self.known_models = api_key, known_models
         self.max_request_bytes = max_request_bytes
         # A provider's limit, scaled down: per second, with a tenth of a second's burst.
-        self.bucket = (RateBucket(rate_limit * 60, capacity=max(1.0, rate_limit / 10))
-                       if rate_limit else None)
+        # Its own arithmetic (a virtual schedule), not the client's bucket: a test of the
+        # client's limits against the client's own limiter would prove nothing.
+        self.rate_limit = rate_limit
+        self.burst_s = max(1.0, (rate_limit or 0) / 10) / rate_limit if rate_limit else 0.0
+        self.next_free = 0.0  # when the next request would be on schedule
         self.attempts: Counter[str] = Counter()
         self.fault_turn = -1
         self.log = open(request_log, "a", buffering=1) if request_log else None  # noqa: SIM115
+
+    def _admit(self) -> float:
+        """0 and the request is admitted, or the seconds until one would be."""
+        now = time.monotonic()
+        scheduled = max(self.next_free, now)
+        if scheduled - now > self.burst_s - 1 / self.rate_limit:
+            return scheduled - now - self.burst_s + 1 / self.rate_limit
+        self.next_free = scheduled + 1 / self.rate_limit
+        return 0.0
 
     async def chat(self, request):
         from aiohttp import web
@@ -93,7 +106,7 @@ class FaultServer:
             return web.json_response({"error": {"message": "model not found"}}, status=404)
         self.attempts[digest] += 1
         fault = self._fault(digest)
-        wait = self.bucket.try_take() if self.bucket and fault is None else 0.0
+        wait = self._admit() if self.rate_limit and fault is None else 0.0
         if wait:
             fault = "rate limit"
         if self.log:
@@ -198,8 +211,8 @@ def main(argv: list[str] | None = None) -> None:
 @contextlib.contextmanager
 def running(port: int, *args: str, timeout_s: float = 30.0):
     """Start the server in its own process group; yield its base URL; stop it."""
-    proc = subprocess.Popen([sys.executable, "-m", "synthlake.devserver", "--port", str(port),
-                             *args], start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.loopback", "--port", str(port),
+                             *args], start_new_session=True, cwd=REPO)
     try:
         deadline = time.monotonic() + timeout_s
         while True:

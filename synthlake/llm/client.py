@@ -1,10 +1,10 @@
-"""One door to every LLM: an async client for any OpenAI-compatible endpoint.
+"""The client of any OpenAI-compatible endpoint: journal, limits, retries, budget.
 
 OpenAI, vLLM, Ollama, llama.cpp's server and `transformers serve` all speak the same
 chat-completions protocol; switching is configuration (`OPENAI_BASE_URL`,
 `SYNTHLAKE_MODEL`, the key in `OPENAI_API_KEY`), never code. With no base URL the
-embedded model (`local_llm`) is started for the duration of the work. The HTTP exchange
-itself lives in `transport.py` (why not the `openai` package's client: see there).
+embedded model (`embedded.py`) is started for the duration of the work (`session.py`).
+The HTTP exchange itself lives in `transport.py` (why not the `openai` package's client: see there).
 
 What `LLMClient.complete` does for each request, in order:
 1. journal lookup by `request_key`: an answer already paid for is never requested again;
@@ -24,20 +24,17 @@ once. The API key is read from the environment and appears in no message or reco
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import gc
-import hashlib
-import json
-import os
 import random
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-from synthlake.journal import Journal, Response
-from synthlake.transport import (
+from synthlake.llm.config import BudgetExceeded, EndpointConfig, FatalLLMError, scrub
+from synthlake.llm.journal import Journal, Response
+from synthlake.llm.limits import AdaptiveLimiter, RateBucket
+from synthlake.llm.transport import (
     ChatAnswer,
     ChatTransport,
     EndpointDown,
@@ -45,234 +42,14 @@ from synthlake.transport import (
     EndpointUnreachable,
     UnreadableAnswer,
 )
+from synthlake.llm.types import ChatRequest, Usage, request_key
 
-EMBEDDED = "embedded"
 REQUEST_TOO_LARGE = "request too large"  # the error (and rejection reason) of such a request
 
-
-class FatalLLMError(RuntimeError):
-    """The endpoint refuses in a way retries cannot fix; the run stops."""
-
-
-class BudgetExceeded(RuntimeError):
-    """The configured token or cost budget would be exceeded by the next request."""
-
-
-@dataclass(frozen=True)
-class EndpointConfig:
-    """Where and how to call the LLM. `base_url=None` means the embedded model."""
-
-    base_url: str | None = None
-    model: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    max_concurrency: int = 8
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    timeout_s: float = 120.0
-    max_attempts: int = 6  # for errors; 429s wait instead, up to max_rate_limited_s
-    # No connection at all (refused, unknown host) is retried briefly, then the run stops:
-    # a dead endpoint is reported in seconds instead of minutes of retries.
-    max_connect_attempts: int = 3
-    max_rate_limited_s: float = 300.0
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
-    max_total_tokens: int | None = None
-    max_cost_usd: float | None = None
-    # model -> (USD per million prompt tokens, USD per million completion tokens)
-    prices_per_million: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    @classmethod
-    def from_env(cls, **overrides) -> EndpointConfig:
-        env = os.environ
-        values = {
-            "base_url": env.get("OPENAI_BASE_URL") or None,
-            "model": env.get("SYNTHLAKE_MODEL") or env.get("OPENAI_MODEL") or None,
-            "max_concurrency": int(env.get("SYNTHLAKE_CONCURRENCY", 8)),
-            "timeout_s": float(env.get("SYNTHLAKE_TIMEOUT_S", 120.0)),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-    def api_key(self) -> str:
-        # Local servers accept any key; the protocol insists on one.
-        return os.environ.get(self.api_key_env) or "no-key"
-
-    def secrets(self) -> list[str]:
-        """Values never to store or print: the configured key, whatever its variable is
-        called, and any other environment value whose name says it is secret and that is
-        long enough to be a credential (a short one, say "english" in KEYBOARD_LANG,
-        would blank ordinary words of generated texts)."""
-        key = os.environ.get(self.api_key_env) or ""
-        named = [v for k, v in os.environ.items()
-                 if SECRET_NAME.search(k) and len(v) >= 16 and " " not in v]
-        return sorted({v for v in [key, *named] if len(v) >= 6}, key=len, reverse=True)
-
-
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
-BEARER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?|bearer\s+)[^\s\"',}]+")
-
-
-def scrub(text: str | None, secrets: list[str]) -> str | None:
-    """`text` with every secret value and any Authorization/Bearer credential blanked:
-    some servers echo the key they refused, or the headers they got."""
-    if not text:
-        return text
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return BEARER.sub(r"\1***", text)
-
-
-# A 400 about one request's size (the prompt exceeds the model's context; as OpenAI, vLLM
-# and llama.cpp word it), or a 413: that request is rejected, the run goes on. A setting
 # too large for every request (max_tokens) is not one request's trouble: it stops the run.
 TOO_LARGE = re.compile(r"context.length|maximum context|context window|context size|prompt is too long|"
                        r"(?:input|prompt|request|messages?) (?:is )?too (?:long|large)|"
                        r"resulted in \d+ tokens|payload too large|entity too large", re.IGNORECASE)
-
-
-def request_key(model: str, messages: list[dict], params: dict, slot: str) -> str:
-    """Fingerprint of a request: model, messages, sampling parameters (with seed), slot."""
-    payload = json.dumps([model, messages, params, slot], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-@dataclass
-class ChatRequest:
-    task: str
-    method: str
-    messages: list[dict]
-    params: dict  # temperature, max_tokens, seed, top_p ...
-    slot: str  # which plan slot this request fills (part of the key)
-    key: str = ""
-
-
-@dataclass
-class Usage:
-    requests_sent: int = 0
-    cached: int = 0
-    retries: int = 0
-    failures: int = 0
-    rate_limited: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
-
-    def as_dict(self) -> dict:
-        return {
-            "requests_sent": self.requests_sent, "cached": self.cached, "retries": self.retries,
-            "failures": self.failures, "rate_limited": self.rate_limited,
-            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-            "cost_usd": round(self.cost_usd, 6), "elapsed_s": round(self.elapsed_s, 2),
-            "requests_per_s": round(self.requests_sent / max(self.elapsed_s, 1e-9), 3),
-        }
-
-
-class AdaptiveLimiter:
-    """Concurrency limit that drops on a rate-limit answer and climbs back (AIMD).
-
-    `acquire()` returns a ticket, the request's admission number, for `slow_down`. Like
-    TCP's congestion window, the limit drops at most once per round: a 429 for a request
-    admitted before the last drop was sent under the old limit and says nothing new, so a
-    burst of 429s cuts the limit once instead of driving it down to 1 (from where climbing
-    back by one per round took half a minute at 256).
-
-    Each drop takes a tenth off (SLOW_DOWN). Halving, as TCP does, left the endpoint idle
-    between drops: at concurrency 256 against a server limit of 640 requests/s (200 ms
-    latency; 128 in flight would saturate it) halving reached 0.66 of the limit, a
-    quarter off 0.86, a tenth off 0.93 (3 runs each, bench/generation.py), with 6%, 8%
-    and 13% of requests refused on the way. A sudden lower limit is still met within a
-    few rounds: a refused request comes back at once, so rounds are short.
-
-    Waiters queue in FIFO order and a freed slot wakes exactly one of them: with
-    thousands of requests waiting, waking them all on every answer (a Condition's
-    notify_all) made each answer cost time proportional to the queue."""
-
-    SLOW_DOWN = 0.9
-
-    def __init__(self, maximum: int):
-        self.maximum = maximum
-        self.limit = float(maximum)
-        self.in_flight = 0
-        self.admitted = 0  # requests let in so far
-        self._round_start = 0  # tickets from here on were admitted after the last drop
-        self._waiters: collections.deque[asyncio.Future] = collections.deque()
-
-    def _capacity(self) -> int:
-        return max(1, int(self.limit))
-
-    def _admit(self) -> int:
-        self.in_flight += 1
-        self.admitted += 1
-        return self.admitted - 1
-
-    async def acquire(self) -> int:
-        if not self._waiters and self.in_flight < self._capacity():
-            return self._admit()
-        slot = asyncio.get_running_loop().create_future()
-        self._waiters.append(slot)
-        try:
-            return await slot  # `_wake` admitted us and passed the ticket
-        except asyncio.CancelledError:
-            if slot.done() and not slot.cancelled():
-                self.release()  # the slot was ours already: hand it on
-            else:
-                with contextlib.suppress(ValueError):  # `_wake` may have dropped it
-                    self._waiters.remove(slot)
-            raise
-
-    def slow_down(self, ticket: int) -> None:
-        """A 429 for request `ticket`: a tenth off the limit, unless this round did so."""
-        if ticket >= self._round_start:
-            self.limit = max(1.0, self.limit * self.SLOW_DOWN)
-            self._round_start = self.admitted
-
-    def release(self, rate_limited: bool = False) -> None:
-        """Free a slot; a request that met no 429 raises the limit by one per round's
-        worth of answers."""
-        self.in_flight -= 1
-        if not rate_limited:
-            self.limit = min(self.maximum, self.limit + 1 / max(self.limit, 1))
-        self._wake()
-
-    def _wake(self) -> None:
-        while self._waiters and self.in_flight < self._capacity():
-            slot = self._waiters.popleft()
-            if not slot.done():
-                slot.set_result(self._admit())
-
-
-class RateBucket:
-    """Token bucket refilled continuously at `per_minute`, holding `capacity` units (one
-    second's worth unless given). The client waits on it (`take`); the loopback server
-    refuses with it (`try_take`)."""
-
-    def __init__(self, per_minute: float, capacity: float | None = None):
-        self.rate = per_minute / 60.0
-        self.capacity = capacity or max(self.rate, 1.0)
-        self.level = self.capacity
-        self.stamp = time.monotonic()
-        self._lock = asyncio.Lock()
-
-    def try_take(self, amount: float = 1.0) -> float:
-        """Take `amount` now and return 0, or return the seconds until it could be taken."""
-        now = time.monotonic()
-        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
-        self.stamp = now
-        need = min(amount, self.capacity)  # more than a full bucket goes out when it is full
-        if self.level >= need:
-            self.level -= amount
-            return 0.0
-        return (need - self.level) / self.rate
-
-    async def take(self, amount: float = 1.0) -> None:
-        async with self._lock:
-            while (wait := self.try_take(amount)) > 0:
-                await asyncio.sleep(wait)
 
 
 class LLMClient:
@@ -472,36 +249,3 @@ def long_lived_objects_frozen() -> Iterator[None]:
     finally:
         if not frozen_before:
             gc.unfreeze()
-
-
-@dataclass
-class Endpoint:
-    """A reachable endpoint: URL, the model name it expects, the name we record."""
-
-    base_url: str
-    model: str
-    model_label: str
-
-
-@contextlib.contextmanager
-def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
-    """The configured endpoint, or the embedded model started for the duration."""
-    if config.base_url:
-        if not config.model:
-            raise FatalLLMError("OPENAI_BASE_URL is set but no model: set SYNTHLAKE_MODEL")
-        yield Endpoint(config.base_url, config.model, config.model)
-        return
-    from synthlake import local_llm
-
-    with local_llm.start_server() as server:
-        yield Endpoint(server.base_url, server.model, local_llm.MODEL_LABEL)
-
-
-def fixed_temperature(config: EndpointConfig) -> float | None:
-    """The one temperature the endpoint applies, where it ignores the request's: the
-    embedded server's (see `local_llm.SAMPLING`); None for a configured endpoint."""
-    if config.base_url:
-        return None
-    from synthlake import local_llm
-
-    return local_llm.SAMPLING["temperature"]

@@ -88,9 +88,10 @@ class Journal:
         self._records: list[tuple] = []
         self._writers: list[asyncio.Future] = []
 
-    @classmethod
-    def for_lake(cls, lake_root: Path) -> Journal:
-        return cls(Path(lake_root) / "_journal" / "llm.sqlite")
+    @staticmethod
+    def path_for_lake(lake_root: Path) -> Path:
+        """Where a lake keeps its journal (beside the tables, never inside one)."""
+        return Path(lake_root) / "_journal" / "llm.sqlite"
 
     def lookup(self, request_key: str) -> Response | None:
         with self._lock:

@@ -54,6 +54,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from synthlake import settings
+
 MODEL_NAME = "SmolLM2-135M-Instruct"
 MODEL_ID = f"synthlake/{MODEL_NAME}"  # the id the server lists and requests name
 CONVERSION_VERSION = 2  # 2: sampling on (do_sample, top_p); 1 decoded greedily
@@ -73,7 +75,7 @@ class LocalModelError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("SYNTHLAKE_CACHE", Path.home() / ".cache" / "synthlake"))
+    return settings.path("SYNTHLAKE_CACHE")
 
 
 def hub_cache() -> Path:
@@ -201,11 +203,11 @@ def start_server(port: int | None = None, timeout_s: float = STARTUP_TIMEOUT_S) 
     log_path = cache_dir() / "logs" / f"serve-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "synthlake.local_llm", MODEL_ID,
+        sys.executable, "-m", "synthlake.llm.embedded", MODEL_ID,
         "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--continuous-batching",
         # Left alone, the continuous-batching KV cache takes about 45% of the machine's
         # memory (10 GB of 24) for a 135M model; a tenth is plenty.
-        "--cb-max-memory-percent", os.environ.get("SYNTHLAKE_LOCAL_KV_FRACTION", "0.1"),
+        "--cb-max-memory-percent", settings.get("SYNTHLAKE_LOCAL_KV_FRACTION"),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "HF_HUB_CACHE": str(hub_cache()), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}

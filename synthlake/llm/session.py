@@ -1,0 +1,101 @@
+"""The one way in: `session()` opens the endpoint (or starts the embedded model), the
+response journal, and per piece of work a client; it closes all three.
+
+    with session(EndpointConfig.from_env(), Journal.path_for_lake(lake.root)) as llm:
+        answers, usage = llm.run(lambda client: work(client))
+
+`work` is an async function of an `LLMClient`; `run` drives it on a fresh event loop and
+returns its result with the client's usage (requests sent, from the journal, tokens,
+cost, elapsed seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from synthlake.llm.client import LLMClient
+from synthlake.llm.config import EndpointConfig, FatalLLMError
+from synthlake.llm.journal import Journal
+
+T = TypeVar("T")
+
+
+@dataclass
+class Endpoint:
+    """A reachable endpoint: URL, the model name it expects, the name we record."""
+
+    base_url: str
+    model: str
+    model_label: str
+
+
+@contextlib.contextmanager
+def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
+    """The configured endpoint, or the embedded model started for the duration."""
+    if config.base_url:
+        if not config.model:
+            raise FatalLLMError("OPENAI_BASE_URL is set but no model: set SYNTHLAKE_MODEL")
+        yield Endpoint(config.base_url, config.model, config.model)
+        return
+    from synthlake.llm import embedded
+
+    with embedded.start_server() as server:
+        yield Endpoint(server.base_url, server.model, embedded.MODEL_LABEL)
+
+
+def fixed_temperature(config: EndpointConfig) -> float | None:
+    """The one temperature the endpoint applies, where it ignores the request's: the
+    embedded server's (see `embedded.SAMPLING`); None for a configured endpoint."""
+    if config.base_url:
+        return None
+    from synthlake.llm import embedded
+
+    return embedded.SAMPLING["temperature"]
+
+
+@dataclass
+class Session:
+    config: EndpointConfig
+    journal: Journal
+    endpoint: Endpoint
+
+    @property
+    def model_label(self) -> str:
+        return self.endpoint.model_label
+
+    def client(self) -> LLMClient:
+        """A client on this session's endpoint and journal; create it inside the event
+        loop that uses it, and `await client.aclose()` after."""
+        ep = self.endpoint
+        return LLMClient(self.config, self.journal, ep.base_url, ep.model, ep.model_label)
+
+    async def arun(self, work: Callable[[LLMClient], Awaitable[T]]) -> tuple[T, dict]:
+        client = self.client()
+        started = time.monotonic()
+        try:
+            result = await work(client)
+        finally:
+            await client.aclose()
+        usage = client.usage.as_dict()
+        usage["elapsed_s"] = round(time.monotonic() - started, 2)
+        return result, usage
+
+    def run(self, work: Callable[[LLMClient], Awaitable[T]]) -> tuple[T, dict]:
+        return asyncio.run(self.arun(work))
+
+
+@contextlib.contextmanager
+def session(config: EndpointConfig, journal_path: Path) -> Iterator[Session]:
+    """Endpoint and journal, open for the block, closed after (also on errors)."""
+    journal = Journal(journal_path)
+    try:
+        with open_endpoint(config) as endpoint:
+            yield Session(config, journal, endpoint)
+    finally:
+        journal.close()

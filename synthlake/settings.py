@@ -1,0 +1,94 @@
+"""Every environment variable synthlake reads, declared once: name, default, meaning.
+
+This module alone reads them (a test checks that no other module names a `SYNTHLAKE_*`
+variable in an `os.environ` call). The README's variable table is generated from
+`VARIABLES` (`python -m synthlake.settings`), and a test keeps the two equal.
+
+Precedence everywhere: a value given explicitly (CLI flag, Launchpad config, resource
+field) wins over the variable, which wins over the default here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str | None
+    description: str
+
+
+VARIABLES: dict[str, Variable] = {v.name: v for v in [
+    Variable("SYNTHLAKE_LAKE", "lake", "folder of the Delta lake (one table per sub-folder)"),
+    Variable("SYNTHLAKE_DATA_DIR", "data", "folder of the real datasets, one sub-folder per task"),
+    Variable("SYNTHLAKE_TASKS_DIR", None,
+             "folder of extra task YAML files (a task here overrides a shipped one)"),
+    Variable("SYNTHLAKE_CACHE", "~/.cache/synthlake",
+             "cache of the converted embedded model"),
+    Variable("OPENAI_BASE_URL", None,
+             "OpenAI-compatible endpoint; unset: the embedded model is started"),
+    Variable("SYNTHLAKE_MODEL", None, "model name sent to the endpoint (or OPENAI_MODEL)"),
+    Variable("OPENAI_MODEL", None, "model name, when SYNTHLAKE_MODEL is unset"),
+    Variable("OPENAI_API_KEY", None,
+             "API key (the `llm` resource's `api_key_env` names another variable)"),
+    Variable("SYNTHLAKE_CONCURRENCY", "8", "parallel requests to the endpoint"),
+    Variable("SYNTHLAKE_TIMEOUT_S", "120", "seconds allowed per request"),
+    Variable("SYNTHLAKE_LOCAL_KV_FRACTION", "0.1",
+             "share of memory the embedded server may give its KV cache"),
+    Variable("SYNTHLAKE_EMBEDDER", "all-MiniLM-L6-v2",
+             "sentence-transformers model (name or path) for embeddings"),
+    Variable("SYNTHLAKE_JUDGMENTS", None,
+             "file of human task-pair judgments (else an LLM judges)"),
+    Variable("SYNTHLAKE_REGEN_CRON", "0 3 * * 1", "cron of the regeneration schedule (UTC)"),
+    Variable("SYNTHLAKE_REGEN_TASKS", None,
+             "comma list of tasks the schedule regenerates (default: all)"),
+    Variable("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines", "tasks `make demo` runs"),
+    Variable("SYNTHLAKE_DEMO_N", "6", "texts per label `make demo` generates"),
+]}
+
+
+def get(name: str) -> str | None:
+    """The variable's value, or its declared default; an empty value counts as unset."""
+    return os.environ.get(name) or VARIABLES[name].default
+
+
+def path(name: str) -> Path:
+    return Path(get(name)).expanduser().resolve()
+
+
+def integer(name: str) -> int:
+    return int(get(name))
+
+
+def number(name: str) -> float:
+    return float(get(name))
+
+
+def integer_default(name: str) -> int:
+    """The declared default, not the environment: an engine config's own default."""
+    return int(VARIABLES[name].default)
+
+
+def number_default(name: str) -> float:
+    return float(VARIABLES[name].default)
+
+
+def names(name: str) -> list[str]:
+    """A comma list, blanks dropped."""
+    return [part.strip() for part in (get(name) or "").split(",") if part.strip()]
+
+
+def markdown_table() -> str:
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for v in VARIABLES.values():
+        default = f"`{v.default}`" if v.default else ""
+        rows.append(f"| `{v.name}` | {default} | {v.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
