@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.config import TrainingParams
 from assets.generation import synthetic_key
 from assets.metadata import markdown_table
 from assets.partitions import task_partitions
@@ -9,17 +10,6 @@ from assets.real import real_examples
 from assets.resources import LakeResource
 from synthlake import catalog, train
 from synthlake.catalog import METHODS
-
-
-class TrainingParams(dg.Config):
-    sources: list[str] = list(train.SOURCES)
-    classifiers: list[str] = list(train.CLASSIFIERS)
-    seeds: list[int] = [0, 1, 2]
-    model: str = "all-MiniLM-L6-v2"
-    epochs: int = 3
-    max_train_real: int = 4000
-    max_test: int = 2000
-    save_models: bool = True
 
 
 @dg.multi_asset(
@@ -33,9 +23,7 @@ def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
                     lake: LakeResource):
     """Fine-tuned and logistic-regression classifiers per training source and seed."""
     spec = catalog.get_task(context.partition_key)
-    params = config.model_dump()
-    settings = train.TrainConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                    for k, v in params.items()})
+    settings = train.TrainConfig(**config.model_dump())
     frame = train.train_and_evaluate(lake.lake(), spec, context.run.run_id, settings,
                                      log=context.log.info)
     summary = (frame.groupby(["train_source", "classifier"])[["macro_f1", "accuracy"]]

@@ -9,6 +9,7 @@ blocking quality checks and everything downstream.
 
 import dagster as dg
 
+from assets.config import GenerationParams
 from assets.metadata import markdown_table
 from assets.partitions import task_partitions
 from assets.real import real_examples
@@ -16,17 +17,6 @@ from assets.resources import LakeResource, LLMResource
 from synthlake import catalog
 from synthlake.catalog import METHODS
 from synthlake.generate import GenerationConfig, generate
-
-
-class GenerationParams(dg.Config):
-    """Launchpad settings of a generation run (the paper used 3,000 per label)."""
-
-    n_per_label: int = 10
-    temperature: float = 1.0
-    seed: int = 0
-    max_attempts_factor: float = 4.0
-    streams_per_label: int = 4
-    max_shortfall_share: float = GenerationConfig.max_shortfall_share
 
 
 def synthetic_key(method: str) -> dg.AssetKey:

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.config import EmbeddingParams
 from assets.generation import synthetic_key
 from assets.metadata import markdown_table
 from assets.partitions import task_partitions
@@ -15,23 +16,18 @@ AFTER_CHECKED_UPSTREAM = (dg.AutomationCondition.eager()
                           & dg.AutomationCondition.all_deps_blocking_checks_passed())
 
 
-class EmbeddingParams(dg.Config):
-    max_real_per_split: int = 2000
-    seed: int = 0
-
-
 @dg.asset(partitions_def=task_partitions, group_name="measures", kinds={"delta"},
           deps=[real_examples, *[synthetic_key(m) for m in METHODS]],
           automation_condition=AFTER_CHECKED_UPSTREAM)
 def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
                lake: LakeResource) -> dg.MaterializeResult:
     """Sentence embeddings of the real sample and all accepted synthetic texts."""
-    report = embed.embed_task(lake.lake(), context.partition_key, context.run_id,
-                              max_real_per_split=config.max_real_per_split, seed=config.seed)
+    settings = embed.EmbeddingConfig(**config.model_dump())
+    report = embed.embed_task(lake.lake(), context.partition_key, context.run_id, settings)
     context.log.info(f"{report.rows} rows: {report.computed} embedded, {report.reused} from cache")
     return dg.MaterializeResult(metadata={
         "rows": report.rows, "embedded_now": report.computed, "from_cache": report.reused,
-        "embedder": embed.embedder_name(), "delta_version": report.version,
+        "embedder": settings.embedder or embed.embedder_name(), "delta_version": report.version,
     })
 
 

@@ -3,44 +3,33 @@
 from __future__ import annotations
 
 import dagster as dg
+from pydantic import Field, create_model
 
+from assets.config import unset_by_default
 from synthlake.lake import Lake, default_root
+from synthlake.llm import EndpointConfig
 
 
 class LakeResource(dg.ConfigurableResource):
     """The Delta lake folder; `SYNTHLAKE_LAKE` or ./lake by default."""
 
-    root: str = ""
+    root: str = Field("", description="lake folder; empty: $SYNTHLAKE_LAKE, else ./lake")
 
     def lake(self) -> Lake:
         return Lake(self.root or default_root())
 
 
-class LLMResource(dg.ConfigurableResource):
-    """The LLM endpoint. Empty `base_url` falls back to $OPENAI_BASE_URL, and with neither
-    the embedded model is started for the step and stopped after it. The API key is never
-    configuration: it is read from the environment variable named by `api_key_env`."""
+class _EndpointResource(dg.ConfigurableResource):
+    def endpoint_config(self) -> EndpointConfig:
+        """Set fields win, then the environment (`EndpointConfig.from_env`), then defaults."""
+        return EndpointConfig.from_env(**self.model_dump())
 
-    base_url: str = ""
-    model: str = ""
-    api_key_env: str = "OPENAI_API_KEY"
-    # None: the environment decides ($SYNTHLAKE_CONCURRENCY, $SYNTHLAKE_TIMEOUT_S), then
-    # the engine's default; a value set here wins over both.
-    max_concurrency: int | None = None
-    timeout_s: float | None = None
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    max_total_tokens: int | None = None
-    max_cost_usd: float | None = None
 
-    def endpoint_config(self):
-        from synthlake.llm import EndpointConfig
-
-        return EndpointConfig.from_env(
-            base_url=self.base_url or None, model=self.model or None,
-            api_key_env=self.api_key_env, max_concurrency=self.max_concurrency,
-            timeout_s=self.timeout_s,
-            requests_per_minute=self.requests_per_minute,
-            tokens_per_minute=self.tokens_per_minute,
-            max_total_tokens=self.max_total_tokens, max_cost_usd=self.max_cost_usd,
-        )
+LLMResource = create_model(
+    "LLMResource", __base__=_EndpointResource,
+    __doc__="The LLM endpoint: every `EndpointConfig` field, each empty by default so the "
+            "environment decides. With no base URL anywhere, the embedded model is started "
+            "for the step and stopped after it. The API key is never configuration: it is "
+            "read from the variable named by `api_key_env`.",
+    **{key: unset_by_default(f) for key, f in EndpointConfig.model_fields.items()},
+)

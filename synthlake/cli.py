@@ -21,15 +21,19 @@ import argparse
 import contextlib
 import json
 import sys
+import typing
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pydantic
+
 from synthlake import catalog, realdata
 from synthlake.generate import GenerationConfig, GenerationShortfall
 from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
-from synthlake.llm import BudgetExceeded, FatalLLMError
+from synthlake.llm import BudgetExceeded, EndpointConfig, FatalLLMError
 from synthlake.llm.embedded import LocalModelError
+from synthlake.train import CLASSIFIERS, SOURCES, TrainConfig
 
 
 def new_run_id() -> str:
@@ -44,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     except (catalog.TaskSpecError, realdata.RealDataError, LakeError, FatalLLMError,
             BudgetExceeded, LocalModelError, GenerationShortfall) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except pydantic.ValidationError as exc:  # a flag out of its declared bounds
+        problems = "; ".join(f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+                             for e in exc.errors())
+        print(f"error: {problems}", file=sys.stderr)
         return 2
 
 
@@ -67,34 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read TABLE as of a Delta version (time travel; repeatable)")
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("generate", help="generate synthetic examples for tasks and methods")
+    p = sub.add_parser("generate", help="generate synthetic examples for tasks and methods",
+                       description="Exit 0 when every quota is met; 1 when a shortfall was "
+                       "written (and reported); 2 on an error, or a shortfall larger than "
+                       "--max-shortfall-share (the partition is left as it was).")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
     p.add_argument("--method", action="append", choices=list(catalog.METHODS),
                    help="zero_shot or few_shot (repeatable; default: both)")
-    p.add_argument("--n-per-label", type=int, default=10)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--concurrency", type=int,
-                   help="parallel requests (default $SYNTHLAKE_CONCURRENCY or 8)")
-    p.add_argument("--timeout", type=float,
-                   help="seconds per request (default $SYNTHLAKE_TIMEOUT_S or 120)")
-    p.add_argument("--max-total-tokens", type=int, help="token budget for this command")
-    p.add_argument("--max-shortfall-share", type=float,
-                   help="a run missing more of its plan leaves the partition as it was "
-                        f"(exit 2; default {GenerationConfig.max_shortfall_share}); a smaller "
-                        "shortfall is written, reported, and exits 1")
+    add_config_options(p, GenerationConfig, GENERATION_OPTIONS)
+    add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("train", help="train and evaluate classifiers per training source")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
-    p.add_argument("--source", action="append", choices=["real_full", "real", "zero_shot",
-                                                         "few_shot", "real_small+few_shot"])
-    p.add_argument("--classifier", action="append", choices=["finetune", "logreg"])
-    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--model", default="all-MiniLM-L6-v2", help="Hugging Face id or path")
-    p.add_argument("--max-train-real", type=int, default=4000)
-    p.add_argument("--max-test", type=int, default=2000)
+    p.add_argument("--source", action="append", choices=list(SOURCES))
+    p.add_argument("--classifier", action="append", choices=list(CLASSIFIERS))
+    p.add_argument("--seeds", type=int, help="seeds 0..N-1 (default: the config's seeds)")
+    add_config_options(p, TrainConfig, TRAIN_OPTIONS)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("headline", help="print the headline table (Markdown)")
@@ -203,18 +201,42 @@ def render(frame, fmt: str) -> str:
     return frame.to_string(index=False, max_colwidth=80)
 
 
+# Engine fields offered as flags (flag name, when not the field's), declared by the engine.
+GENERATION_OPTIONS = {"n_per_label": None, "temperature": None, "seed": None,
+                      "max_tokens": None, "max_shortfall_share": None}
+ENDPOINT_OPTIONS = {"max_concurrency": "--concurrency", "timeout_s": "--timeout",
+                    "max_total_tokens": None, "max_cost_usd": None}
+TRAIN_OPTIONS = {"epochs": None, "model": None, "batch_size": None, "learning_rate": None,
+                 "validation_share": None, "max_train_real": None, "max_test": None}
+
+
+def add_config_options(parser, model, options: dict[str, str | None]) -> None:
+    """One flag per chosen field of an engine config: type, help and default from the
+    field's declaration; unset flags leave the config (or the environment) to decide."""
+    for name, flag in options.items():
+        field = model.model_fields[name]
+        kind = next((t for t in (bool, int, float, str) if t in _types_of(field.annotation)), str)
+        default = "" if field.default is None else f" (default {field.default})"
+        parser.add_argument(flag or "--" + name.replace("_", "-"), dest=name, type=kind,
+                            help=f"{field.description}{default}")
+
+
+def _types_of(annotation) -> tuple:
+    return typing.get_args(annotation) or (annotation,)
+
+
+def given(args, options: dict) -> dict:
+    return {name: getattr(args, name) for name in options if getattr(args, name) is not None}
+
+
 def cmd_generate(args) -> int:
     from tqdm import tqdm
 
     from synthlake.generate import generate
-    from synthlake.llm import EndpointConfig
 
     lake, run_id = lake_of(args), new_run_id()
-    given = {"max_shortfall_share": args.max_shortfall_share}  # else GenerationConfig's default
-    config = GenerationConfig(n_per_label=args.n_per_label, temperature=args.temperature,
-                              seed=args.seed, **{k: v for k, v in given.items() if v is not None})
-    endpoint = EndpointConfig.from_env(max_concurrency=args.concurrency, timeout_s=args.timeout,
-                                       max_total_tokens=args.max_total_tokens)
+    config = GenerationConfig(**given(args, GENERATION_OPTIONS))
+    endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
     short = []
     for spec in selected_tasks(args.task):
         for method in args.method or list(catalog.METHODS):
@@ -238,11 +260,10 @@ def cmd_generate(args) -> int:
 def cmd_train(args) -> None:
     from synthlake import train
 
-    config = train.TrainConfig(
-        sources=tuple(args.source or train.SOURCES),
-        classifiers=tuple(args.classifier or train.CLASSIFIERS),
-        seeds=tuple(range(args.seeds)), epochs=args.epochs, model=args.model,
-        max_train_real=args.max_train_real, max_test=args.max_test)
+    lists = {"sources": args.source, "classifiers": args.classifier,
+             "seeds": list(range(args.seeds)) if args.seeds else None}
+    config = TrainConfig(**given(args, TRAIN_OPTIONS),
+                         **{k: v for k, v in lists.items() if v is not None})
     lake, run_id = lake_of(args), new_run_id()
     for spec in selected_tasks(args.task):
         train.train_and_evaluate(lake, spec, run_id, config)

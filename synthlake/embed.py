@@ -24,10 +24,11 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import settings
 
-DEFAULT_EMBEDDER = settings.VARIABLES["SYNTHLAKE_EMBEDDER"].default
+DEFAULT_EMBEDDER = settings.default("SYNTHLAKE_EMBEDDER")
 
 
 def embedder_name() -> str:
@@ -95,16 +96,29 @@ def rows_to_embed(lake, task: str, max_real_per_split: int, seed: int) -> pd.Dat
     return rows[["task", "source", "split", "example_id", "label", "text"]]
 
 
-def embed_task(lake, task: str, run_id: str, name: str | None = None,
-               max_real_per_split: int = 2000, seed: int = 0) -> EmbedReport:
+class EmbeddingConfig(BaseModel):
+    """Which texts to embed, and with what."""
+
+    model_config = ConfigDict(frozen=True)
+
+    embedder: str | None = Field(None, description="sentence-transformers model (name or "
+                                 "path); empty: $SYNTHLAKE_EMBEDDER")
+    max_real_per_split: int = Field(2000, ge=1, description="real texts sampled per split")
+    seed: int = Field(0, description="seed of the real sample")
+    batch_size: int = Field(64, ge=1, description="texts per encoding batch")
+
+
+def embed_task(lake, task: str, run_id: str,
+               config: EmbeddingConfig | None = None) -> EmbedReport:
     """Write the task's partition of `embeddings`, embedding only texts not cached."""
-    name = name or embedder_name()
-    rows = rows_to_embed(lake, task, max_real_per_split, seed)
+    config = config or EmbeddingConfig()
+    name = config.embedder or embedder_name()
+    rows = rows_to_embed(lake, task, config.max_real_per_split, config.seed)
     rows["text_hash"] = [text_hash(t) for t in rows["text"]]
     cached = cached_vectors(lake, task, name)
     missing = sorted(set(rows["text_hash"]) - set(cached))
     by_hash = dict(zip(rows["text_hash"], rows["text"], strict=False))
-    fresh = encode([by_hash[h] for h in missing], name)
+    fresh = encode([by_hash[h] for h in missing], name, config.batch_size)
     cached.update(zip(missing, fresh, strict=True))
     vectors = np.stack([cached[h] for h in rows["text_hash"]]) if len(rows) else None
     table = embeddings_table(rows, name, vectors)

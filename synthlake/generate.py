@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import parse, prompts, similarity
 from synthlake.catalog import TaskSpec
@@ -69,16 +70,23 @@ RESPONSES_SCHEMA = pa.schema([
 ])
 
 
-@dataclass(frozen=True)
-class GenerationConfig:
-    n_per_label: int = 10
-    temperature: float = 1.0
-    seed: int = 0
-    max_attempts_factor: float = 4.0
-    streams_per_label: int = 4  # zero-shot conversations per label, run concurrently
-    max_tokens: int | None = None  # default: from the task's word limit
-    # A run missing more than this share of its plan does not replace the partition.
-    max_shortfall_share: float = 0.25
+class GenerationConfig(BaseModel):
+    """Settings of one generation run (the paper used 3,000 texts per label)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n_per_label: int = Field(10, ge=1, description="accepted texts to generate per label")
+    temperature: float = Field(1.0, ge=0, description="sampling temperature")
+    seed: int = Field(0, description="seed of requests and demonstration draws")
+    max_attempts_factor: float = Field(4.0, ge=1, description="requests per label at most, "
+                                       "as a multiple of n_per_label (rejections are replaced)")
+    streams_per_label: int = Field(4, ge=1, description="zero-shot conversations per label, "
+                                   "run concurrently")
+    max_tokens: int | None = Field(None, ge=1, description="completion tokens per request; "
+                                   "empty: from the task's word limit")
+    max_shortfall_share: float = Field(0.25, ge=0, le=1, description="a run missing more "
+                                       "than this share of its plan does not replace the "
+                                       "partition")
 
     def max_tokens_for(self, spec: TaskSpec) -> int:
         # About 1.3 tokens per English word plus a little room for a preamble. A longer

@@ -68,13 +68,9 @@ def number(name: str) -> float:
     return float(get(name))
 
 
-def integer_default(name: str) -> int:
+def default(name: str) -> str | None:
     """The declared default, not the environment: an engine config's own default."""
-    return int(VARIABLES[name].default)
-
-
-def number_default(name: str) -> float:
-    return float(VARIABLES[name].default)
+    return VARIABLES[name].default
 
 
 def names(name: str) -> list[str]:

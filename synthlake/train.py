@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake.catalog import TaskSpec
 
@@ -44,19 +45,28 @@ SOURCES = ("real_full", "real", "zero_shot", "few_shot", "real_small+few_shot")
 CLASSIFIERS = ("finetune", "logreg")
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    sources: tuple[str, ...] = SOURCES
-    classifiers: tuple[str, ...] = CLASSIFIERS
-    seeds: tuple[int, ...] = (0, 1, 2)
-    model: str = "all-MiniLM-L6-v2"  # or any Hugging Face id / path
-    epochs: int = 3
-    batch_size: int = 16
-    learning_rate: float = 5e-5
-    validation_share: float = 0.1
-    max_train_real: int = 4000
-    max_test: int = 2000
-    save_models: bool = True
+class TrainConfig(BaseModel):
+    """Which classifiers to train on which sources, and how."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sources: list[str] = Field(list(SOURCES), description="training sources: "
+                               + ", ".join(SOURCES))
+    classifiers: list[str] = Field(list(CLASSIFIERS), description="classifiers: "
+                                   + ", ".join(CLASSIFIERS))
+    seeds: list[int] = Field([0, 1, 2], description="seeds; one run per source, "
+                             "classifier and seed")
+    model: str = Field("all-MiniLM-L6-v2", description="base model to fine-tune and to "
+                       "embed for logreg: a Hugging Face id or a path")
+    epochs: int = Field(3, ge=1, description="fine-tuning epochs (the best on validation is kept)")
+    batch_size: int = Field(16, ge=1, description="fine-tuning batch size")
+    learning_rate: float = Field(5e-5, gt=0, description="fine-tuning learning rate (AdamW)")
+    validation_share: float = Field(0.1, ge=0, lt=1, description="share of each training "
+                                    "source held out to choose the epoch")
+    max_train_real: int = Field(4000, ge=1, description="cap on real_full training texts "
+                                "(stratified)")
+    max_test: int = Field(2000, ge=1, description="cap on real test texts (stratified)")
+    save_models: bool = Field(True, description="keep fine-tuned models under the lake")
 
 
 @dataclass

@@ -1,0 +1,47 @@
+"""Launchpad config (and resource fields) derived from the engine's pydantic configs.
+
+Each engine config (`GenerationConfig`, `TrainConfig`, `EmbeddingConfig`, `EndpointConfig`)
+declares its fields once, with defaults, bounds and descriptions; the Dagster classes here
+are built from them, so every engine field shows in the Launchpad with its description
+and nothing is declared twice (tests/test_config_parity.py checks it).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import dagster as dg
+from pydantic import BaseModel, create_model
+from pydantic.fields import FieldInfo
+
+from synthlake.embed import EmbeddingConfig
+from synthlake.generate import GenerationConfig
+from synthlake.train import TrainConfig
+
+
+def _launchpad_field(field: FieldInfo) -> tuple[type, FieldInfo]:
+    derived = copy.copy(field)
+    if field.default_factory is not None:  # Dagster shows plain defaults
+        derived.default, derived.default_factory = field.default_factory(), None
+    return field.annotation, derived
+
+
+def launchpad_config(engine: type[BaseModel], name: str) -> type[dg.Config]:
+    """A Dagster `Config` with exactly the engine config's fields."""
+    fields = {key: _launchpad_field(f) for key, f in engine.model_fields.items()}
+    return create_model(name, __base__=dg.Config, __doc__=engine.__doc__, **fields)
+
+
+GenerationParams = launchpad_config(GenerationConfig, "GenerationParams")
+TrainingParams = launchpad_config(TrainConfig, "TrainingParams")
+EmbeddingParams = launchpad_config(EmbeddingConfig, "EmbeddingParams")
+
+
+def unset_by_default(field: FieldInfo) -> tuple[type, FieldInfo]:
+    """The field, empty by default: for a resource whose empty fields the environment
+    fills."""
+    derived = copy.copy(field)
+    derived.default, derived.default_factory = None, None
+    derived.description = f"{field.description} (empty: the environment, then the default)"
+    derived.metadata = []  # bounds are the engine's to check, once the value is resolved
+    return field.annotation | None, derived
