@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets.metadata import markdown_table
+from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_annotations, real_examples
 from assets.resources import LakeResource, LLMResource
@@ -18,7 +18,8 @@ class JudgeParams(dg.Config):
     repetitions: int = 2
 
 
-@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[real_examples])
+@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[real_examples],
+          metadata=table_metadata("pairwise_judgments"))
 def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
                        lake: LakeResource, llm: LLMResource) -> dg.MaterializeResult:
     """Which of two tasks is more objective, per judge (people, or an LLM)."""
@@ -41,7 +42,8 @@ def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
         "ties": int((frame["winner"] == "tie").sum()), "delta_version": version})
 
 
-@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[pairwise_judgments])
+@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[pairwise_judgments],
+          metadata=table_metadata("task_subjectivity"))
 def task_subjectivity(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Bradley-Terry ranking of the tasks by objectivity (1-5 stars of subjectivity)."""
     judgments = lake.lake().read("pairwise_judgments").to_pandas()
@@ -53,9 +55,11 @@ def task_subjectivity(context: dg.AssetExecutionContext, lake: LakeResource) -> 
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec("instance_agreement", kinds={"delta"}, deps=[real_annotations]),
+    specs=[dg.AssetSpec("instance_agreement", kinds={"delta"}, deps=[real_annotations],
+                        metadata=table_metadata("instance_agreement")),
            dg.AssetSpec("instance_level_results", kinds={"delta"},
-                        deps=[real_annotations, "predictions"])],
+                        deps=[real_annotations, "predictions"],
+                        metadata=table_metadata("instance_level_results"))],
     partitions_def=task_partitions, group_name="subjectivity",
 )
 def instance_level(context: dg.AssetExecutionContext, lake: LakeResource):

@@ -9,6 +9,8 @@ and nothing is declared twice (tests/test_config_parity.py checks it).
 from __future__ import annotations
 
 import copy
+import enum
+import typing
 
 import dagster as dg
 from pydantic import BaseModel, create_model
@@ -23,7 +25,18 @@ def _launchpad_field(field: FieldInfo) -> tuple[type, FieldInfo]:
     derived = copy.copy(field)
     if field.default_factory is not None:  # Dagster shows plain defaults
         derived.default, derived.default_factory = field.default_factory(), None
-    return field.annotation, derived
+    annotation = field.annotation
+    # Words (StrEnums) are plain strings in the Launchpad (Dagster's enums would ask for
+    # member names); the engine config checks them when the run builds it.
+    if typing.get_origin(annotation) is list and _is_word(typing.get_args(annotation)[0]):
+        annotation, derived.default = list[str], [str(v) for v in derived.default]
+    elif _is_word(annotation):
+        annotation, derived.default = str, str(derived.default)
+    return annotation, derived
+
+
+def _is_word(kind) -> bool:
+    return isinstance(kind, type) and issubclass(kind, enum.StrEnum)
 
 
 def launchpad_config(engine: type[BaseModel], name: str) -> type[dg.Config]:

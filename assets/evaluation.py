@@ -4,19 +4,19 @@ import dagster as dg
 
 from assets.config import TrainingParams
 from assets.generation import synthetic_key
-from assets.metadata import markdown_table
+from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource
 from synthlake import catalog, train
-from synthlake.catalog import METHODS
+from synthlake.vocabulary import Method
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec("evaluations", kinds={"delta"},
-                        deps=[real_examples, *[synthetic_key(m) for m in METHODS]]),
-           dg.AssetSpec("predictions", kinds={"delta"},
-                        deps=[real_examples, *[synthetic_key(m) for m in METHODS]])],
+    specs=[dg.AssetSpec("evaluations", kinds={"delta"}, metadata=table_metadata("evaluations"),
+                        deps=[real_examples, *[synthetic_key(m) for m in Method]]),
+           dg.AssetSpec("predictions", kinds={"delta"}, metadata=table_metadata("predictions"),
+                        deps=[real_examples, *[synthetic_key(m) for m in Method]])],
     partitions_def=task_partitions, group_name="evaluation",
 )
 def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,

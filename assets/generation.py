@@ -10,17 +10,18 @@ blocking quality checks and everything downstream.
 import dagster as dg
 
 from assets.config import GenerationParams
-from assets.metadata import markdown_table
+from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource, LLMResource
 from synthlake import catalog
-from synthlake.catalog import METHODS
 from synthlake.generate import GenerationConfig, generate
+from synthlake.vocabulary import Method
 
 
 def synthetic_key(method: str) -> dg.AssetKey:
-    return dg.AssetKey(["synthetic_examples", method])
+    # A plain string: Dagster serializes asset keys and refuses enum members.
+    return dg.AssetKey(["synthetic_examples", Method(method).value])
 
 
 def generation_asset(method: str) -> dg.AssetsDefinition:
@@ -28,9 +29,11 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
         name=f"generate_{method}",
         specs=[
             dg.AssetSpec(synthetic_key(method), deps=[real_examples], kinds={"delta"},
-                         description=f"{method} generations, parsed, with provenance"),
+                         description=f"{method} generations, parsed, with provenance",
+                         metadata=table_metadata("synthetic_examples")),
             dg.AssetSpec(["llm_responses", method], deps=[real_examples], kinds={"delta"},
-                         description=f"raw LLM answers of the {method} generation"),
+                         description=f"raw LLM answers of the {method} generation",
+                         metadata=table_metadata("llm_responses")),
         ],
         partitions_def=task_partitions,
         group_name="generation",
@@ -73,4 +76,4 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
     return _generate
 
 
-generation_assets = [generation_asset(method) for method in METHODS]
+generation_assets = [generation_asset(method.value) for method in Method]

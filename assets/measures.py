@@ -4,12 +4,12 @@ import dagster as dg
 
 from assets.config import EmbeddingParams
 from assets.generation import synthetic_key
-from assets.metadata import markdown_table
+from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource
 from synthlake import diversity, embed, plots
-from synthlake.catalog import METHODS
+from synthlake.vocabulary import Method
 
 # Refresh after new generations, but only once their blocking quality checks passed.
 AFTER_CHECKED_UPSTREAM = (dg.AutomationCondition.eager()
@@ -17,8 +17,8 @@ AFTER_CHECKED_UPSTREAM = (dg.AutomationCondition.eager()
 
 
 @dg.asset(partitions_def=task_partitions, group_name="measures", kinds={"delta"},
-          deps=[real_examples, *[synthetic_key(m) for m in METHODS]],
-          automation_condition=AFTER_CHECKED_UPSTREAM)
+          deps=[real_examples, *[synthetic_key(m) for m in Method]],
+          automation_condition=AFTER_CHECKED_UPSTREAM, metadata=table_metadata("embeddings"))
 def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
                lake: LakeResource) -> dg.MaterializeResult:
     """Sentence embeddings of the real sample and all accepted synthetic texts."""
@@ -33,9 +33,11 @@ def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
 
 @dg.multi_asset(
     specs=[dg.AssetSpec("diversity_metrics", deps=[embeddings], kinds={"delta"},
-                        automation_condition=AFTER_CHECKED_UPSTREAM),
+                        automation_condition=AFTER_CHECKED_UPSTREAM,
+                        metadata=table_metadata("diversity_metrics")),
            dg.AssetSpec("similarity_to_real", deps=[embeddings], kinds={"delta"},
-                        automation_condition=AFTER_CHECKED_UPSTREAM)],
+                        automation_condition=AFTER_CHECKED_UPSTREAM,
+                        metadata=table_metadata("similarity_to_real"))],
     partitions_def=task_partitions, group_name="measures",
 )
 def diversity_and_similarity(context: dg.AssetExecutionContext, lake: LakeResource):

@@ -3,13 +3,13 @@
 
 import dagster as dg
 
-from assets.metadata import markdown_table, preview
+from assets.metadata import markdown_table, preview, table_metadata
 from assets.partitions import task_partitions
 from assets.resources import LakeResource
 from synthlake import catalog, realdata
 
 
-@dg.asset(group_name="real", kinds={"delta"})
+@dg.asset(group_name="real", kinds={"delta"}, metadata=table_metadata("task_catalog"))
 def task_catalog(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Every task of the catalogue, one row each (`task_catalog` table)."""
     tasks = catalog.load_catalog()
@@ -18,7 +18,8 @@ def task_catalog(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ma
     return dg.MaterializeResult(metadata={"tasks": len(tasks), "delta_version": version})
 
 
-@dg.asset(group_name="real", partitions_def=task_partitions, deps=[task_catalog], kinds={"delta"})
+@dg.asset(group_name="real", partitions_def=task_partitions, deps=[task_catalog], kinds={"delta"},
+          metadata=table_metadata("real_examples"))
 def real_examples(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Validated real data of one task, all splits (`real_examples` table)."""
     spec = catalog.get_task(context.partition_key)
@@ -40,7 +41,8 @@ def real_examples(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     })
 
 
-@dg.asset(group_name="real", partitions_def=task_partitions, deps=[real_examples], kinds={"delta"})
+@dg.asset(group_name="real", partitions_def=task_partitions, deps=[real_examples], kinds={"delta"},
+          metadata=table_metadata("real_annotations"))
 def real_annotations(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Annotator labels or agreement levels of the real examples (`real_annotations`)."""
     spec = catalog.get_task(context.partition_key)

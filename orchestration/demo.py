@@ -22,22 +22,23 @@ import dagster as dg
 
 from orchestration.definitions import all_assets, all_checks, defs
 from synthlake import settings
-from synthlake.catalog import METHODS, load_catalog
+from synthlake.catalog import load_catalog
 from synthlake.generate import GenerationShortfall
 from synthlake.lake import Lake
 from synthlake.report import headline_markdown, query_file
+from synthlake.vocabulary import Method
 
 DEMO_TASKS = settings.names("SYNTHLAKE_DEMO_TASKS")
 DEMO_N = settings.integer("SYNTHLAKE_DEMO_N")
 TASK_PIPELINE = [
     "real_examples", "real_annotations",
-    *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in METHODS],
+    *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in Method],
     "embeddings", "diversity_metrics", "similarity_to_real", "evaluations", "predictions",
     "instance_agreement", "instance_level_results",
 ]
 DEMO_CONFIG = {
     **{f"generate_{m}": {"config": {"n_per_label": DEMO_N, "max_attempts_factor": 8.0}}
-       for m in METHODS},
+       for m in Method},
     "embeddings": {"config": {"max_real_per_split": 500}},
     # Small enough for 2 CPU cores in a few minutes; the defaults train on up to 4,000
     # real texts, test on 2,000 and keep every model.
@@ -113,6 +114,9 @@ def main() -> int:
     step("subjectivity ranking (LLM judge) and the report")
     run(["pairwise_judgments", "task_subjectivity", "report_page"],
         ops={"pairwise_judgments": {"config": {"repetitions": 1}}})
+    mismatched = lake.schema_mismatches()
+    print(f"  {len(lake.tables())} tables, each stored with its declared schema" if not mismatched
+          else f"  tables not as declared in synthlake/tables.py: {mismatched}")
     step("results (from the lake)")
     print(headline_markdown(lake))
     print()

@@ -15,7 +15,7 @@ from assets.partitions import task_partitions
 from assets.resources import LakeResource
 from quality import suites
 from synthlake import catalog
-from synthlake.catalog import METHODS
+from synthlake.vocabulary import Method
 
 # Partitioned asset checks are "preview" in Dagster 1.13; we rely on them knowingly.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
@@ -76,5 +76,5 @@ def real_form(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.
     return _result(outcomes, version)
 
 
-all_checks = [synthetic_check(method, name)
-              for method in METHODS for name in suites.SYNTHETIC_SUITES] + [real_form]
+all_checks = [synthetic_check(method.value, name)  # plain strings: Dagster serializes them
+              for method in Method for name in suites.SYNTHETIC_SUITES] + [real_form]

@@ -30,6 +30,7 @@ import pandas as pd
 
 from synthlake.catalog import TaskSpec
 from synthlake.similarity import near_duplicate_flags, normalized, similar_to_any
+from synthlake.vocabulary import Status
 
 CONTROL_OR_BROKEN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]|Ã[\x80-\xbf]|â€"
 
@@ -104,7 +105,7 @@ SYNTHETIC_SUITES = ("label_balance", "text_form", "duplicates", "leakage", "reje
 def synthetic_suite(name: str, spec: TaskSpec, rows: pd.DataFrame, real: pd.DataFrame) -> Suite:
     """Suite `name` over one partition of `synthetic_examples` (all statuses) and the
     task's `real_examples`."""
-    accepted = rows[rows["status"] == "accepted"].copy()
+    accepted = rows[rows["status"] == Status.ACCEPTED].copy()
     accepted["text"] = accepted["text"].fillna("")
     accepted["words"] = accepted["text"].str.split().str.len()
     if name == "rejection_rate":
@@ -176,7 +177,7 @@ def leakage_suite(spec: TaskSpec, accepted: pd.DataFrame, real: pd.DataFrame) ->
 
 
 def rejection_rate_suite(spec: TaskSpec, rows: pd.DataFrame) -> Suite:
-    frame = pd.DataFrame({"rejected": (rows["status"] != "accepted").astype(float),
+    frame = pd.DataFrame({"rejected": (rows["status"] != Status.ACCEPTED).astype(float),
                           "reason": rows["reason"].fillna("")})
     return Suite("rejection_rate", frame, [
         ("ExpectColumnMeanToBeBetween",

@@ -31,7 +31,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from synthlake import settings
 
 SHIPPED_TASKS_DIR = Path(__file__).parent / "tasks"
-METHODS = ("zero_shot", "few_shot")
 TEMPLATE_SLOTS = {"label", "label_description", "max_words", "min_words"}
 DEFAULT_DIVERSITY_PROMPT = (
     "Can you provide something more diverse compared to the previously generated data?"

@@ -33,7 +33,8 @@ from synthlake.generate import GenerationConfig, GenerationShortfall
 from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, EndpointConfig, FatalLLMError
 from synthlake.llm.embedded import LocalModelError
-from synthlake.train import CLASSIFIERS, SOURCES, TrainConfig
+from synthlake.train import TrainConfig
+from synthlake.vocabulary import Classifier, Method, TrainSource
 
 
 def new_run_id() -> str:
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "written (and reported); 2 on an error, or a shortfall larger than "
                        "--max-shortfall-share (the partition is left as it was).")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
-    p.add_argument("--method", action="append", choices=list(catalog.METHODS),
+    p.add_argument("--method", action="append", choices=list(Method),
                    help="zero_shot or few_shot (repeatable; default: both)")
     add_config_options(p, GenerationConfig, GENERATION_OPTIONS)
     add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
@@ -89,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train and evaluate classifiers per training source")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
-    p.add_argument("--source", action="append", choices=list(SOURCES))
-    p.add_argument("--classifier", action="append", choices=list(CLASSIFIERS))
+    p.add_argument("--source", action="append", choices=list(TrainSource))
+    p.add_argument("--classifier", action="append", choices=list(Classifier))
     p.add_argument("--seeds", type=int, help="seeds 0..N-1 (default: the config's seeds)")
     add_config_options(p, TrainConfig, TRAIN_OPTIONS)
     p.set_defaults(func=cmd_train)
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export accepted synthetic examples")
     p.add_argument("--task", required=True)
-    p.add_argument("--method", choices=list(catalog.METHODS))
+    p.add_argument("--method", choices=list(Method))
     p.add_argument("--format", choices=["parquet", "jsonl", "hf"], default="parquet")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=cmd_export)
@@ -239,7 +240,7 @@ def cmd_generate(args) -> int:
     endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
     short = []
     for spec in selected_tasks(args.task):
-        for method in args.method or list(catalog.METHODS):
+        for method in args.method or list(Method):
             total = config.n_per_label * len(spec.labels)
             with tqdm(total=total, desc=f"{spec.name}/{method}", unit="text") as bar:
                 report = generate(lake, spec, method, run_id, config, endpoint,

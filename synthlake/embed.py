@@ -27,6 +27,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import settings
+from synthlake.vocabulary import Status
 
 DEFAULT_EMBEDDER = settings.default("SYNTHLAKE_EMBEDDER")
 
@@ -88,7 +89,7 @@ def rows_to_embed(lake, task: str, max_real_per_split: int, seed: int) -> pd.Dat
     if lake.exists("synthetic_examples"):
         synthetic = lake.read("synthetic_examples", where={"task": task},
                               columns=["method", "example_id", "label", "text", "status"]).to_pandas()
-        synthetic = synthetic[synthetic["status"] == "accepted"]
+        synthetic = synthetic[synthetic["status"] == Status.ACCEPTED]
         frames.append(synthetic.rename(columns={"method": "source"}).assign(split="")
                       .drop(columns="status"))
     rows = pd.concat(frames, ignore_index=True)

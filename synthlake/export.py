@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthlake.catalog import get_task
+from synthlake.vocabulary import Status
 
 COLUMNS = ["text", "label", "example_id", "method", "model", "prompt_version", "seed"]
 PAPER = ("Li, Zhu, Lu & Yin (2023). Synthetic Data Generation with Large Language Models for "
@@ -20,7 +21,7 @@ PAPER = ("Li, Zhu, Lu & Yin (2023). Synthetic Data Generation with Large Languag
 def accepted_rows(lake, task: str, method: str | None) -> pd.DataFrame:
     where = {"task": task, **({"method": method} if method else {})}
     rows = lake.read("synthetic_examples", where=where).to_pandas()
-    rows = rows[rows["status"] == "accepted"].sort_values(["method", "label", "slot"])
+    rows = rows[rows["status"] == Status.ACCEPTED].sort_values(["method", "label", "slot"])
     return rows[COLUMNS].reset_index(drop=True)
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import parse, prompts, similarity
+from synthlake import parse, prompts, similarity, tables
 from synthlake.catalog import TaskSpec
 from synthlake.lake import Lake
 from synthlake.llm import (
@@ -50,24 +50,10 @@ from synthlake.llm import (
     long_lived_objects_frozen,
     session,
 )
+from synthlake.vocabulary import SET_REASONS, Method, Reason, Status
 
-ACCEPTED, REJECTED = "accepted", "rejected"
-
-SYNTHETIC_SCHEMA = pa.schema([
-    ("task", pa.string()), ("method", pa.string()), ("label", pa.string()),
-    ("text", pa.string()), ("example_id", pa.string()), ("request_key", pa.string()),
-    ("model", pa.string()), ("prompt_version", pa.string()), ("temperature", pa.float64()),
-    ("seed", pa.int64()), ("slot", pa.string()), ("demo_example_ids", pa.list_(pa.string())),
-    ("diversity_prompted", pa.bool_()), ("status", pa.string()), ("reason", pa.string()),
-    ("created_at", pa.timestamp("us", tz="UTC")),
-])
-RESPONSES_SCHEMA = pa.schema([
-    ("request_key", pa.string()), ("task", pa.string()), ("method", pa.string()),
-    ("model", pa.string()), ("messages", pa.string()), ("params", pa.string()),
-    ("text", pa.string()), ("finish_reason", pa.string()), ("prompt_tokens", pa.int64()),
-    ("completion_tokens", pa.int64()), ("latency_s", pa.float64()), ("attempts", pa.int64()),
-    ("error", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
-])
+SYNTHETIC_SCHEMA = tables.TABLES["synthetic_examples"].data_schema
+RESPONSES_SCHEMA = tables.TABLES["llm_responses"].data_schema
 
 
 class GenerationConfig(BaseModel):
@@ -183,7 +169,7 @@ class Generator:
     def _judge(self, response: Response) -> tuple[str, str | None]:
         if response.error:
             too_large = response.error.startswith(REQUEST_TOO_LARGE)
-            return "", REQUEST_TOO_LARGE if too_large else "endpoint error"
+            return "", Reason.REQUEST_TOO_LARGE if too_large else Reason.ENDPOINT_ERROR
         text = parse.salvage(parse.extract_text(response.text), response.finish_reason, self.spec)
         return text, parse.rejection(text, response.finish_reason, self.spec)
 
@@ -201,7 +187,7 @@ class Generator:
             response, seed = await self._ask(label, slot, prompts.zero_shot_messages(spec, history, user))
             text, reason = self._judge(response)
             if reason is None and similarity.normalized(text) in seen:
-                reason = "duplicate"
+                reason = Reason.DUPLICATE
             out.append(Candidate(label, slot, (label, 0, stream, turn), response, text, reason,
                                  diversity, seed=seed))
             turn += 1
@@ -275,7 +261,7 @@ class Generator:
 
     async def _wave(self, label: str, wave: int, need: int, used: int, budget: int,
                     pool: prompts.DemoPool | None) -> list[Candidate]:
-        if self.method == "zero_shot":
+        if self.method == Method.ZERO_SHOT:
             # New streams in each wave: a stream's history must not depend on others.
             first = wave * max(self.config.streams_per_label, self.config.n_per_label)
             return await self._zero_shot_wave(label, first, need, budget - used)
@@ -293,8 +279,6 @@ class Generator:
         return done  # any order: `finalize` sorts by slot
 
 
-SET_REASONS = ("duplicate", "near duplicate", "copies a demonstration",
-               "matches a real test text", "surplus beyond quota")
 
 
 def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
@@ -311,15 +295,15 @@ def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
     for cand in ordered:
         if cand.reason is None:
             key = similarity.normalized(cand.text)
-            cand.reason = "duplicate" if key in seen else None
+            cand.reason = Reason.DUPLICATE if key in seen else None
             seen.add(key)
     if not ordered:
         return ordered
     matrix = similarity.vectors([c.text for c in ordered])  # once per pass, rows as `ordered`
     _reject_similar(ordered, matrix, {t for c in ordered for t in c.demo_texts},
-                    spec.few_shot.max_similarity_to_demo, "copies a demonstration")
+                    spec.few_shot.max_similarity_to_demo, Reason.COPIES_DEMONSTRATION)
     _reject_similar(ordered, matrix, set(test_texts), spec.quality.near_duplicate_similarity,
-                    "matches a real test text")
+                    Reason.MATCHES_REAL_TEST)
     rows = _open_rows(ordered)
     open_ = [ordered[i] for i in rows]
     flags = similarity.near_duplicate_flags([c.text for c in open_],
@@ -328,9 +312,9 @@ def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
     kept: Counter[str] = Counter()
     for cand, near in zip(open_, flags, strict=True):
         if near:
-            cand.reason = "near duplicate"
+            cand.reason = Reason.NEAR_DUPLICATE
         elif kept[cand.label] >= quota:
-            cand.reason = "surplus beyond quota"
+            cand.reason = Reason.SURPLUS
         else:
             kept[cand.label] += 1
     return ordered
@@ -359,7 +343,7 @@ def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
         "prompt_version": spec.prompt_version, "temperature": config.temperature,
         "seed": c.seed, "slot": c.slot, "demo_example_ids": c.demo_ids,
         "diversity_prompted": c.diversity_prompted,
-        "status": ACCEPTED if c.reason is None else REJECTED, "reason": c.reason,
+        "status": Status.ACCEPTED if c.reason is None else Status.REJECTED, "reason": c.reason,
         "created_at": pd.Timestamp(c.response.created_at, unit="s", tz="UTC"),
     } for c in candidates]
     return pa.Table.from_pylist(rows, schema=SYNTHETIC_SCHEMA)
@@ -390,11 +374,11 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     each, this partition only). Uses the embedded model when no endpoint is configured."""
     config = config or GenerationConfig()
     endpoint = endpoint or EndpointConfig.from_env()
-    if method not in ("zero_shot", "few_shot"):
-        raise ValueError(f"unknown method {method!r}: zero_shot or few_shot")
+    if method not in list(Method):
+        raise ValueError(f"unknown method {method!r}: {', '.join(Method)}")
     real = lake.read("real_examples", where={"task": spec.name},
                      columns=["split", "example_id", "text", "label"]).to_pandas()
-    pools = prompts.seed_pool(real, spec, config.seed) if method == "few_shot" else None
+    pools = prompts.seed_pool(real, spec, config.seed) if method == Method.FEW_SHOT else None
     test_texts = real.loc[real["split"] == "test", "text"].tolist()
     fixed = fixed_temperature(endpoint)
     if fixed not in (None, config.temperature):  # never record a temperature not applied

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
-from synthlake import settings
+from synthlake import settings, tables, vocabulary
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"  # shipped in the package; `sql/` links here
 COMMIT_ATTEMPTS = 8
@@ -53,10 +53,13 @@ def partition_predicate(partition: Mapping[str, object]) -> str:
 
 
 class Lake:
-    """A folder of Delta tables, one sub-folder per table."""
+    """A folder of Delta tables, one sub-folder per table, each declared in `tables.py`
+    (a test of the lake's mechanics may pass its own declarations)."""
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None,
+                 declared: Mapping[str, tables.Table] = tables.TABLES):
         self.root = Path(root).resolve() if root else default_root()
+        self.declared = declared
 
     def path(self, table: str) -> Path:
         return self.root / table
@@ -92,19 +95,37 @@ class Lake:
         partitions are fine: a commit conflict is retried with backoff, and after
         `COMMIT_ATTEMPTS` failures the error is raised, never swallowed.
         """
-        data = _with_run_id(data, run_id)
+        spec = self._declaration(table)
+        undeclared = [col for col in partition if col not in spec.partition_by]
+        if undeclared:
+            raise LakeError(f"{table}: not partitioned by {undeclared} (declared: "
+                            f"{list(spec.partition_by)})")
+        data = self._conform(spec, data, run_id)
         _check_rows_in_partition(table, data, partition)
         metadata = {"run_id": run_id, "partition": json.dumps(dict(partition), sort_keys=True),
                     **({"description": description} if description else {})}
         predicate = partition_predicate(partition) if partition else None
-        return self._commit(table, data, "overwrite", metadata, list(partition), predicate,
-                            f"writing {table} {dict(partition)}")
+        return self._commit(table, data, "overwrite", metadata, list(spec.partition_by),
+                            predicate, f"writing {table} {dict(partition)}")
 
     def append(self, table: str, data: pa.Table, run_id: str) -> int:
         """Append rows in one commit (for logs such as `quality_results`); return its version."""
-        data = _with_run_id(data, run_id)
-        return self._commit(table, data, "append", {"run_id": run_id}, [], None,
-                            f"appending to {table}")
+        spec = self._declaration(table)
+        data = self._conform(spec, data, run_id)
+        return self._commit(table, data, "append", {"run_id": run_id}, list(spec.partition_by),
+                            None, f"appending to {table}")
+
+    def _declaration(self, table: str) -> tables.Table:
+        if table not in self.declared:
+            raise LakeError(f"table {table!r} is not declared (synthlake/tables.py)")
+        return self.declared[table]
+
+    @staticmethod
+    def _conform(spec: tables.Table, data: pa.Table, run_id: str) -> pa.Table:
+        try:
+            return _with_run_id(tables.conform(spec, data), run_id)
+        except tables.TableSchemaError as exc:
+            raise LakeError(str(exc)) from exc
 
     def _commit(self, table: str, data: pa.Table, mode: str, metadata: dict[str, str],
                 partition_by: list[str], predicate: str | None, what: str) -> int:
@@ -149,6 +170,16 @@ class Lake:
                 return version
         return None
 
+    def schema_mismatches(self) -> dict[str, list[str]]:
+        """Tables of the lake whose stored schema is not their declaration, with how."""
+        found = {}
+        for table in self.tables():
+            problems = (tables.mismatches(self.declared[table], self.read(table).schema)
+                        if table in self.declared else ["not declared"])
+            if problems:
+                found[table] = problems
+        return found
+
     def read(
         self,
         table: str,
@@ -173,13 +204,15 @@ class Lake:
         return entries
 
     def connect(self, versions: Mapping[str, int] | None = None) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with every lake table registered under its own name, and
+        """A DuckDB connection with every lake table registered under its own name, the
+        `vocabulary` of stored words (kind | value | position, from `vocabulary.py`), and
         the derived views of `sql/views.sql` (a view whose tables are missing is skipped)."""
         versions = dict(versions or {})
         unknown = set(versions) - set(self.tables())
         if unknown:
             raise LakeError(f"time travel asked for tables not in the lake: {sorted(unknown)}")
         con = duckdb.connect()
+        con.register("vocabulary", pa.Table.from_pylist(vocabulary.rows()))
         for table in self.tables():
             con.register(table, self.delta(table, versions.get(table)).to_pyarrow_dataset())
         for statement in sql_statements_of(SQL_DIR / "views.sql"):

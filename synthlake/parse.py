@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from synthlake.catalog import TaskSpec
+from synthlake.vocabulary import Reason
 
 LEAD_IN = re.compile(r"^\s*(?:sure|certainly|of course|okay|ok|absolutely)\b[,!.]?\s*", re.IGNORECASE)
 INTRO = re.compile(r"^\s*(?:here(?:'s| is| are)|below is)\b[^\n:]*:\s*", re.IGNORECASE)
@@ -107,20 +108,20 @@ def rejection(text: str, finish_reason: str | None, spec: TaskSpec) -> str | Non
     """Why `text` (after `salvage`) cannot be kept, or None. Checks that need no other
     texts. A truncated answer with no complete sentence left is `truncated`."""
     if finish_reason == "length" and not text:
-        return "truncated"
+        return Reason.TRUNCATED
     if not text:
-        return "empty"
+        return Reason.EMPTY
     if REFUSAL.match(text):
-        return "refusal"
+        return Reason.REFUSAL
     if ASSISTANT_TALK.match(text):
-        return "assistant talk"
+        return Reason.ASSISTANT_TALK
     if PLACEHOLDER.search(text):
-        return "template placeholder"
+        return Reason.TEMPLATE_PLACEHOLDER
     words = word_count(text)
     if words < spec.word_limits.min:
-        return "too short"
+        return Reason.TOO_SHORT
     if words > spec.word_limits.max:
-        return "too long"
+        return Reason.TOO_LONG
     if repetitive(text):
-        return "repetitive"
+        return Reason.REPETITIVE
     return None

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from synthlake.vocabulary import Method
+
 
 def reports_dir(lake) -> Path:
     path = lake.root / "_reports"
@@ -101,7 +103,7 @@ def accuracy_vs_gamma(frame: pd.DataFrame, path: Path) -> Path:
 def diversity_vs_gap(frame: pd.DataFrame, path: Path) -> Path:
     """Remote clique diversity of each synthetic source against its gap to real data."""
     rows = frame if frame.empty else frame.dropna(subset=["gap_to_real_full"])
-    rows = rows if rows.empty else rows[rows["source"].isin(["zero_shot", "few_shot"])]
+    rows = rows if rows.empty else rows[rows["source"].isin(list(Method))]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     if rows.empty:
         _empty(ax, "no synthetic sources with both diversity and evaluations yet")

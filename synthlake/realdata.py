@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from synthlake import settings
+from synthlake import settings, tables
 from synthlake.catalog import TaskSpec
 
 SPLITS = ("train", "validation", "test")
@@ -46,14 +46,8 @@ FORMATS = (".parquet", ".csv", ".jsonl")
 # A split's texts are removed from the splits before it (test wins over everything).
 OVERLAP_ORDER = ("test", "validation", "train")
 
-REAL_SCHEMA = pa.schema([
-    ("task", pa.string()), ("split", pa.string()), ("example_id", pa.string()),
-    ("text", pa.string()), ("label", pa.string()), ("source", pa.string()),
-])
-ANNOTATION_SCHEMA = pa.schema([
-    ("task", pa.string()), ("example_id", pa.string()), ("annotator_id", pa.string()),
-    ("label", pa.string()), ("agreement", pa.float64()), ("kind", pa.string()),
-])
+REAL_SCHEMA = tables.TABLES["real_examples"].data_schema
+ANNOTATION_SCHEMA = tables.TABLES["real_annotations"].data_schema
 
 
 class RealDataError(ValueError):

@@ -40,9 +40,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake.catalog import TaskSpec
-
-SOURCES = ("real_full", "real", "zero_shot", "few_shot", "real_small+few_shot")
-CLASSIFIERS = ("finetune", "logreg")
+from synthlake.vocabulary import Classifier, Method, Status, TrainSource
 
 
 class TrainConfig(BaseModel):
@@ -50,10 +48,10 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    sources: list[str] = Field(list(SOURCES), description="training sources: "
-                               + ", ".join(SOURCES))
-    classifiers: list[str] = Field(list(CLASSIFIERS), description="classifiers: "
-                                   + ", ".join(CLASSIFIERS))
+    sources: list[TrainSource] = Field(list(TrainSource), description="training sources: "
+                                       + ", ".join(TrainSource))
+    classifiers: list[Classifier] = Field(list(Classifier), description="classifiers: "
+                                          + ", ".join(Classifier))
     seeds: list[int] = Field([0, 1, 2], description="seeds; one run per source, "
                              "classifier and seed")
     model: str = Field("all-MiniLM-L6-v2", description="base model to fine-tune and to "
@@ -84,19 +82,20 @@ def training_sources(lake, spec: TaskSpec, config: TrainConfig) -> dict[str, pd.
     synthetic = pd.DataFrame(columns=["method", "text", "label", "demo_example_ids"])
     if lake.exists("synthetic_examples"):
         synthetic = lake.read("synthetic_examples", where={"task": spec.name}).to_pandas()
-        synthetic = synthetic[synthetic["status"] == "accepted"]
+        synthetic = synthetic[synthetic["status"] == Status.ACCEPTED]
     by_method = {m: synthetic[synthetic["method"] == m][["text", "label"]]
-                 for m in ("zero_shot", "few_shot")}
-    few = synthetic[synthetic["method"] == "few_shot"]
+                 for m in Method}
+    few = synthetic[synthetic["method"] == Method.FEW_SHOT]
     shown = {i for ids in few["demo_example_ids"] for i in (ids if ids is not None else [])}
-    reference = by_method["few_shot"] if len(by_method["few_shot"]) else by_method["zero_shot"]
+    reference = by_method[Method.FEW_SHOT] if len(few) else by_method[Method.ZERO_SHOT]
     candidates = {
-        "real_full": stratified_cap(train, config.max_train_real, seed=0),
-        "real": matched_sample(train, reference["label"].value_counts(), seed=0),
-        "zero_shot": by_method["zero_shot"],
-        "few_shot": by_method["few_shot"],
-        "real_small+few_shot": pd.concat([train[train["example_id"].isin(shown)][["text", "label"]],
-                                          by_method["few_shot"]]) if len(few) else few,
+        TrainSource.REAL_FULL: stratified_cap(train, config.max_train_real, seed=0),
+        TrainSource.REAL: matched_sample(train, reference["label"].value_counts(), seed=0),
+        TrainSource.ZERO_SHOT: by_method[Method.ZERO_SHOT],
+        TrainSource.FEW_SHOT: by_method[Method.FEW_SHOT],
+        TrainSource.REAL_SMALL_FEW_SHOT: pd.concat(
+            [train[train["example_id"].isin(shown)][["text", "label"]], by_method[Method.FEW_SHOT]])
+        if len(few) else few,
     }
     return {name: frame[["text", "label"]].reset_index(drop=True)
             for name, frame in candidates.items()
@@ -309,7 +308,7 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     test = test_split(lake, spec, config.max_test)
     gold = as_split(test, spec, ids=True)
     evaluations, predictions = [], []
-    builders = {"finetune": FineTuner, "logreg": EmbeddingLogReg}
+    builders = {Classifier.FINETUNE: FineTuner, Classifier.LOGREG: EmbeddingLogReg}
     for source, frame in sources.items():
         for classifier in config.classifiers:
             for seed in config.seeds:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from synthlake import diversity, embed
+from synthlake.vocabulary import Status
 
 
 def generation_versions(lake, task: str) -> list[dict]:
@@ -42,8 +43,8 @@ def history(lake, task: str) -> pd.DataFrame:
             "run_id": entry.get("run_id", ""), "method": method,
             "model": ",".join(sorted(rows["model"].dropna().unique())),
             "prompt_version": ",".join(sorted(rows["prompt_version"].dropna().unique())),
-            "accepted": int((rows["status"] == "accepted").sum()),
-            "rejected": int((rows["status"] != "accepted").sum()),
+            "accepted": int((rows["status"] == Status.ACCEPTED).sum()),
+            "rejected": int((rows["status"] != Status.ACCEPTED).sum()),
             "checks": f"{int(mine['passed'].sum())}/{len(mine)}" if len(mine) else "not run",
             "tokens": int(sum(tokens.get(k, 0) for k in rows["request_key"])),
         })
@@ -60,11 +61,11 @@ def _tokens_by_key(lake, task: str) -> dict[str, int]:
 
 
 def summary(rows: pd.DataFrame) -> dict:
-    accepted = rows[rows["status"] == "accepted"]
+    accepted = rows[rows["status"] == Status.ACCEPTED]
     texts = accepted["text"].tolist()
     vectors = embed.encode(texts, embed.embedder_name()) if len(texts) >= 2 else None
     return {
-        "accepted": len(accepted), "rejected": int((rows["status"] != "accepted").sum()),
+        "accepted": len(accepted), "rejected": int((rows["status"] != Status.ACCEPTED).sum()),
         "per_label": accepted["label"].value_counts().sort_index().to_dict(),
         "reasons": rows["reason"].dropna().value_counts().sort_index().to_dict(),
         "remote_clique": diversity.remote_clique(vectors) if vectors is not None else float("nan"),

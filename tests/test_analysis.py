@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 from scipy.stats import spearmanr
 
-from synthlake import report, subjectivity
+from synthlake import report, subjectivity, tables
 from synthlake.cli import main as cli
 from synthlake.lake import Lake
 
@@ -26,7 +26,7 @@ def analysed_lake(tmp_path) -> Lake:
                 f1 = 0.9 - drop + rng.normal(0, 0.005)
                 rows.append({"task": task, "train_source": source, "classifier": "finetune",
                              "seed": seed, "n_train": 100, "macro_f1": f1, "accuracy": f1 + 0.01})
-        lake.write_partition("evaluations", pa.Table.from_pylist(rows), {"task": task}, "r")
+        lake.write_partition("evaluations", tables.from_rows("evaluations", rows), {"task": task}, "r")
     judged = pd.DataFrame([{"task_a": a, "task_b": b, "judge_id": "sim", "judge_kind": "llm",
                             "winner": a if TASKS.index(a) < TASKS.index(b) else b}
                            for a, b, _ in subjectivity.judge_plan(TASKS, 2)])

@@ -4,10 +4,11 @@ import importlib.util
 
 import pytest
 
-from synthlake.catalog import METHODS, get_task
+from synthlake.catalog import get_task
 from synthlake.generate import GenerationConfig, generate
 from synthlake.llm import EndpointConfig, embedded
 from synthlake.realdata import write_real_examples
+from synthlake.vocabulary import Method
 
 
 @pytest.mark.slow
@@ -15,7 +16,7 @@ def test_embedded_model_generates_both_methods_into_delta(lake):
     spec = get_task("sms_spam")
     write_real_examples(lake, spec, "r")
     config = GenerationConfig(n_per_label=3, max_attempts_factor=5)
-    for method in METHODS:
+    for method in Method:
         report = generate(lake, spec, method, "run", config, EndpointConfig())  # no URL: embedded
         assert report.model == embedded.MODEL_LABEL
         assert report.usage["requests_sent"] > 0

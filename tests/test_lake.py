@@ -3,11 +3,37 @@ import multiprocessing as mp
 import pyarrow as pa
 import pytest
 
+from synthlake import tables
 from synthlake.lake import Lake, LakeError
+
+# The lake's mechanics on small tables of their own (the pipeline's are in tables.py).
+COLUMNS = (("task", pa.string(), ""), ("method", pa.string(), ""), ("x", pa.int64(), ""))
+DECLARED = {name: tables.Table(name, "test table", ("task", "method"), COLUMNS)
+            for name in ("t", "shared")}
+
+
+@pytest.fixture
+def lake(tmp_path) -> Lake:
+    return Lake(tmp_path / "lake", DECLARED)
 
 
 def rows(task: str, method: str, n: int) -> pa.Table:
     return pa.table({"task": [task] * n, "method": [method] * n, "x": list(range(n))})
+
+
+def test_writes_are_conformed_to_the_declared_schema(lake):
+    lake.write_partition("t", pa.table({"x": pa.array([1, 2], pa.int32()), "method": ["m", "m"],
+                                        "task": ["a", "a"]}), {"task": "a"}, "r1")
+    assert lake.read("t").schema == tables.Table("t", "", (), COLUMNS).schema
+    with pytest.raises(LakeError, match=r"'t': missing columns \['x'\], undeclared \['y'\]"):
+        lake.write_partition("t", pa.table({"task": ["a"], "method": ["m"], "y": [1]}),
+                             {"task": "a"}, "r2")
+    with pytest.raises(LakeError, match=r"'t', column 'x': string does not cast"):
+        lake.write_partition("t", pa.table({"task": ["a"], "method": ["m"], "x": ["many"]}),
+                             {"task": "a"}, "r3")
+    with pytest.raises(LakeError, match="'elsewhere' is not declared"):
+        lake.write_partition("elsewhere", rows("a", "m", 1), {"task": "a"}, "r4")
+    assert lake.version("t") == 0, "nothing written by a refused write"
 
 
 def test_partition_overwrite_replaces_only_that_partition(lake):
@@ -36,7 +62,7 @@ def test_time_travel_through_duckdb(lake):
 
 
 def _writer(root: str, task: str, n_writes: int, versions) -> None:
-    lake = Lake(root)
+    lake = Lake(root, DECLARED)
     for i in range(n_writes):
         version = lake.write_partition("shared", rows(task, f"m{i}", 10),
                                        {"task": task, "method": f"m{i}"}, f"{task}-{i}")

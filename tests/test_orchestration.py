@@ -62,3 +62,15 @@ def test_a_malformed_task_file_stops_the_code_location_naming_it(tmp_path):
     assert result.returncode != 0
     assert f"{tmp_path / 'broken.yaml'}: field `labels`: Field required" in result.stderr
     assert "field `labelz`: Extra inputs are not permitted" in result.stderr
+
+
+def test_the_definitions_serialize_as_a_code_server_sends_them():
+    """`dagster dev` ships the repository to the UI as a serialized snapshot; an enum
+    member in an asset key loads and validates but fails there (the graph stays empty).
+    `dagster definitions validate` does not catch it, so this test does."""
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster_shared.serdes import serialize_value
+
+    from orchestration.definitions import defs
+
+    assert serialize_value(RepositorySnap.from_def(defs.get_repository_def()))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from synthlake import tables
 from tests.conftest import graphql
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +49,9 @@ def wait_for_text(driver, text: str, timeout: float = 60) -> None:
         if text in driver.page_source:
             return
         time.sleep(0.5)
-    raise AssertionError(f"{text!r} never appeared on {driver.current_url}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "ui_failure.png"))  # what the page showed instead
+    raise AssertionError(f"{text!r} never appeared on {driver.current_url} (artifacts/ui_failure.png)")
 
 
 def click_button(driver, label: str, required: bool = True) -> bool:
@@ -77,6 +80,24 @@ def test_ui_graph_partitions_and_a_launched_materialization(dagster_dev, browser
     browser.get(f"{base}/assets")  # the catalogue lists every asset of the graph
     for name in ("real_examples", "synthetic_examples", "embeddings", "evaluations"):
         wait_for_text(browser, name)
+
+    # Every table asset shows its declared columns in the catalogue (synthlake/tables.py).
+    nodes = graphql(port, "{ assetNodes { assetKey { path } metadataEntries { label "
+                          "... on TableSchemaMetadataEntry { schema { columns { name } } } } } }")
+    shown = {"/".join(n["assetKey"]["path"]): [c["name"] for e in n["metadataEntries"]
+                                               if e["label"] == "dagster/column_schema"
+                                               for c in e["schema"]["columns"]]
+             for n in nodes["assetNodes"]}
+    for key, columns in shown.items():
+        table = tables.TABLES.get(key.split("/")[0])
+        if table:
+            assert columns == table.schema.names, key
+    assert {key.split("/")[0] for key, columns in shown.items() if columns} == \
+        set(tables.TABLES) - {"quality_results"}  # a log of the checks, not an asset
+    browser.get(f"{base}/assets/synthetic_examples/few_shot")
+    for column in ("demo_example_ids", "diversity_prompted", "the label requested"):
+        wait_for_text(browser, column)
+    browser.save_screenshot(str(ARTIFACTS / "ui_columns.png"))
 
     browser.get(f"{base}/assets/real_examples?view=partitions")
     for task in ("ag_news", "sms_spam", "tweet_irony"):

@@ -43,8 +43,10 @@ from synthlake.llm.transport import (
     UnreadableAnswer,
 )
 from synthlake.llm.types import ChatRequest, Usage, request_key
+from synthlake.vocabulary import Reason
 
-REQUEST_TOO_LARGE = "request too large"  # the error (and rejection reason) of such a request
+# The error of a request too large for the model is named like its rejection reason.
+REQUEST_TOO_LARGE = Reason.REQUEST_TOO_LARGE.value
 
 # too large for every request (max_tokens) is not one request's trouble: it stops the run.
 TOO_LARGE = re.compile(r"context.length|maximum context|context window|context size|prompt is too long|"

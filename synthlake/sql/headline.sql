@@ -6,6 +6,5 @@ SELECT task, train_source, classifier, seeds, n_train,
        round(gap_to_real_full, 3) AS gap_to_real_full
 FROM headline
 ORDER BY task,
-         list_position(['real_full', 'real', 'zero_shot', 'few_shot', 'real_small+few_shot'],
-                       train_source),
+         (SELECT position FROM vocabulary WHERE kind = 'train_source' AND value = train_source),
          classifier;

@@ -1,0 +1,195 @@
+"""Every lake table declared once: name, description, partition columns, Arrow schema.
+
+`Lake.write_partition` and `Lake.append` conform what they write to this (columns by
+name, cast to the declared types, in the declared order; a missing or unknown column is
+an error naming table and column); the Dagster assets attach these columns as their
+column schemas; the README's table of tables is generated from it
+(`python -m synthlake.tables`). Every table also carries `run_id`, the run that wrote
+the row (added by the lake).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+STRING, INT, FLOAT, BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+TIME = pa.timestamp("us", tz="UTC")
+STRINGS = pa.list_(pa.string())
+RUN_ID = ("run_id", STRING, "the run that wrote the row")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    partition_by: tuple[str, ...]
+    columns: tuple[tuple[str, pa.DataType, str], ...]  # name, type, description
+    appended: bool = False  # a log: rows are appended, never replaced
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The stored schema, `run_id` included."""
+        return pa.schema([(name, kind) for name, kind, _ in (*self.columns, RUN_ID)])
+
+    @property
+    def data_schema(self) -> pa.Schema:
+        """What a writer hands the lake (without `run_id`)."""
+        return pa.schema([(name, kind) for name, kind, _ in self.columns])
+
+
+def _table(name: str, description: str, partition_by: tuple[str, ...], *columns,
+           appended: bool = False) -> Table:
+    return Table(name, description, partition_by, tuple(columns), appended)
+
+
+TASK = ("task", STRING, "task name (catalogue)")
+METHOD = ("method", STRING, "generation method: zero_shot or few_shot")
+LABEL = ("label", STRING, "label name")
+EXAMPLE_ID = ("example_id", STRING, "stable id: hash of task and text")
+SOURCE_RUN = (("train_source", STRING, "what the classifier was trained on"),
+              ("classifier", STRING, "finetune or logreg"), ("seed", INT, "training seed"))
+
+TABLES: dict[str, Table] = {t.name: t for t in [
+    _table("task_catalog", "the task specs, as loaded from the YAML files", (),
+           TASK, ("description", STRING, "what the task decides"),
+           ("labels", STRINGS, "label names"), ("label_descriptions", STRINGS, "one per label"),
+           ("prompt_version", STRING, "hash of everything that shapes the prompts"),
+           ("spec_json", STRING, "the whole spec as JSON")),
+    _table("real_examples", "real labelled texts per split", ("task",),
+           TASK, ("split", STRING, "train, validation or test"), EXAMPLE_ID,
+           ("text", STRING, "the text"), LABEL, ("source", STRING, "file or hub id read")),
+    _table("real_annotations", "per-annotator labels of real test texts", ("task",),
+           TASK, EXAMPLE_ID, ("annotator_id", STRING, "annotator"), LABEL,
+           ("agreement", FLOAT, "agreement given by the dataset, if any"),
+           ("kind", STRING, "annotations or agreement")),
+    _table("synthetic_examples", "every parsed answer, accepted or rejected, with provenance",
+           ("task", "method"),
+           TASK, METHOD, ("label", STRING, "the label requested"), ("text", STRING, "parsed text"),
+           EXAMPLE_ID, ("request_key", STRING, "journal key of the answer"),
+           ("model", STRING, "model that answered"), ("prompt_version", STRING, "prompt hash"),
+           ("temperature", FLOAT, "sampling temperature"), ("seed", INT, "request seed"),
+           ("slot", STRING, "plan slot the request filled"),
+           ("demo_example_ids", STRINGS, "real texts shown (few-shot)"),
+           ("diversity_prompted", BOOL, "the prompt asked for something different"),
+           ("status", STRING, "accepted or rejected"), ("reason", STRING, "why rejected"),
+           ("created_at", TIME, "when the answer arrived")),
+    _table("llm_responses", "the raw answers of a task and method (from the journal)",
+           ("task", "method"),
+           ("request_key", STRING, "journal key"), TASK, METHOD, ("model", STRING, "model"),
+           ("messages", STRING, "request messages (JSON)"),
+           ("params", STRING, "sampling parameters (JSON)"), ("text", STRING, "answer"),
+           ("finish_reason", STRING, "stop, length, ..."), ("prompt_tokens", INT, "tokens in"),
+           ("completion_tokens", INT, "tokens out"), ("latency_s", FLOAT, "seconds"),
+           ("attempts", INT, "attempts made"), ("error", STRING, "final error, if any"),
+           ("created_at", TIME, "when the answer arrived")),
+    _table("quality_results", "every expectation of every quality check run", (),
+           TASK, METHOD, ("checked_table", STRING, "table checked"),
+           ("delta_version", INT, "Delta version checked"), ("suite", STRING, "GX suite"),
+           ("expectation", STRING, "expectation"), ("column", STRING, "column"),
+           ("passed", BOOL, "passed"), ("observed", STRING, "observed value"),
+           ("checked_at", TIME, "when"), appended=True),
+    _table("embeddings", "sentence embeddings of real samples and synthetic texts", ("task",),
+           TASK, ("source", STRING, "real or a method"), ("split", STRING, "real split"),
+           EXAMPLE_ID, LABEL, ("text_hash", STRING, "hash of the text (cache key)"),
+           ("model", STRING, "embedder"), ("vector", pa.list_(pa.float32()), "L2-normalised")),
+    _table("diversity_metrics", "remote clique and chamfer per source and label", ("task",),
+           TASK, ("source", STRING, "real or a method"), ("label", STRING, "label or ALL"),
+           ("n_kind", STRING, "own size or matched size"), ("n", INT, "texts measured"),
+           ("remote_clique", FLOAT, "mean pairwise distance"),
+           ("chamfer", FLOAT, "mean nearest-neighbour distance"), ("embedder", STRING, "embedder"),
+           ("sample_seed", INT, "seed of the size-matched sample")),
+    _table("similarity_to_real", "mean top-5 cosine similarity to real test texts", ("task",),
+           TASK, ("source", STRING, "real or a method"), ("n_source", INT, "texts"),
+           ("n_real_test", INT, "real test texts"),
+           ("mean_top5_similarity", FLOAT, "mean of top-5 cosine similarities"),
+           ("embedder", STRING, "embedder")),
+    _table("evaluations", "one classifier run: trained on a source, scored on real test",
+           ("task",),
+           TASK, *SOURCE_RUN, ("n_train", INT, "training texts"),
+           ("n_validation", INT, "validation texts"), ("macro_f1", FLOAT, "macro-F1 on test"),
+           ("accuracy", FLOAT, "accuracy on test"),
+           ("per_class", STRING, "label -> precision, recall, f1, support (JSON)"),
+           ("test_split", STRING, "test split used"), ("n_test", INT, "test texts"),
+           ("epochs_run", INT, "epochs trained"), ("best_epoch", INT, "epoch kept"),
+           ("model_path", STRING, "saved model"), ("trained_at", TIME, "when")),
+    _table("predictions", "per test text prediction of every classifier run", ("task",),
+           TASK, *SOURCE_RUN, EXAMPLE_ID, ("predicted", STRING, "predicted label"),
+           ("gold", STRING, "true label")),
+    _table("pairwise_judgments", "which of two tasks is more objective, per judge", (),
+           ("task_a", STRING, "first task"), ("task_b", STRING, "second task"),
+           ("winner", STRING, "task_a, task_b or tie"), ("judge_id", STRING, "judge"),
+           ("judge_kind", STRING, "human or llm")),
+    _table("task_subjectivity", "Bradley-Terry ranking of the tasks by objectivity", (),
+           TASK, ("objectivity", FLOAT, "Bradley-Terry strength"),
+           ("subjectivity_rank", INT, "1 = most subjective"), ("stars", INT, "1-5"),
+           ("n_judgments", INT, "judgments behind it"), ("method", STRING, "who judged")),
+    _table("instance_agreement", "annotator agreement per real test text", ("task",),
+           TASK, EXAMPLE_ID, ("n_annotators", INT, "annotators"),
+           ("agreement", FLOAT, "share agreeing with the majority")),
+    _table("instance_level_results", "scores on test texts above an agreement threshold",
+           ("task",),
+           TASK, *SOURCE_RUN, ("gamma", FLOAT, "agreement threshold"), ("n", INT, "texts"),
+           ("accuracy", FLOAT, "accuracy"), ("macro_f1", FLOAT, "macro-F1")),
+]}
+
+
+def from_rows(name: str, rows: list[dict]) -> pa.Table:
+    """Rows (dicts) as a table of `name`'s declared columns; keys not given are null."""
+    return pa.Table.from_pylist(rows, schema=TABLES[name].data_schema)
+
+
+class TableSchemaError(ValueError):
+    pass
+
+
+def conform(table: Table, data: pa.Table) -> pa.Table:
+    """`data` with exactly the declared columns (run_id excluded), cast to their types, in
+    the declared order; a missing or undeclared column, or a value that does not cast, is
+    an error naming the table and the column."""
+    name, declared = table.name, table.data_schema
+    missing = [c for c in declared.names if c not in data.column_names]
+    extra = [c for c in data.column_names if c not in declared.names and c != "run_id"]
+    if missing or extra:
+        raise TableSchemaError(f"table {name!r}: missing columns {missing}, undeclared {extra}")
+    columns = []
+    for field in declared:
+        try:
+            columns.append(data.column(field.name).cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise TableSchemaError(f"table {name!r}, column {field.name!r}: "
+                                   f"{data.schema.field(field.name).type} does not cast to "
+                                   f"{field.type}: {exc}") from exc
+    return pa.Table.from_arrays(columns, schema=declared)
+
+
+def _comparable(kind: pa.DataType) -> str:
+    # Delta stores lists (fixed-size ones too) as lists of "element": compare value types.
+    if pa.types.is_list(kind) or pa.types.is_fixed_size_list(kind) or pa.types.is_large_list(kind):
+        return f"list<{_comparable(kind.value_type)}>"
+    return str(kind)
+
+
+def mismatches(table: Table, stored: pa.Schema) -> list[str]:
+    """How a stored schema differs from the declaration (empty: it matches)."""
+    declared = {f.name: _comparable(f.type) for f in table.schema}
+    found = {f.name: _comparable(f.type) for f in stored}
+    problems = [f"{name}: declared {kind}, stored {found.get(name, 'nothing')}"
+                for name, kind in declared.items() if found.get(name) != kind]
+    problems += [f"{name}: stored, not declared" for name in found if name not in declared]
+    if list(found) != list(declared) and not problems:
+        problems.append(f"column order {list(found)} is not the declared {list(declared)}")
+    return problems
+
+
+def markdown_table() -> str:
+    rows = ["| table | partitioned by | columns |", "|---|---|---|"]
+    for t in TABLES.values():
+        parts = ", ".join(t.partition_by) or ("– (appended)" if t.appended else "–")
+        rows.append(f"| `{t.name}` | {parts} | {', '.join(name for name, _, _ in t.columns)} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,73 @@
+"""Every word the pipeline stores or matches on, declared once as an enum: generation
+methods, training sources, classifiers, row statuses and rejection reasons.
+
+They are `StrEnum`s, so a member is the very string stored in the lake and compared in
+SQL; the CLI choices, the asset keys and selections, and `Lake.connect()`'s `vocabulary`
+table (kind | value | position, which the SQL files use for ordering) derive from them,
+and a test checks the SQL files name no other.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Method(StrEnum):
+    """How synthetic texts are generated."""
+
+    ZERO_SHOT = "zero_shot"
+    FEW_SHOT = "few_shot"
+
+
+class TrainSource(StrEnum):
+    """What a classifier is trained on."""
+
+    REAL_FULL = "real_full"  # all real train texts (capped)
+    REAL = "real"  # real train texts, as many per label as the synthetic set
+    ZERO_SHOT = "zero_shot"
+    FEW_SHOT = "few_shot"
+    REAL_SMALL_FEW_SHOT = "real_small+few_shot"  # demonstrations shown + few-shot texts
+
+
+class Classifier(StrEnum):
+    FINETUNE = "finetune"
+    LOGREG = "logreg"
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Reason(StrEnum):
+    """Why an answer was rejected (`synthetic_examples.reason`)."""
+
+    ENDPOINT_ERROR = "endpoint error"
+    REQUEST_TOO_LARGE = "request too large"
+    TRUNCATED = "truncated"
+    EMPTY = "empty"
+    REFUSAL = "refusal"
+    ASSISTANT_TALK = "assistant talk"
+    TEMPLATE_PLACEHOLDER = "template placeholder"
+    TOO_SHORT = "too short"
+    TOO_LONG = "too long"
+    REPETITIVE = "repetitive"
+    DUPLICATE = "duplicate"
+    NEAR_DUPLICATE = "near duplicate"
+    COPIES_DEMONSTRATION = "copies a demonstration"
+    MATCHES_REAL_TEST = "matches a real test text"
+    SURPLUS = "surplus beyond quota"
+
+
+# Reasons judged against the whole set, in the final pass (so judged again each pass).
+SET_REASONS = (Reason.DUPLICATE, Reason.NEAR_DUPLICATE, Reason.COPIES_DEMONSTRATION,
+               Reason.MATCHES_REAL_TEST, Reason.SURPLUS)
+
+ALL = {"method": Method, "train_source": TrainSource, "classifier": Classifier,
+       "status": Status, "reason": Reason}
+
+
+def rows() -> list[dict]:
+    """kind | value | position: the `vocabulary` table of `Lake.connect()`."""
+    return [{"kind": kind, "value": member.value, "position": i}
+            for kind, enum in ALL.items() for i, member in enumerate(enum)]
