@@ -64,7 +64,7 @@ def task_subjectivity(context: dg.AssetExecutionContext, lake: LakeResource) -> 
 )
 def instance_level(context: dg.AssetExecutionContext, lake: LakeResource):
     """Annotator agreement per test example, and performance above agreement thresholds."""
-    spec = catalog.get_task(context.partition_key)
+    spec = lake.task(context)
     agreement, results = subjectivity.write_instance_level(lake.lake(), spec, context.run.run_id)
     yield dg.MaterializeResult(asset_key="instance_agreement",
                                metadata={"examples_with_agreement": len(agreement)})

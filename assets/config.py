@@ -3,7 +3,7 @@
 Each engine config (`GenerationConfig`, `TrainConfig`, `EmbeddingConfig`, `EndpointConfig`)
 declares its fields once, with defaults, bounds and descriptions; the Dagster classes here
 are built from them, so every engine field shows in the Launchpad with its description
-and nothing is declared twice (tests/test_config_parity.py checks it).
+and nothing is declared twice (tests/unit/test_config_parity.py checks it).
 """
 
 from __future__ import annotations

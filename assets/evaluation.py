@@ -8,7 +8,7 @@ from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource
-from synthlake import catalog, train
+from synthlake import train
 from synthlake.vocabulary import Method
 
 
@@ -22,7 +22,7 @@ from synthlake.vocabulary import Method
 def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
                     lake: LakeResource):
     """Fine-tuned and logistic-regression classifiers per training source and seed."""
-    spec = catalog.get_task(context.partition_key)
+    spec = lake.task(context)
     settings = train.TrainConfig(**config.model_dump())
     frame = train.train_and_evaluate(lake.lake(), spec, context.run.run_id, settings,
                                      log=context.log.info)

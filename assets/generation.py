@@ -14,7 +14,6 @@ from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource, LLMResource
-from synthlake import catalog
 from synthlake.generate import GenerationConfig, generate
 from synthlake.vocabulary import Method
 
@@ -40,7 +39,7 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
     )
     def _generate(context: dg.AssetExecutionContext, config: GenerationParams,
                   lake: LakeResource, llm: LLMResource):
-        spec = catalog.get_task(context.partition_key)
+        spec = lake.task(context)
 
         def progress(label: str, accepted: int, target: int) -> None:
             # A log line at every quarter; answers beyond the quota become surplus.

@@ -18,11 +18,11 @@ def task_catalog(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ma
     return dg.MaterializeResult(metadata={"tasks": len(tasks), "delta_version": version})
 
 
-@dg.asset(group_name="real", partitions_def=task_partitions, deps=[task_catalog], kinds={"delta"},
+@dg.asset(group_name="real", partitions_def=task_partitions, kinds={"delta"},
           metadata=table_metadata("real_examples"))
 def real_examples(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Validated real data of one task, all splits (`real_examples` table)."""
-    spec = catalog.get_task(context.partition_key)
+    spec = lake.task(context)
     real, version = realdata.write_real_examples(lake.lake(), spec, context.run_id)
     counts = real.counts()
     context.log.info(f"{spec.name}: {real.examples.num_rows} rows kept, drops: {real.drops}")
@@ -45,7 +45,7 @@ def real_examples(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
           metadata=table_metadata("real_annotations"))
 def real_annotations(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Annotator labels or agreement levels of the real examples (`real_annotations`)."""
-    spec = catalog.get_task(context.partition_key)
+    spec = lake.task(context)
     table, version = realdata.write_real_annotations(lake.lake(), spec, context.run_id)
     return dg.MaterializeResult(metadata={
         "rows": table.num_rows,

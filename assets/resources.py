@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field, create_model
 
 from assets.config import unset_by_default
+from synthlake.catalog import TaskSpec, task_for_run
 from synthlake.lake import Lake, default_root
 from synthlake.llm import EndpointConfig
 
@@ -17,6 +18,12 @@ class LakeResource(dg.ConfigurableResource):
 
     def lake(self) -> Lake:
         return Lake(self.root or default_root())
+
+    def task(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> TaskSpec:
+        """The partition's task spec, read from its YAML once per run and pinned beside the
+        tables (`_runs/<run_id>/`), so every step of the run sees the same spec."""
+        pins = self.lake().root / "_runs" / context.run.run_id
+        return task_for_run(context.partition_key, pins)
 
 
 class _EndpointResource(dg.ConfigurableResource):

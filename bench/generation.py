@@ -20,7 +20,7 @@ Sized so each level lasts about `--seconds`. Prints, measured in this one run:
 * with --memory, peak RSS of a fresh process running `generate()` (real data, journal,
   Delta writes included) for all 20 partitions, 10 tasks x 2 methods, as the CLI does:
   about 500 requests per partition (10,000 in all) against about 5,000 (100,000 in all,
-  the 3,000-per-label user of issue 9).
+  a user asking 3,000 texts per label).
 Throughput counts the time requests are in flight; the final passes between waves
 (dedup, near duplicates, demonstration copies over the whole set) are timed apart.
 The server shares the 2 cores with the client, so absolute figures are pessimistic.

@@ -14,7 +14,6 @@ from assets.metadata import markdown_table
 from assets.partitions import task_partitions
 from assets.resources import LakeResource
 from quality import suites
-from synthlake import catalog
 from synthlake.vocabulary import Method
 
 # Partitioned asset checks are "preview" in Dagster 1.13; we rely on them knowingly.
@@ -57,7 +56,7 @@ def synthetic_check(method: str, suite_name: str) -> dg.AssetChecksDefinition:
                     partitions_def=task_partitions,
                     description=f"GX suite `{suite_name}` (see quality/suites.py)")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        spec = catalog.get_task(context.partition_key)
+        spec = lake.task(context)
         outcomes, version = suites.check_partition(
             lake.lake(), spec, method, suite_name, context.run.run_id,
             written_version(context, synthetic_key(method)))
@@ -69,7 +68,7 @@ def synthetic_check(method: str, suite_name: str) -> dg.AssetChecksDefinition:
 @dg.asset_check(asset="real_examples", name="real_form", blocking=True,
                 partitions_def=task_partitions, description="GX suite `real_form`")
 def real_form(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-    spec = catalog.get_task(context.partition_key)
+    spec = lake.task(context)
     outcomes, version = suites.check_partition(
         lake.lake(), spec, None, "real_form", context.run.run_id,
         written_version(context, dg.AssetKey("real_examples")))

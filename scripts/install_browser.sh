@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chromium and its driver from Debian's packages, for the UI test (tests/test_ui_browser.py).
+# Chromium and its driver from Debian's packages, for the UI test (tests/integration/test_ui_browser.py).
 # Idempotent; needs root (CI runs as root). Without them the browser test is skipped
 # with a message saying how to install them.
 set -u

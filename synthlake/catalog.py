@@ -20,6 +20,7 @@ A minimal task file::
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -136,7 +137,7 @@ class Diversity(StrictModel):
 
 
 class Quality(StrictModel):
-    """Thresholds of the quality gates (issue 4); defaults suit most tasks."""
+    """Thresholds of the quality gates; defaults suit most tasks."""
 
     label_share_tolerance: float = Field(default=0.05, ge=0, le=1)
     max_duplicate_rate: float = Field(default=0.05, ge=0, le=1)
@@ -251,6 +252,29 @@ def get_task(name: str) -> TaskSpec:
     if name not in catalog:
         raise TaskSpecError(f"unknown task {name!r}; known: {sorted(catalog)}")
     return catalog[name]
+
+
+def task_for_run(name: str, pin_dir: Path) -> TaskSpec:
+    """The spec of `name` as this run first read it.
+
+    The first step of a run that asks reads the YAML and pins the validated spec as
+    `pin_dir/<name>.json`; every later step of the run (other processes included) reads
+    the pin, so a task file edited mid-run cannot give two steps two specs. A new run
+    (a new `pin_dir`) reads the file again.
+    """
+    pin = pin_dir / f"{name}.json"
+    if not pin.exists():
+        spec = get_task(name)
+        pin_dir.mkdir(parents=True, exist_ok=True)
+        draft = pin.with_name(f"{pin.name}.{os.getpid()}.draft")
+        draft.write_text(spec.model_dump_json(), encoding="utf-8")
+        try:
+            os.link(draft, pin)  # atomic and exclusive: of two racing steps, the first wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return TaskSpec.model_validate_json(pin.read_text(encoding="utf-8"))
 
 
 def catalog_table(catalog: dict[str, TaskSpec]):

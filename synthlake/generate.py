@@ -46,6 +46,7 @@ from synthlake.llm import (
     Journal,
     LLMClient,
     Response,
+    Wire,
     fixed_temperature,
     long_lived_objects_frozen,
     session,
@@ -369,9 +370,10 @@ def report_of(spec: TaskSpec, method: str, model: str, candidates: list[Candidat
 
 def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
              config: GenerationConfig | None = None, endpoint: EndpointConfig | None = None,
-             progress: Progress | None = None) -> GenerationReport:
+             progress: Progress | None = None, wire: Wire | None = None) -> GenerationReport:
     """Generate one task x method, journal every answer, write both tables (one commit
-    each, this partition only). Uses the embedded model when no endpoint is configured."""
+    each, this partition only). Uses the embedded model when no endpoint is configured;
+    `wire` replaces the HTTP exchange (see `llm.session`)."""
     config = config or GenerationConfig()
     endpoint = endpoint or EndpointConfig.from_env()
     if method not in list(Method):
@@ -385,7 +387,7 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
         raise FatalLLMError(f"the embedded model samples at temperature {fixed} only (asked for "
                             f"{config.temperature}); set OPENAI_BASE_URL to an endpoint that "
                             "applies other temperatures")
-    with session(endpoint, Journal.path_for_lake(lake.root)) as llm:
+    with session(endpoint, Journal.path_for_lake(lake.root), wire) as llm:
         candidates, usage = llm.run(
             lambda client: Generator(client, spec, method, config, test_texts, progress).run(pools))
     report = report_of(spec, method, llm.model_label, candidates, config, usage)

@@ -13,11 +13,12 @@ That also gives time travel: `Lake.connect(versions={"real_examples": 3})`.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
@@ -135,37 +136,55 @@ class Lake:
         The version is this commit's own: `write_deltalake` moves a `DeltaTable` passed to
         it to the version it committed, while the table's latest version (or its history,
         read while others commit) may already be someone else's. A table that does not
-        exist yet is created with mode "error", and the creator finds its commit by the
-        write's token (`_created_version`)."""
+        exist yet is created with mode "error" by one writer at a time (`_creating`); its
+        commit is version 0."""
         token = uuid.uuid4().hex
         properties = CommitProperties(custom_metadata={**metadata, WRITE_TOKEN: token})
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            if not self.exists(table):
+                with self._creating(table):
+                    if not self.exists(table):
+                        write_deltalake(self.path(table), data, mode="error",
+                                        partition_by=partition_by or None,
+                                        commit_properties=properties)
+                        return 0
+                # another writer created it meanwhile: append into its table
+            before = self.delta(table).version()
             try:
-                if not self.exists(table):
-                    self.root.mkdir(parents=True, exist_ok=True)
-                    write_deltalake(self.path(table), data, mode="error",
-                                    partition_by=partition_by or None, commit_properties=properties)
-                    version = self._created_version(table, token)
-                    if version is not None:
-                        return version
-                    continue  # another writer's create stood: write again, into its table
                 current = DeltaTable(self.path(table))
                 write_deltalake(current, data, mode=mode, predicate=predicate,
                                 commit_properties=properties)
                 return current.version()
             except (CommitFailedError, DeltaError) as exc:
+                # A conflict reported although the commit stood: writing again would commit
+                # the same rows twice.
+                landed = self._version_with_token(table, token, before)
+                if landed is not None:
+                    return landed
                 if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
                     raise LakeError(f"{what} failed: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
         raise LakeError(f"{what} failed: no commit stood after {COMMIT_ATTEMPTS} attempts")
 
-    def _created_version(self, table: str, token: str) -> int | None:
-        """The version of this write's create commit, found by its token, or None when it
-        is not in the table. Writers racing to create a table can each see their create
-        succeed on a local file system while only one commit stands as version 0, so each
-        looks for its own. Each version's own commit is read (`history` of the table opened
-        at that version), newest first; a new table has few."""
-        for version in range(self.delta(table).version(), -1, -1):
+    @contextlib.contextmanager
+    def _creating(self, table: str) -> Iterator[None]:
+        """One creator per table at a time, across processes: on a local file system two
+        racing creates can each see their commit succeed while only one stands as
+        version 0, so creation is serialized by an exclusive file lock."""
+        locks = self.root / "_locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / f"{table}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _version_with_token(self, table: str, token: str, after: int) -> int | None:
+        """The version after `after` whose commit carries this write's token, or None.
+        Each version's own commit is read (`history` of the table opened at that
+        version), newest first; only versions committed since the attempt began."""
+        for version in range(self.delta(table).version(), after, -1):
             if self.delta(table, version).history(limit=1)[0].get(WRITE_TOKEN) == token:
                 return version
         return None

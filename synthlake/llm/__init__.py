@@ -8,7 +8,8 @@ Modules, from the outside in:
 - `session.py`: `session()`: endpoint (configured, or the embedded model), journal, client;
 - `client.py`: `LLMClient.complete`: journal lookup, budget, limits, retries, journaling;
 - `limits.py`: adaptive concurrency and per-minute buckets;
-- `transport.py`: the HTTP exchange (aiohttp), errors classified;
+- `transport.py`: the HTTP exchange (aiohttp), errors classified; `Wire`, what a client
+  needs of a transport (tests pass an in-process one);
 - `journal.py`: the SQLite journal of every answer (an answer is never paid for twice);
 - `embedded.py`: the embedded SmolLM2 server, started and stopped with the session;
 - `types.py`: `ChatRequest`, `request_key`, `Usage`.
@@ -18,10 +19,11 @@ from synthlake.llm.client import REQUEST_TOO_LARGE, LLMClient, long_lived_object
 from synthlake.llm.config import BudgetExceeded, EndpointConfig, FatalLLMError, scrub
 from synthlake.llm.journal import Journal, Response
 from synthlake.llm.session import Session, fixed_temperature, open_endpoint, session
+from synthlake.llm.transport import ChatAnswer, Wire
 from synthlake.llm.types import ChatRequest, Usage, request_key
 
 __all__ = [
-    "REQUEST_TOO_LARGE", "BudgetExceeded", "ChatRequest", "EndpointConfig", "FatalLLMError",
-    "Journal", "LLMClient", "Response", "Session", "Usage", "fixed_temperature",
+    "REQUEST_TOO_LARGE", "BudgetExceeded", "ChatAnswer", "ChatRequest", "EndpointConfig", "FatalLLMError",
+    "Journal", "LLMClient", "Response", "Session", "Usage", "Wire", "fixed_temperature",
     "long_lived_objects_frozen", "open_endpoint", "request_key", "scrub", "session",
 ]

@@ -41,6 +41,7 @@ from synthlake.llm.transport import (
     EndpointStatus,
     EndpointUnreachable,
     UnreadableAnswer,
+    Wire,
 )
 from synthlake.llm.types import ChatRequest, Usage, request_key
 from synthlake.vocabulary import Reason
@@ -58,19 +59,20 @@ class LLMClient:
     """Sends chat requests through the journal, limits, retries and budget."""
 
     def __init__(self, config: EndpointConfig, journal: Journal, base_url: str,
-                 model: str, model_label: str | None = None):
+                 model: str, model_label: str | None = None, wire: Wire | None = None):
         self.config = config
         self.journal = journal
         self.model = model  # the name the endpoint expects
         self.model_label = model_label or model  # the name recorded and hashed
         self.usage = Usage()
+        self._reserved_tokens = 0  # max_tokens of the requests in flight (budget)
         self.limiter = AdaptiveLimiter(config.max_concurrency)
         self.requests_bucket = (RateBucket(config.requests_per_minute)
                                 if config.requests_per_minute else None)
         self.tokens_bucket = (RateBucket(config.tokens_per_minute)
                               if config.tokens_per_minute else None)
-        self._transport = ChatTransport(base_url, config.api_key(), config.timeout_s,
-                                        config.max_concurrency)
+        self._transport = wire or ChatTransport(base_url, config.api_key(), config.timeout_s,
+                                                config.max_concurrency)
         self._secrets = config.secrets()
         self.base_url = scrub(base_url, self._secrets)  # as named in messages
 
@@ -89,8 +91,12 @@ class LLMClient:
         if cached is not None:
             self.usage.cached += 1
             return cached
-        self._check_budget(request)
-        response = await self._send_with_retries(request)
+        reserve = self._check_budget(request)
+        self._reserved_tokens += reserve
+        try:
+            response = await self._send_with_retries(request)
+        finally:
+            self._reserved_tokens -= reserve
         await self.journal.record(response)
         return response
 
@@ -219,15 +225,19 @@ class LLMClient:
         price_in, price_out = self.config.prices_per_million.get(self.model_label, (0.0, 0.0))
         return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
 
-    def _check_budget(self, request: ChatRequest) -> None:
+    def _check_budget(self, request: ChatRequest) -> int:
+        """Raise if this request could cross a budget; return the tokens it reserves.
+        Requests in flight count with their `max_tokens`, so a crowd sent at once cannot
+        overshoot the budget by a concurrency's worth of answers."""
         reserve = request.params.get("max_tokens", 0)
-        used = self.usage.prompt_tokens + self.usage.completion_tokens
+        used = self.usage.prompt_tokens + self.usage.completion_tokens + self._reserved_tokens
         limit = self.config.max_total_tokens
         if limit is not None and used + reserve > limit:
             raise BudgetExceeded(f"token budget {limit} reached ({used} used)")
         cap = self.config.max_cost_usd
-        if cap is not None and self.usage.cost_usd + self._cost(0, reserve) > cap:
+        if cap is not None and self.usage.cost_usd + self._cost(0, reserve + self._reserved_tokens) > cap:
             raise BudgetExceeded(f"cost budget ${cap} reached (${self.usage.cost_usd:.4f} spent)")
+        return reserve
 
     async def aclose(self) -> None:
         await self._transport.aclose()

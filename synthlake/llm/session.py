@@ -22,6 +22,7 @@ from typing import TypeVar
 from synthlake.llm.client import LLMClient
 from synthlake.llm.config import EndpointConfig, FatalLLMError
 from synthlake.llm.journal import Journal
+from synthlake.llm.transport import Wire
 
 T = TypeVar("T")
 
@@ -64,6 +65,7 @@ class Session:
     config: EndpointConfig
     journal: Journal
     endpoint: Endpoint
+    wire: Wire | None = None  # None: HTTP to the endpoint (`transport.ChatTransport`)
 
     @property
     def model_label(self) -> str:
@@ -73,7 +75,8 @@ class Session:
         """A client on this session's endpoint and journal; create it inside the event
         loop that uses it, and `await client.aclose()` after."""
         ep = self.endpoint
-        return LLMClient(self.config, self.journal, ep.base_url, ep.model, ep.model_label)
+        return LLMClient(self.config, self.journal, ep.base_url, ep.model, ep.model_label,
+                         self.wire)
 
     async def arun(self, work: Callable[[LLMClient], Awaitable[T]]) -> tuple[T, dict]:
         client = self.client()
@@ -91,11 +94,14 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(config: EndpointConfig, journal_path: Path) -> Iterator[Session]:
-    """Endpoint and journal, open for the block, closed after (also on errors)."""
+def session(config: EndpointConfig, journal_path: Path,
+            wire: Wire | None = None) -> Iterator[Session]:
+    """Endpoint and journal, open for the block, closed after (also on errors). `wire`
+    replaces the HTTP exchange (an in-process endpoint for tests); the endpoint must then
+    be configured (`base_url`, `model`), as no embedded model is started for it."""
     journal = Journal(journal_path)
     try:
         with open_endpoint(config) as endpoint:
-            yield Session(config, journal, endpoint)
+            yield Session(config, journal, endpoint, wire)
     finally:
         journal.close()

@@ -2,7 +2,7 @@
 
 Why not the `openai` package's client: it costs about 2.8 ms of CPU per request (request
 building, httpx or its aiohttp adapter, pydantic models for every answer). At a few
-hundred requests in flight that CPU, not the endpoint, sets the pace (STACK.md measured
+hundred requests in flight that CPU, not the endpoint, sets the pace (measured here:
 0.65 of the bound at concurrency 256 with its aiohttp adapter, 0.91 with plain aiohttp).
 The protocol is small and stable, so this module speaks it directly: the same JSON body
 the `openai` client would send, the same `Authorization: Bearer` header, one pooled
@@ -16,12 +16,18 @@ Errors are sorted here for the retry policy in `llm.py`:
     UnreadableAnswer(message)                     a 2xx whose body is not a chat completion
 
 `ChatAnswer` is what a readable 2xx carries: content, finish_reason and token usage.
+
+`Wire` is what the client needs of a transport: `chat(body) -> ChatAnswer` raising the
+errors above, and `aclose()`. `ChatTransport` is the one used against endpoints; tests
+pass an in-process one to `session(..., wire=...)` to run the client's whole policy
+(journal, retries, limits) without a socket.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
@@ -52,6 +58,12 @@ class ChatAnswer:
     finish_reason: str | None
     prompt_tokens: int
     completion_tokens: int
+
+
+class Wire(Protocol):
+    async def chat(self, body: dict) -> ChatAnswer: ...
+
+    async def aclose(self) -> None: ...
 
 
 class ChatTransport:

@@ -8,7 +8,7 @@ import ast
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.data import REPO
 
 
 def imports_of(package: str, root=REPO) -> dict[str, set[str]]:
@@ -52,3 +52,11 @@ def test_the_check_can_see_a_violation(tmp_path):
     (tmp_path / "pkg" / "m.py").write_text("def f():\n    from orchestration.demo import x\n")
     assert offending("pkg", ("orchestration",), tmp_path) == [
         "pkg/m.py: orchestration.demo", "pkg/m.py: orchestration.demo.x"]
+
+
+def test_the_unit_tier_uses_nothing_outside_the_repository():
+    """No unit test reaches the shared datasets, the HTTP test server or the embedded
+    model (they belong to tests/integration); the LLM is the in-process wire."""
+    outside = ("tests.support.data.SHARED_DATA", "tests.support.loopback",
+               "synthlake.llm.embedded", "synthlake.llm.embedded.start_server")
+    assert offending("tests/unit", outside) == []

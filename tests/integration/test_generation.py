@@ -20,15 +20,12 @@ from synthlake.llm import (
     ChatRequest,
     EndpointConfig,
     FatalLLMError,
-    long_lived_objects_frozen,
     session,
 )
 from synthlake.llm.embedded import free_port
-from synthlake.llm.limits import AdaptiveLimiter
 from synthlake.realdata import write_real_examples
 from tests.support import loopback
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.data import REPO
 
 
 @pytest.fixture
@@ -241,77 +238,6 @@ def _count(path: Path, table: str) -> int:
             return 0
 
 
-def test_limiter_hands_a_freed_slot_to_one_waiter_in_order_and_slows_down_on_429():
-    async def scenario():
-        limiter = AdaptiveLimiter(2)
-        await limiter.acquire()
-        second = await limiter.acquire()
-        waiters = [asyncio.create_task(limiter.acquire()) for _ in range(3)]
-        await asyncio.sleep(0)
-        assert limiter.in_flight == 2 and not any(w.done() for w in waiters)
-        waiters[0].cancel()  # gives up before its turn: must not take a slot
-        await asyncio.sleep(0)
-        limiter.release()  # one slot frees: the next waiter in line gets it, only it
-        await asyncio.sleep(0)
-        assert waiters[1].done() and not waiters[2].done() and limiter.in_flight == 2
-        limiter.slow_down(second)  # a 429: the limit drops below 2 at once
-        limiter.release(rate_limited=True)  # one still in flight: nobody enters
-        await asyncio.sleep(0)
-        assert limiter.limit == pytest.approx(1.8) and limiter.in_flight == 1 and not waiters[2].done()
-        limiter.release()  # success: the limit climbs back and the last waiter enters
-        await asyncio.sleep(0)
-        assert waiters[2].done() and limiter.in_flight == 1
-        assert waiters[0].cancelled()
-
-    asyncio.run(scenario())
-
-
-def test_a_burst_of_429_slows_the_limit_down_once_per_round():
-    async def scenario():
-        limiter = AdaptiveLimiter(64)
-        round_one = [await limiter.acquire() for _ in range(64)]
-        for ticket in round_one[:40]:  # all sent under the old limit: one drop
-            limiter.slow_down(ticket)
-        assert limiter.limit == pytest.approx(64 * 0.9)
-        for _ in range(40):
-            limiter.release(rate_limited=True)  # no climbing back on their release
-        assert limiter.limit == pytest.approx(64 * 0.9) and limiter.in_flight == 24
-        later = await limiter.acquire()  # admitted after the drop: news again
-        limiter.slow_down(later)
-        assert limiter.limit == pytest.approx(64 * 0.9 * 0.9)
-
-    asyncio.run(scenario())
-
-
-def test_objects_alive_before_generation_are_frozen_and_new_garbage_still_collected():
-    import gc
-    import weakref
-
-    class Node:
-        pass
-
-    def cycle() -> weakref.ref:
-        a, b = Node(), Node()
-        a.other, b.other = b, a
-        return weakref.ref(a)
-
-    gc.disable()  # no automatic collection between the steps below
-    try:
-        old = cycle()  # already garbage, but only the cycle collector can free it
-        assert gc.get_freeze_count() == 0
-        with long_lived_objects_frozen():
-            assert gc.get_freeze_count() > 0
-            new = cycle()
-            gc.collect()
-            assert new() is None  # made inside: collected as usual
-            assert old() is not None  # alive before: out of the collector's sight
-        assert gc.get_freeze_count() == 0
-        gc.collect()
-        assert old() is None  # back in the oldest generation, collected
-    finally:
-        gc.enable()
-
-
 def test_a_rate_limit_paces_requests_without_using_up_attempts(sms_lake, tmp_path):
     log = tmp_path / "requests.jsonl"
     with loopback.running(free_port(), "--rate-limit", "40", "--request-log", str(log)) as url:
@@ -360,21 +286,3 @@ def test_requests_per_minute_paces_the_client_before_the_endpoint_must(tmp_path)
     busiest = max(bisect.bisect_right(sent, t + 1.0) - i for i, t in enumerate(sent))
     assert len(sent) == 50 and busiest <= 41, busiest
     assert sent[-1] - sent[0] >= 1.4
-
-
-@pytest.mark.parametrize(("status", "message", "one_request"), [
-    (400, "This model's maximum context length is 4096 tokens. However, your messages "
-          "resulted in 9000 tokens.", True),  # OpenAI, vLLM
-    (400, "the request exceeds the available context size, try increasing it", True),  # llama.cpp
-    (400, "request (9000 tokens) exceeds the available context size (4096 tokens)", True),
-    (400, "Prompt is too long", True),
-    (413, "Payload Too Large", True),
-    (400, "max_tokens is too large: 50000. This model supports at most 4096 completion tokens",
-     False),  # a setting every request shares: the run stops
-    (400, "Unrecognized request argument supplied: seedx", False),
-])
-def test_which_refusals_concern_one_request(status, message, one_request):
-    from synthlake.llm.client import LLMClient
-    from synthlake.llm.transport import EndpointStatus
-
-    assert LLMClient._too_large(EndpointStatus(status, message)) is one_request

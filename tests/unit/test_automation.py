@@ -8,7 +8,7 @@ import dagster as dg
 from orchestration import automation
 from orchestration.definitions import defs
 from synthlake import catalog
-from tests.conftest import USER_TASK_YAML
+from tests.support.data import USER_TASK_YAML
 
 
 def test_jobs_resolve_with_their_assets():
@@ -51,7 +51,7 @@ def test_sensor_starts_no_runs_on_first_sight_and_reruns_changed_tasks(tmp_path,
 
 
 def test_sensor_names_a_new_task_file_until_the_code_location_reloads(user_task):
-    from tests.conftest import write_user_task
+    from tests.support.data import write_user_task
 
     _, cursor, _ = _tick(None)
     write_user_task(user_task["tasks_dir"], user_task["data_dir"], name="refunds",

@@ -1,99 +1,25 @@
-"""Every knob declared once: engine fields reach the Launchpad, variables reach a run."""
+"""Every documented SYNTHLAKE_* variable takes effect in a run of the plain Dagster CLI."""
 
 from __future__ import annotations
 
-import ast
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import dagster as dg
-import pytest
-
-from orchestration.definitions import defs
 from synthlake import settings
-from synthlake.embed import EmbeddingConfig
-from synthlake.generate import GenerationConfig
 from synthlake.lake import Lake
-from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port
-from synthlake.train import TrainConfig
-from tests.conftest import REPO, write_user_task
 from tests.support import loopback
+from tests.support.data import REPO, write_user_task
 
-# engine config -> the op whose Launchpad config must offer all of it
-LAUNCHPAD = {GenerationConfig: "generate_few_shot", TrainConfig: "classifier_runs",
-             EmbeddingConfig: "embeddings"}
-
-
-def _op_fields(op_name: str) -> dict:
-    node = next(a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.op.name == op_name)
-    return node.op.config_schema.config_type.fields
-
-
-@pytest.mark.parametrize("engine", list(LAUNCHPAD), ids=lambda e: e.__name__)
-def test_every_engine_field_is_in_the_launchpad_with_its_description(engine):
-    fields = _op_fields(LAUNCHPAD[engine])
-    assert set(fields) == set(engine.model_fields)
-    for name, field in engine.model_fields.items():
-        assert field.description and fields[name].description == field.description, name
-        if field.default is not None:
-            assert fields[name].default_value == field.default, name
-
-
-def test_every_endpoint_field_is_a_resource_field_left_to_the_environment():
-    resource = defs.resources["llm"]
-    fields = type(resource).to_config_schema().as_field().config_type.fields
-    assert set(fields) == set(EndpointConfig.model_fields)
-    for name, field in EndpointConfig.model_fields.items():
-        assert field.description in fields[name].description, name
-        assert getattr(resource, name) is None, f"{name}: a resource default would hide the variable"
-
-
-def _environment_reads(tree: ast.AST) -> list[tuple[int, str]]:
-    """(line, variable) of `X.get("V")`, `X.getenv("V")`, `X.setdefault("V", ...)`,
-    `X["V"]` for a declared V, where X is not the settings module."""
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in ("get", "getenv", "setdefault", "pop") and node.args:
-            owner, key = node.func.value, node.args[0]
-        elif isinstance(node, ast.Subscript):
-            owner, key = node.value, node.slice
-        else:
-            continue
-        if isinstance(key, ast.Constant) and key.value in settings.VARIABLES \
-                and not (isinstance(owner, ast.Name) and owner.id == "settings"):
-            found.append((node.lineno, key.value))
-    return found
-
-
-def test_only_the_settings_module_reads_synthlake_variables():
-    readers = []
-    for path in [*REPO.glob("synthlake/**/*.py"), *REPO.glob("assets/*.py"),
-                 *REPO.glob("orchestration/*.py"), *REPO.glob("quality/*.py")]:
-        if path.name != "settings.py":
-            readers += [f"{path.relative_to(REPO)}:{line} {name}"
-                        for line, name in _environment_reads(ast.parse(path.read_text()))]
-    assert readers == []
-    # the check sees a direct read
-    assert _environment_reads(ast.parse('os.environ.get("SYNTHLAKE_LAKE")')) == [(1, "SYNTHLAKE_LAKE")]
-
-
-def test_the_readme_lists_exactly_the_declared_variables():
-    assert settings.markdown_table() in (REPO / "README.md").read_text()
-
-
-# Variables a pipeline run reads, each checked below through the Dagster CLI; the others
-# are checked where they act.
 ELSEWHERE = {
-    "SYNTHLAKE_CACHE": "tests/test_embedded_server.py (stale cache)",
+    "SYNTHLAKE_CACHE": "tests/integration/test_embedded_server.py (stale cache)",
     "SYNTHLAKE_LOCAL_KV_FRACTION": "passed to `transformers serve` (embedded server tests)",
     "OPENAI_MODEL": "the fallback of SYNTHLAKE_MODEL, same code path",
     "SYNTHLAKE_REGEN_CRON": "checked below on the loaded schedule",
-    "SYNTHLAKE_REGEN_TASKS": "tests/test_automation.py",
+    "SYNTHLAKE_REGEN_TASKS": "tests/unit/test_automation.py",
     "SYNTHLAKE_DEMO_TASKS": "the demo (make demo)",
     "SYNTHLAKE_DEMO_N": "the demo (make demo)",
 }

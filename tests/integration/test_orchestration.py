@@ -8,7 +8,8 @@ import dagster as dg
 from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import defs
 from synthlake.lake import Lake
-from tests.conftest import REPO, graphql
+from tests.support.data import REPO
+from tests.support.ui import graphql
 
 
 def test_definitions_load_and_real_examples_materialize_in_process(lake, dagster_instance):

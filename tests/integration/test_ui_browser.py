@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from synthlake import tables
-from tests.conftest import graphql
+from tests.support.ui import graphql
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"

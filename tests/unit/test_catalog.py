@@ -3,7 +3,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthlake.catalog import TaskSpecError, get_task, load_catalog, load_task_file
+from synthlake.catalog import (
+    SHIPPED_TASKS_DIR,
+    TaskSpecError,
+    get_task,
+    load_catalog,
+    load_task_file,
+    task_for_run,
+)
 
 PAPER_TASKS = {
     "ag_news", "imdb", "sms_spam", "financial_phrasebank", "reddit_emotion",
@@ -21,7 +28,7 @@ def test_the_ten_paper_tasks_ship_and_validate():
 
 
 def _write(tmp_path: Path, **changes) -> Path:
-    spec = yaml.safe_load((Path(__file__).parents[1] / "synthlake/tasks/sms_spam.yaml").read_text())
+    spec = yaml.safe_load((SHIPPED_TASKS_DIR / "sms_spam.yaml").read_text())
     spec.update(changes)
     path = tmp_path / "sms_spam.yaml"
     path.write_text(yaml.safe_dump(spec))
@@ -67,3 +74,15 @@ def test_prompt_version_changes_with_the_prompt(tmp_path):
     a = load_task_file(_write(tmp_path))
     b = load_task_file(_write(tmp_path, context_prompt="You are a spammer."))
     assert a.prompt_version != b.prompt_version
+
+
+def test_a_run_reads_its_task_once_and_keeps_it_while_the_file_changes(user_task, tmp_path):
+    name, path = user_task["name"], user_task["tasks_dir"] / f"{user_task['name']}.yaml"
+    first_run = tmp_path / "lake" / "_runs" / "run-1"
+    pinned = task_for_run(name, first_run)
+    path.write_text(path.read_text().replace("You are a customer", "You are a lawyer"))
+    assert task_for_run(name, first_run) == pinned  # a later step of the same run
+    edited = task_for_run(name, tmp_path / "lake" / "_runs" / "run-2")
+    assert edited.context_prompt.startswith("You are a lawyer")
+    assert edited.prompt_version != pinned.prompt_version
+    assert sorted(p.name for p in first_run.iterdir()) == [f"{name}.json"]  # no draft left

@@ -3,7 +3,7 @@ import pytest
 
 from synthlake.catalog import get_task, load_catalog
 from synthlake.realdata import RealDataError, load_real, write_real_examples
-from tests.conftest import SHARED_DATA, write_user_task
+from tests.support.data import SHARED_DATA, write_user_task
 
 
 @pytest.mark.parametrize("task", sorted(load_catalog()))

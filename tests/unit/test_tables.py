@@ -5,18 +5,11 @@ from __future__ import annotations
 import ast
 import re
 
-import dagster as dg
-import pytest
-
-from assets.resources import LakeResource, LLMResource
-from orchestration.definitions import all_assets, defs
-from quality.checks import all_checks
+from orchestration.definitions import defs
 from synthlake import tables, vocabulary
 from synthlake.lake import Lake
-from synthlake.llm.embedded import free_port
 from synthlake.vocabulary import TrainSource
-from tests.conftest import REPO
-from tests.support import loopback
+from tests.support.data import REPO
 
 
 def test_the_readme_table_of_tables_is_generated_from_the_declarations():
@@ -48,31 +41,6 @@ def test_every_table_asset_carries_its_declared_column_schema():
     assert set(shown) == set(tables.TABLES) - {"quality_results"}  # a log, not an asset
     for name, columns in shown.items():
         assert columns == [(f.name, str(f.type)) for f in tables.TABLES[name].schema], name
-
-
-@pytest.mark.slow
-def test_every_table_a_pipeline_run_writes_matches_its_declaration(tmp_path, dagster_instance):
-    """The whole graph for one task (the demo's path, on a loopback endpoint, logreg
-    only): every table written is stored exactly as declared, empty ones included."""
-    root = tmp_path / "lake"
-    partitioned = [k for a in all_assets if a.partitions_def for k in a.keys]
-    unpartitioned = [k for a in all_assets if not a.partitions_def for k in a.keys]
-    config = {"ops": {"generate_few_shot": {"config": {"n_per_label": 4}},
-                      "generate_zero_shot": {"config": {"n_per_label": 4}},
-                      "embeddings": {"config": {"max_real_per_split": 300}},
-                      "classifier_runs": {"config": {"classifiers": ["logreg"], "seeds": [0],
-                                                     "max_train_real": 300, "max_test": 300}}}}
-    with loopback.running(free_port()) as url:
-        resources = {"lake": LakeResource(root=str(root)), "llm": LLMResource(base_url=url, model="dev")}
-        for selection, partition in ((partitioned, "sms_spam"), (unpartitioned, None)):
-            result = dg.materialize([*all_assets, *all_checks], partition_key=partition,
-                                    selection=dg.AssetSelection.assets(*selection),
-                                    instance=dagster_instance, resources=resources,
-                                    run_config=config if partition else {})
-            assert result.success
-    lake = Lake(root)
-    assert set(lake.tables()) == set(tables.TABLES)
-    assert lake.schema_mismatches() == {}
 
 
 WORD_COMPARISON = re.compile(r"\b(method|source|train_source|status|reason|classifier)\s*"

@@ -17,8 +17,8 @@ from synthlake.generate import GenerationConfig, generate
 from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port
 from synthlake.realdata import write_real_examples
-from tests.conftest import REPO
 from tests.support import loopback
+from tests.support.data import REPO
 
 
 def readme_commands() -> list[str]:
