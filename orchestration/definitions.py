@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import analysis, evaluation, generation, measures, real
+from assets import analysis, evaluation, fidelity, generation, measures, real
 from assets.resources import LakeResource, LLMResource
 from orchestration import automation
 from quality.checks import all_checks
@@ -15,6 +15,7 @@ all_assets = [
     real.real_examples,
     real.real_annotations,
     *generation.generation_assets,
+    fidelity.label_fidelity,
     measures.embeddings,
     measures.diversity_and_similarity,
     evaluation.classifier_runs,

@@ -6,8 +6,8 @@ default), so every run, check and plot shows up in the UI afterwards (`make ui`)
 2. for each demo task (`SYNTHLAKE_DEMO_TASKS`, default sms_spam and sarcasm_headlines:
    one objective and one subjective task with short texts), one run of the task
    pipeline: zero-shot and few-shot generation (`SYNTHLAKE_DEMO_N` per label, default
-   6) with the blocking quality checks, embeddings, diversity, classifiers on every
-   training source (3 seeds) and instance-level results;
+   6) with the blocking quality checks, label fidelity, embeddings, diversity,
+   classifiers on every training source (3 seeds) and instance-level results;
 3. a subjectivity ranking of all tasks by an LLM judge, and the report page.
 The embedded model is used unless OPENAI_BASE_URL points at another endpoint.
 """
@@ -25,7 +25,7 @@ from synthlake import settings
 from synthlake.catalog import load_catalog
 from synthlake.generate import GenerationShortfall
 from synthlake.lake import Lake
-from synthlake.report import headline_markdown, query_file
+from synthlake.report import headline_markdown, markdown, query_file
 from synthlake.vocabulary import Method
 
 DEMO_TASKS = settings.names("SYNTHLAKE_DEMO_TASKS")
@@ -33,7 +33,8 @@ DEMO_N = settings.integer("SYNTHLAKE_DEMO_N")
 TASK_PIPELINE = [
     "real_examples", "real_annotations",
     *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in Method],
-    "embeddings", "diversity_metrics", "similarity_to_real", "evaluations", "predictions",
+    "label_fidelity", "embeddings", "diversity_metrics", "similarity_to_real", "evaluations",
+    "predictions",
     "instance_agreement", "instance_level_results",
 ]
 DEMO_CONFIG = {
@@ -107,8 +108,8 @@ def main() -> int:
         run(["real_examples", "real_annotations"], partition_key=task)
     print(f"  {len(load_catalog())} tasks loaded ({time.monotonic() - started:.0f} s)")
     for task in DEMO_TASKS:
-        step(f"{task}: generation ({DEMO_N} per label, both methods), checks, embeddings, "
-             "diversity, classifiers, instance level")
+        step(f"{task}: generation ({DEMO_N} per label, both methods), checks, label fidelity, "
+             "embeddings, diversity, classifiers, instance level")
         run(TASK_PIPELINE, partition_key=task, ops=DEMO_CONFIG)
         print(f"  done ({time.monotonic() - started:.0f} s)")
     step("subjectivity ranking (LLM judge) and the report")
@@ -119,6 +120,9 @@ def main() -> int:
           else f"  tables not as declared in synthlake/tables.py: {mismatched}")
     step("results (from the lake)")
     print(headline_markdown(lake))
+    print("\nLabel fidelity: the share of accepted rows that carry their requested label "
+          "(95% interval; real_oracle is a diagnostic)")
+    print(markdown(query_file(lake, "label_fidelity.sql")))
     print()
     print(query_file(lake, "gap_vs_subjectivity.sql").to_string(index=False))
     print(f"\ndone in {time.monotonic() - started:.0f} s. Where to look next:")

@@ -70,6 +70,7 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     gamma = query_file(lake, "accuracy_vs_agreement.sql", con)
     diversity = query_file(lake, "diversity_vs_gap.sql", con)
     diversity_table = query_file(lake, "diversity_real_vs_synthetic.sql", con)
+    fidelity = query_file(lake, "label_fidelity.sql", con)
     figures = {
         "gap_vs_subjectivity": plots.gap_vs_subjectivity(gap, folder / "gap_vs_subjectivity.png"),
         "accuracy_vs_gamma": plots.accuracy_vs_gamma(gamma, folder / "accuracy_vs_gamma.png"),
@@ -85,6 +86,16 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
 
 Can synthetic data from an LLM replace real labelled data? The method of Li et al.,
 EMNLP 2023, run on this lake. Generator model(s): {", ".join(models) or "none yet"}.
+
+## Label fidelity: do the accepted texts carry their label?
+
+The share of accepted synthetic rows that a judge assigns the label they were generated
+for, with the n behind it and a 95% Wilson interval. `seed_classifier` learns only from
+the few-shot seed pool; `real_oracle` learns from the whole real train split and is a
+diagnostic, never a filter. Classifiers below are trained on these rows as they are
+(nothing is filtered by fidelity yet).
+
+{markdown(fidelity)}
 
 ## Real vs synthetic (macro-F1 and accuracy on the real test split)
 

@@ -1,5 +1,6 @@
 """Every word the pipeline stores or matches on, declared once as an enum: generation
-methods, training sources, classifiers, row statuses and rejection reasons.
+methods, training sources, classifiers, label-fidelity judges, row statuses and rejection
+reasons.
 
 They are `StrEnum`s, so a member is the very string stored in the lake and compared in
 SQL; the CLI choices, the asset keys and selections, and `Lake.connect()`'s `vocabulary`
@@ -34,6 +35,13 @@ class Classifier(StrEnum):
     LOGREG = "logreg"
 
 
+class Judge(StrEnum):
+    """Who decides whether a synthetic text carries its label (`label_fidelity.judge`)."""
+
+    SEED_CLASSIFIER = "seed_classifier"  # trained on the few-shot seed pool only
+    REAL_ORACLE = "real_oracle"  # trained on the whole real train split: a diagnostic
+
+
 class Status(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -64,7 +72,7 @@ SET_REASONS = (Reason.DUPLICATE, Reason.NEAR_DUPLICATE, Reason.COPIES_DEMONSTRAT
                Reason.MATCHES_REAL_TEST, Reason.SURPLUS)
 
 ALL = {"method": Method, "train_source": TrainSource, "classifier": Classifier,
-       "status": Status, "reason": Reason}
+       "judge": Judge, "status": Status, "reason": Reason}
 
 
 def rows() -> list[dict]:

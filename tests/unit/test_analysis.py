@@ -61,3 +61,27 @@ def test_report_renders_with_plots_from_the_lake(analysed_lake):
     assert colored(gap_png) > colored(empty_png), "the gap plot shows data points"
     for png in figures.values():
         assert png.exists() and png.stat().st_size > 5000
+
+
+def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
+    from synthlake import fidelity
+
+    lake = Lake(tmp_path / "lake")
+    rows = [{"task": "t", "method": method, "example_id": f"{method}{i}", "label": label,
+             "judge": judge, "predicted_label": label, "p_requested": 0.5,
+             "agrees": i < agree, "judged_at": pd.Timestamp("2026-01-01", tz="UTC")}
+            for method, label, judge, n, agree in [("few_shot", "a", "seed_classifier", 30, 27),
+                                                   ("few_shot", "b", "real_oracle", 12, 3),
+                                                   ("zero_shot", "a", "seed_classifier", 5, 5)]
+            for i in range(n)]
+    for method in ("few_shot", "zero_shot"):
+        lake.write_partition("label_fidelity", tables.from_rows(
+            "label_fidelity", [r for r in rows if r["method"] == method]),
+            {"task": "t", "method": method}, "r")
+    sql = report.query_file(lake, "label_fidelity.sql")
+    engine = fidelity.summary(pd.DataFrame(rows))
+    merged = sql.merge(engine, on=["task", "method", "label", "judge"], suffixes=("", "_py"))
+    assert len(merged) == 3 and merged["n"].tolist() == merged["n_py"].tolist()
+    assert np.allclose(merged[["low", "high"]].to_numpy(), merged[["low_py", "high_py"]].to_numpy(),
+                       atol=1e-3)
+    assert merged.loc[merged.n == 5, "high"].item() == 1.0 and merged.loc[merged.n == 5, "low"].item() < 0.6

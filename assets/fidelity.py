@@ -1,0 +1,28 @@
+"""Label fidelity of the accepted synthetic rows, per task (both methods)."""
+
+import dagster as dg
+
+from assets.generation import synthetic_key
+from assets.metadata import markdown_table, table_metadata
+from assets.partitions import task_partitions
+from assets.resources import LakeResource
+from synthlake import fidelity
+from synthlake.vocabulary import Method
+
+
+@dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
+          deps=[synthetic_key(m) for m in Method], metadata=table_metadata("label_fidelity"))
+def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    """Per accepted synthetic row, whether the seed classifier and the real-data oracle (a
+    diagnostic) find the label it was generated for (`label_fidelity` table)."""
+    frame, versions = fidelity.judge_task(lake.lake(), lake.task(context), context.run.run_id)
+    shares = fidelity.summary(frame) if len(frame) else None
+    if shares is not None:
+        for row in shares.itertuples():
+            context.log.info(f"{row.method}/{row.label} by {row.judge}: {row.agree}/{row.n} "
+                             f"carry their label ({row.low:.2f} to {row.high:.2f})")
+    return dg.MaterializeResult(metadata={
+        "agreement_per_label": markdown_table(
+            [] if shares is None else shares.drop(columns="task").to_dict("records")),
+        "delta_versions": markdown_table([{"method": m, "version": v} for m, v in versions.items()]),
+    })

@@ -1,0 +1,20 @@
+-- Label fidelity: the share of accepted synthetic rows a judge finds carry the label they
+-- were generated for, per task, method, label and judge, with the n behind it and its
+-- 95% Wilson interval. real_oracle is a diagnostic (trained on all real train texts).
+WITH counts AS (
+    SELECT task, method, label, judge, count(*) AS n, sum(agrees::INT) AS k,
+           avg(p_requested) AS mean_p_requested
+    FROM label_fidelity
+    GROUP BY ALL
+), wilson AS (
+    SELECT *, k / n AS p, 1.96 ^ 2 / n AS z2n FROM counts
+)
+SELECT task, method, label, judge, n, k AS agree, round(p, 3) AS share,
+       round((p + z2n / 2 - 1.96 * sqrt(p * (1 - p) / n + z2n / (4 * n))) / (1 + z2n), 3) AS low,
+       round((p + z2n / 2 + 1.96 * sqrt(p * (1 - p) / n + z2n / (4 * n))) / (1 + z2n), 3) AS high,
+       round(mean_p_requested, 3) AS mean_p_requested
+FROM wilson
+ORDER BY task,
+         (SELECT position FROM vocabulary WHERE kind = 'method' AND value = method),
+         label,
+         (SELECT position FROM vocabulary WHERE kind = 'judge' AND value = judge);

@@ -1,0 +1,60 @@
+"""Label-fidelity judges on a planted set: real texts of known label, some submitted
+under the wrong requested label."""
+
+import pandas as pd
+import pytest
+
+from synthlake import fidelity, tables
+from synthlake.catalog import get_task
+from synthlake.realdata import write_real_examples
+from synthlake.vocabulary import Judge
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """sms_spam's real data in a lake, and 60 real *test* texts (never in a judge's
+    training data), a third of them written into synthetic_examples under the other label."""
+    from synthlake.lake import Lake
+
+    lake = Lake(tmp_path_factory.mktemp("fidelity") / "lake")
+    spec = get_task("sms_spam")
+    write_real_examples(lake, spec, "real")
+    test = lake.read("real_examples", where={"task": "sms_spam", "split": "test"}).to_pandas()
+    rows = pd.concat([test[test.label == lab].sample(30, random_state=1) for lab in ("ham", "spam")])
+    rows = rows.reset_index(drop=True)
+    wrong = rows.index % 3 == 0
+    requested = rows["label"].where(~wrong, rows["label"].map({"ham": "spam", "spam": "ham"}))
+    synthetic = [{"task": "sms_spam", "method": "few_shot", "label": req, "text": text,
+                  "example_id": eid, "status": "accepted", "model": "planted"}
+                 for req, text, eid in zip(requested, rows["text"], rows["example_id"], strict=True)]
+    lake.write_partition("synthetic_examples", tables.from_rows("synthetic_examples", synthetic),
+                         {"task": "sms_spam", "method": "few_shot"}, "planted")
+    return lake, spec, dict(zip(rows["example_id"], wrong, strict=True))
+
+
+@pytest.mark.parametrize("judge", [Judge.SEED_CLASSIFIER, Judge.REAL_ORACLE])
+def test_a_judge_rejects_the_planted_mislabels_and_keeps_the_rest(planted, judge):
+    lake, spec, wrong = planted
+    frame, versions = fidelity.judge_task(lake, spec, "r1", judges=(judge,))
+    assert list(versions) == ["few_shot"] and len(frame) == len(wrong)
+    planted_wrong = frame["example_id"].map(wrong)
+    kept_right = frame.loc[~planted_wrong, "agrees"].mean()
+    caught_wrong = (~frame.loc[planted_wrong, "agrees"]).mean()
+    assert kept_right >= 0.9 and caught_wrong >= 0.9, (kept_right, caught_wrong)
+    # Its probabilities say the same: low for the planted mislabels, high for the rest.
+    assert frame.loc[planted_wrong, "p_requested"].median() < 0.2
+    assert frame.loc[~planted_wrong, "p_requested"].median() > 0.8
+    stored = lake.read("label_fidelity", where={"task": "sms_spam", "method": "few_shot"})
+    assert stored.num_rows == len(frame) and set(stored.column("judge").to_pylist()) == {judge}
+
+
+def test_the_seed_classifier_learns_only_from_the_seed_pool(planted):
+    from synthlake import prompts
+
+    lake, spec, _ = planted
+    real = lake.read("real_examples", where={"task": "sms_spam"}).to_pandas()
+    pool = prompts.seed_pool(real, spec, seed=0)
+    judge = fidelity.seed_classifier(real, spec, seed=0)
+    assert sorted(judge.trained_on) == sorted(t for p in pool.values() for t in p.texts)
+    assert len(judge.trained_on) == 2 * spec.few_shot.seed_pool_per_label
+    assert judge.name == Judge.SEED_CLASSIFIER and list(judge.model.classes_) == ["ham", "spam"]
