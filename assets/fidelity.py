@@ -5,17 +5,19 @@ import dagster as dg
 from assets.generation import synthetic_key
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
-from assets.resources import LakeResource
+from assets.resources import LakeResource, LLMResource
 from synthlake import fidelity
 from synthlake.vocabulary import Method
 
 
 @dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
           deps=[synthetic_key(m) for m in Method], metadata=table_metadata("label_fidelity"))
-def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    """Per accepted synthetic row, whether the seed classifier and the real-data oracle (a
-    diagnostic) find the label it was generated for (`label_fidelity` table)."""
-    frame, versions = fidelity.judge_task(lake.lake(), lake.task(context), context.run.run_id)
+def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource,
+                   llm: LLMResource) -> dg.MaterializeResult:
+    """Per accepted synthetic row, whether the method's judge (task YAML `fidelity.judge`)
+    and the real-data oracle (a diagnostic) find the label it was generated for."""
+    frame, versions, usage = fidelity.judge_task(lake.lake(), lake.task(context),
+                                                 context.run.run_id, endpoint=llm.endpoint_config())
     shares = fidelity.summary(frame) if len(frame) else None
     if shares is not None:
         for row in shares.itertuples():
@@ -24,5 +26,8 @@ def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.
     return dg.MaterializeResult(metadata={
         "agreement_per_label": markdown_table(
             [] if shares is None else shares.drop(columns="task").to_dict("records")),
+        "llm_judge_requests_sent": usage.get("requests_sent", 0),
+        "llm_judge_from_journal": usage.get("cached", 0),
+        "llm_judge_tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0),
         "delta_versions": markdown_table([{"method": m, "version": v} for m, v in versions.items()]),
     })

@@ -145,6 +145,16 @@ class Quality(StrictModel):
     max_rejection_rate: float = Field(default=0.9, ge=0, le=1)
 
 
+class Fidelity(StrictModel):
+    """Which judge decides whether a generated text carries its label (`fidelity.py`)."""
+
+    judge: Literal["auto", "llm", "seed_classifier", "none"] = Field(
+        default="auto", description="auto: seed_classifier for few-shot (it uses only the real "
+        "texts the method already shows), llm for zero-shot (no real data); none: not judged")
+    min_p: float = Field(default=0.5, ge=0, le=1, description="a text whose judge gives its "
+                         "requested label a lower probability is a label mismatch")
+
+
 class TaskSpec(StrictModel):
     """One classification task: labels, prompts, limits and where its real data lives."""
 
@@ -159,6 +169,7 @@ class TaskSpec(StrictModel):
     diversity: Diversity = Diversity()
     data: DataSource
     quality: Quality = Quality()
+    fidelity: Fidelity = Fidelity()
     max_length_tokens: int = Field(default=128, ge=8, description="classifier truncation")
     citation: str | None = None
 

@@ -10,6 +10,18 @@ label that was requested. Judges, each recorded by name (`vocabulary.Judge`):
     real_oracle      the same, trained on the whole real train split (capped per label):
                      a diagnostic that measures the data and the other judges, never a
                      filter
+    llm              the LLM, through the same door as generation (journaled, so a re-run
+                     pays nothing), asked which label fits, options in a seeded shuffled
+                     order so position bias averages out; p_requested is 1 or 0 (logprobs
+                     are not read yet). Its prompt:
+
+        system: You label texts for a text classification task.
+        user:   Task: <task description>
+                Labels:
+                - <label>: <label description>      (one line per label, shuffled)
+                Text:
+                <the text, between triple double quotes>
+                Answer with exactly one label name from the list, or unknown if none fits.
 
 `label_fidelity` columns (partitioned by task and method; one row per accepted synthetic
 row and judge):
@@ -23,6 +35,7 @@ row and judge):
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass
 
@@ -97,13 +110,132 @@ def real_oracle(real: pd.DataFrame, spec: TaskSpec, seed: int) -> EmbeddingJudge
 
 BUILDERS = {Judge.SEED_CLASSIFIER: seed_classifier, Judge.REAL_ORACLE: real_oracle}
 
+SYSTEM = "You label texts for a text classification task."
+INSTRUCTION = "Answer with exactly one label name from the list, or unknown if none fits."
+UNKNOWN = "unknown"
 
-def judge_task(lake, spec: TaskSpec, run_id: str,
-               judges: tuple[Judge, ...] = (Judge.SEED_CLASSIFIER, Judge.REAL_ORACLE),
-               seed: int = 0) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Judge every accepted row of each method of a task; write each method's
-    `label_fidelity` partition. Each judge is trained once per task. Returns all rows and
-    the Delta version written per method (methods without rows are left alone)."""
+
+def judge_messages(spec: TaskSpec, text: str, options: list[str]) -> list[dict]:
+    """The question put to the LLM judge, labels in the order given."""
+    described = {label.name: label.description for label in spec.labels}
+    listing = "\n".join(f"- {name}: {described[name]}" for name in options)
+    user = (f"Task: {spec.description}\n\nLabels:\n{listing}\n\nText:\n\"\"\"{text}\"\"\"\n\n"
+            f"{INSTRUCTION}")
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def parse_verdict(answer: str | None, label_names: list[str]) -> str:
+    """The label an answer names, or `unknown`: the whole answer as a label (case, quotes
+    and punctuation aside), else the one label named in it as a whole word."""
+    import re
+
+    def norm(value: str) -> str:
+        return re.sub(r"[^\w+/ -]", "", value).strip().lower()
+
+    said = norm(answer or "")
+    by_norm = {norm(name): name for name in label_names}
+    if said in by_norm:
+        return by_norm[said]
+    named = {name for key, name in by_norm.items()
+             if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", said)}
+    return named.pop() if len(named) == 1 else UNKNOWN
+
+
+class LLMJudge:
+    """Judges through an open `llm.session`; every answer is journaled, and the tokens it
+    spends are counted apart from generation's (`usage`)."""
+
+    name = Judge.LLM
+
+    def __init__(self, llm, spec: TaskSpec, method: str, seed: int, temperature: float):
+        self.llm, self.spec, self.method, self.seed = llm, spec, method, seed
+        self.params = {"temperature": temperature, "max_tokens": 16}
+        self.usage: dict = {}
+
+    def request(self, text: str):
+        from synthlake.embed import text_hash
+        from synthlake.llm import ChatRequest
+
+        options = list(self.spec.label_names)
+        prompts.rng_for(self.seed, self.spec.name, text).shuffle(options)
+        return ChatRequest(self.spec.name, f"{self.method}/fidelity",
+                           judge_messages(self.spec, text, options),
+                           {**self.params, "seed": self.seed}, slot=f"fidelity/{text_hash(text)}")
+
+    def judge(self, texts: list[str], requested: list[str]) -> pd.DataFrame:
+        import asyncio
+
+        requests = [self.request(text) for text in texts]
+        responses, usage = self.llm.run(
+            lambda client: asyncio.gather(*[client.complete(r) for r in requests]))
+        for key, value in usage.items():
+            self.usage[key] = self.usage.get(key, 0) + value
+        predicted = [parse_verdict(r.text, self.spec.label_names) for r in responses]
+        agrees = [p == r for p, r in zip(predicted, requested, strict=True)]
+        return pd.DataFrame({"predicted_label": predicted,
+                             "p_requested": [float(a) for a in agrees], "agrees": agrees})
+
+
+def judge_for(spec: TaskSpec, method: str) -> Judge | None:
+    """The judge a task's `fidelity.judge` names for a method (`auto` resolved)."""
+    chosen = spec.fidelity.judge
+    if chosen == "auto":
+        return Judge.SEED_CLASSIFIER if method == Method.FEW_SHOT else Judge.LLM
+    return None if chosen == "none" else Judge(chosen)
+
+
+class Judges:
+    """The judges of one task, each built on first use: embedding judges trained once, the
+    LLM judge on one session opened for the lot (and closed by `close`)."""
+
+    def __init__(self, lake, spec: TaskSpec, seed: int = 0, endpoint=None, wire=None):
+        self.lake, self.spec, self.seed, self.endpoint, self.wire = lake, spec, seed, endpoint, wire
+        self._built: dict = {}
+        self._session = contextlib.ExitStack()
+        self.llm_usage: dict = {}
+
+    def get(self, name: Judge, method: str):
+        if name == Judge.LLM:
+            return LLMJudge(self._llm(), self.spec, method, self.seed, self._temperature())
+        if name not in self._built:
+            real = self.lake.read("real_examples", where={"task": self.spec.name},
+                                  columns=["split", "example_id", "text", "label"]).to_pandas()
+            self._built[name] = BUILDERS[name](real, self.spec, self.seed)
+        return self._built[name]
+
+    def _llm(self):
+        from synthlake.llm import EndpointConfig, Journal, session
+
+        if "llm" not in self._built:
+            self.endpoint = self.endpoint or EndpointConfig.from_env()
+            self._built["llm"] = self._session.enter_context(session(
+                self.endpoint, Journal.path_for_lake(self.lake.root), self.wire))
+        return self._built["llm"]
+
+    def _temperature(self) -> float:
+        from synthlake.llm import fixed_temperature
+
+        fixed = fixed_temperature(self.endpoint)  # the embedded model samples at one only
+        return 0.0 if fixed is None else fixed
+
+    def judge(self, name: Judge, method: str, rows: pd.DataFrame) -> pd.DataFrame:
+        judge = self.get(name, method)
+        found = verdicts(judge, rows, self.spec.name, method)
+        if isinstance(judge, LLMJudge):
+            for key, value in judge.usage.items():
+                self.llm_usage[key] = self.llm_usage.get(key, 0) + value
+        return found
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | None = None,
+               seed: int = 0, endpoint=None, wire=None) -> tuple[pd.DataFrame, dict[str, int], dict]:
+    """Judge every accepted row of each method of a task, by the method's own judge
+    (`judge_for`) and `real_oracle`, or by `judges`; write each method's `label_fidelity`
+    partition. Returns all rows, the Delta version written per method (methods without
+    rows are left alone) and the LLM judge's usage (tokens apart from generation's)."""
     accepted = {}
     for method in Method if "synthetic_examples" in lake.tables() else ():
         rows = lake.read("synthetic_examples", where={"task": spec.name, "method": method},
@@ -111,23 +243,25 @@ def judge_task(lake, spec: TaskSpec, run_id: str,
         rows = rows[rows["status"] == Status.ACCEPTED].reset_index(drop=True)
         if not rows.empty:
             accepted[str(method)] = rows
-    if not accepted:
-        return pd.DataFrame(columns=list(tables.TABLES["label_fidelity"].data_schema.names)), {}
-    real = lake.read("real_examples", where={"task": spec.name},
-                     columns=["split", "example_id", "text", "label"]).to_pandas()
-    trained = {name: BUILDERS[name](real, spec, seed) for name in judges}
     frames, versions = [], {}
-    for method, rows in accepted.items():
-        frame = pd.concat([verdicts(judge, rows, spec.name, method) for judge in trained.values()],
-                          ignore_index=True)
-        versions[method] = lake.write_partition(
-            "label_fidelity", tables.from_rows("label_fidelity", frame.to_dict("records")),
-            {"task": spec.name, "method": method}, run_id)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True), versions
+    panel = Judges(lake, spec, seed, endpoint, wire)
+    try:
+        for method, rows in accepted.items():
+            names = judges or tuple(j for j in (judge_for(spec, method), Judge.REAL_ORACLE) if j)
+            frame = pd.concat([panel.judge(name, method, rows) for name in names],
+                              ignore_index=True)
+            versions[method] = lake.write_partition(
+                "label_fidelity", tables.from_rows("label_fidelity", frame.to_dict("records")),
+                {"task": spec.name, "method": method}, run_id)
+            frames.append(frame)
+    finally:
+        panel.close()
+    columns = list(tables.TABLES["label_fidelity"].data_schema.names)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return frame, versions, panel.llm_usage
 
 
-def verdicts(judge: EmbeddingJudge, rows: pd.DataFrame, task: str, method: str) -> pd.DataFrame:
+def verdicts(judge, rows: pd.DataFrame, task: str, method: str) -> pd.DataFrame:
     """`label_fidelity` rows of one judge over `rows` (example_id, label, text)."""
     found = judge.judge(rows["text"].tolist(), rows["label"].tolist())
     return (pd.concat([rows[["example_id", "label"]], found], axis=1)

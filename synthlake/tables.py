@@ -108,7 +108,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
     _table("label_fidelity", "per accepted synthetic row and judge: does it carry its label",
            ("task", "method"),
            TASK, METHOD, EXAMPLE_ID, ("label", STRING, "the label requested"),
-           ("judge", STRING, "seed_classifier, real_oracle (diagnostic, never a filter)"),
+           ("judge", STRING, "llm, seed_classifier, real_oracle (a diagnostic, never a filter)"),
            ("predicted_label", STRING, "the label the judge finds"),
            ("p_requested", FLOAT, "the judge's probability of the requested label"),
            ("agrees", BOOL, "predicted_label is the requested label"),

@@ -38,6 +38,7 @@ class Classifier(StrEnum):
 class Judge(StrEnum):
     """Who decides whether a synthetic text carries its label (`label_fidelity.judge`)."""
 
+    LLM = "llm"  # the LLM asked which label fits
     SEED_CLASSIFIER = "seed_classifier"  # trained on the few-shot seed pool only
     REAL_ORACLE = "real_oracle"  # trained on the whole real train split: a diagnostic
 

@@ -35,7 +35,7 @@ def planted(tmp_path_factory):
 @pytest.mark.parametrize("judge", [Judge.SEED_CLASSIFIER, Judge.REAL_ORACLE])
 def test_a_judge_rejects_the_planted_mislabels_and_keeps_the_rest(planted, judge):
     lake, spec, wrong = planted
-    frame, versions = fidelity.judge_task(lake, spec, "r1", judges=(judge,))
+    frame, versions, _ = fidelity.judge_task(lake, spec, "r1", judges=(judge,))
     assert list(versions) == ["few_shot"] and len(frame) == len(wrong)
     planted_wrong = frame["example_id"].map(wrong)
     kept_right = frame.loc[~planted_wrong, "agrees"].mean()
@@ -58,3 +58,32 @@ def test_the_seed_classifier_learns_only_from_the_seed_pool(planted):
     assert sorted(judge.trained_on) == sorted(t for p in pool.values() for t in p.texts)
     assert len(judge.trained_on) == 2 * spec.few_shot.seed_pool_per_label
     assert judge.name == Judge.SEED_CLASSIFIER and list(judge.model.classes_) == ["ham", "spam"]
+
+
+def test_a_scripted_llm_judge_rejects_the_mislabels_and_a_rerun_pays_nothing(planted, tmp_path):
+    """The loopback endpoint answers each text's true label by rule (options shuffled in
+    the prompt do not matter to it); the journal answers the second run."""
+    import json
+
+    from synthlake.llm import EndpointConfig
+    from synthlake.llm.embedded import free_port
+    from tests.support import loopback
+
+    lake, spec, wrong = planted
+    rows = lake.read("synthetic_examples", where={"task": "sms_spam"}).to_pandas()
+    flip = {"ham": "spam", "spam": "ham"}
+    truth = [[text, flip[req] if wrong[eid] else req]
+             for text, req, eid in zip(rows.text, rows.label, rows.example_id, strict=True)]
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(truth))
+    with loopback.running(free_port(), "--script", str(script)) as url:
+        endpoint = EndpointConfig(base_url=url, model="dev")
+        frame, _, usage = fidelity.judge_task(lake, spec, "r1", judges=(Judge.LLM,),
+                                              endpoint=endpoint)
+        again, _, usage_again = fidelity.judge_task(lake, spec, "r2", judges=(Judge.LLM,),
+                                                    endpoint=endpoint)
+    planted_wrong = frame["example_id"].map(wrong)
+    assert (frame["agrees"] == ~planted_wrong).all()
+    assert set(frame.loc[planted_wrong, "p_requested"]) == {0.0}
+    assert usage["requests_sent"] == len(rows) and usage_again["requests_sent"] == 0
+    assert usage_again["cached"] == len(rows) and again["agrees"].tolist() == frame["agrees"].tolist()

@@ -9,11 +9,13 @@ prompt) after a configurable latency, and injects faults on demand:
     slow (answers after `slow_s`, past a client's timeout), malformed (a 200 whose body is
     not JSON), empty (empty content), length (finish_reason "length").
 
-With `--max-request-bytes N` a larger request body gets the 400 a model answers when its
-context length is exceeded. With `--rate-limit R` it also enforces a provider's limit of
-R requests per second (a bucket holding a tenth of a second's worth, so a burst barely
-exceeds the rate): a request over it is refused at once with 429 and a Retry-After
-saying when the next one would be admitted; the request log names it "rate limit".
+With `--script FILE` (a JSON list of [substring, answer] pairs) a request whose last
+message contains a substring gets that answer, the first rule that matches winning: a
+judge that answers by rule. With `--max-request-bytes N` a larger request body gets the
+400 a model answers when its context length is exceeded. With `--rate-limit R` it also
+enforces a provider's limit of R requests per second (a bucket holding a tenth of a
+second's worth, so a burst barely exceeds the rate): a request over it is refused at once
+with 429 and a Retry-After saying when the next one would be admitted; the request log names it "rate limit".
 
 Faults (in turn, round robin) hit the first `faults_per_request` attempts of a request
 whose body hash falls in `fault_rate`, so every request heals eventually. Every
@@ -58,12 +60,14 @@ class FaultServer:
                  faults: list[str] | None = None, fault_rate: float = 0.0,
                  faults_per_request: int = 1, slow_s: float = 5.0, api_key: str | None = None,
                  known_models: list[str] | None = None, request_log: Path | None = None,
-                 rate_limit: float | None = None, max_request_bytes: int | None = None):
+                 rate_limit: float | None = None, max_request_bytes: int | None = None,
+                 script: list[tuple[str, str]] | None = None):
         self.latency_s, self.tokens_per_s = latency_s, tokens_per_s
         self.faults, self.fault_rate = faults or [], fault_rate
         self.faults_per_request, self.slow_s = faults_per_request, slow_s
         self.api_key, self.known_models = api_key, known_models
         self.max_request_bytes = max_request_bytes
+        self.script = script or []
         # A provider's limit, scaled down: per second, with a tenth of a second's burst.
         # Its own arithmetic (a virtual schedule), not the client's bucket: a test of the
         # client's limits against the client's own limiter would prove nothing.
@@ -123,7 +127,7 @@ class FaultServer:
         if fault == "drop":
             request.transport.close()
             raise ConnectionResetError("dropped on purpose")
-        text = self._text(body, digest)
+        text = self._scripted(body) or self._text(body, digest)
         delay = self.latency_s + (len(text.split()) / self.tokens_per_s if self.tokens_per_s else 0)
         await asyncio.sleep(self.slow_s if fault == "slow" else delay)
         if fault == "malformed":
@@ -140,6 +144,10 @@ class FaultServer:
         # Round robin, so a short test run meets every kind of fault.
         self.fault_turn += 1
         return self.faults[self.fault_turn % len(self.faults)]
+
+    def _scripted(self, body: dict) -> str | None:
+        last = str((body.get("messages") or [{}])[-1].get("content", ""))
+        return next((answer for needle, answer in self.script if needle in last), None)
 
     @staticmethod
     def _text(body: dict, digest: str) -> str:
@@ -189,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate-limit", type=float, help="requests per second; over it, 429")
     parser.add_argument("--max-request-bytes", type=int,
                         help="a larger request body gets a 400 context-length error")
+    parser.add_argument("--script", type=Path,
+                        help="JSON list of [substring, answer]: answers by rule")
     args = parser.parse_args(argv)
     import logging
 
@@ -203,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         api_key=args.api_key, known_models=args.models.split(",") if args.models else None,
         request_log=args.request_log, rate_limit=args.rate_limit,
         max_request_bytes=args.max_request_bytes,
+        script=json.loads(args.script.read_text()) if args.script else None,
     )
     web.run_app(server.app(), host="127.0.0.1", port=args.port, print=None,
                 access_log=None, backlog=4096)
