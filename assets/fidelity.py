@@ -23,6 +23,9 @@ def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource,
         for row in shares.itertuples():
             context.log.info(f"{row.method}/{row.label} by {row.judge}: {row.agree}/{row.n} "
                              f"carry their label ({row.low:.2f} to {row.high:.2f})")
+            if row.named < 0.5:
+                context.log.warning(f"{row.method}/{row.label}: {row.judge} named a label for "
+                                    f"{row.named:.0%} of rows only; it has no signal here")
     return dg.MaterializeResult(metadata={
         "agreement_per_label": markdown_table(
             [] if shares is None else shares.drop(columns="task").to_dict("records")),

@@ -270,12 +270,16 @@ def verdicts(judge, rows: pd.DataFrame, task: str, method: str) -> pd.DataFrame:
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """task | method | judge | label | n | agree | share | low | high: the share of rows
-    the judge gives their requested label, with its 95% Wilson interval."""
+    """task | method | judge | label | n | agree | named | share | low | high: the share
+    of rows the judge gives their requested label, with its 95% Wilson interval; `named`
+    is the share it put in any label at all (an LLM judge answering outside the labels has
+    no signal)."""
     from scipy.stats import binomtest
 
-    out = (frame.groupby(["task", "method", "judge", "label"], sort=True)["agrees"]
-           .agg(n="size", agree="sum").reset_index())
+    out = (frame.assign(named=frame["predicted_label"] != UNKNOWN)
+           .groupby(["task", "method", "judge", "label"], sort=True)
+           .agg(n=("agrees", "size"), agree=("agrees", "sum"), named=("named", "mean"))
+           .reset_index())
     intervals = [binomtest(int(k), int(n)).proportion_ci(method="wilson")
                  for k, n in zip(out["agree"], out["n"], strict=True)]
     out["share"] = (out["agree"] / out["n"]).round(3)

@@ -92,8 +92,10 @@ EMNLP 2023, run on this lake. Generator model(s): {", ".join(models) or "none ye
 The share of accepted synthetic rows that a judge assigns the label they were generated
 for, with the n behind it and a 95% Wilson interval. `seed_classifier` learns only from
 the few-shot seed pool; `real_oracle` learns from the whole real train split and is a
-diagnostic, never a filter. Classifiers below are trained on these rows as they are
-(nothing is filtered by fidelity yet).
+diagnostic, never a filter; `llm` asks the model. `named_a_label` is the share of rows a
+judge put in any label at all: a judge that mostly answers outside the labels (the
+embedded 135M model does) has no signal, whatever its agreement. Classifiers below are
+trained on these rows as they are (nothing is filtered by fidelity yet).
 
 {markdown(fidelity)}
 

@@ -1,9 +1,12 @@
 -- Label fidelity: the share of accepted synthetic rows a judge finds carry the label they
 -- were generated for, per task, method, label and judge, with the n behind it and its
 -- 95% Wilson interval. real_oracle is a diagnostic (trained on all real train texts).
+-- named_a_label: the share of rows the judge put in some label at all; an LLM judge that
+-- mostly answers outside the labels has no signal, whatever its agreement says.
 WITH counts AS (
-    SELECT task, method, label, judge, count(*) AS n, sum(agrees::INT) AS k,
-           avg(p_requested) AS mean_p_requested
+    SELECT task, method, label, judge, count(*) AS n, sum(agrees::INT)::INT AS k,
+           avg(p_requested) AS mean_p_requested,
+           avg((predicted_label <> 'unknown')::INT) AS named_a_label
     FROM label_fidelity
     GROUP BY ALL
 ), wilson AS (
@@ -12,7 +15,7 @@ WITH counts AS (
 SELECT task, method, label, judge, n, k AS agree, round(p, 3) AS share,
        round((p + z2n / 2 - 1.96 * sqrt(p * (1 - p) / n + z2n / (4 * n))) / (1 + z2n), 3) AS low,
        round((p + z2n / 2 + 1.96 * sqrt(p * (1 - p) / n + z2n / (4 * n))) / (1 + z2n), 3) AS high,
-       round(mean_p_requested, 3) AS mean_p_requested
+       round(mean_p_requested, 3) AS mean_p_requested, round(named_a_label, 3) AS named_a_label
 FROM wilson
 ORDER BY task,
          (SELECT position FROM vocabulary WHERE kind = 'method' AND value = method),

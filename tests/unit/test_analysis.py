@@ -68,7 +68,8 @@ def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
 
     lake = Lake(tmp_path / "lake")
     rows = [{"task": "t", "method": method, "example_id": f"{method}{i}", "label": label,
-             "judge": judge, "predicted_label": label, "p_requested": 0.5,
+             "judge": judge, "predicted_label": "unknown" if i % 4 == 3 else label,
+             "p_requested": 0.5,
              "agrees": i < agree, "judged_at": pd.Timestamp("2026-01-01", tz="UTC")}
             for method, label, judge, n, agree in [("few_shot", "a", "seed_classifier", 30, 27),
                                                    ("few_shot", "b", "real_oracle", 12, 3),
@@ -85,3 +86,5 @@ def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
     assert np.allclose(merged[["low", "high"]].to_numpy(), merged[["low_py", "high_py"]].to_numpy(),
                        atol=1e-3)
     assert merged.loc[merged.n == 5, "high"].item() == 1.0 and merged.loc[merged.n == 5, "low"].item() < 0.6
+    assert np.allclose(merged["named_a_label"], merged["named"], atol=1e-3)
+    assert merged.loc[merged.n == 12, "named_a_label"].item() == 0.75
