@@ -69,6 +69,22 @@ def encode(texts: list[str], name: str, batch_size: int = 64) -> np.ndarray:
     return out
 
 
+_MEMO: dict[tuple[str, str], np.ndarray] = {}
+
+
+def encode_memoized(texts: list[str], name: str | None = None) -> np.ndarray:
+    """`encode`, remembering every text's vector for the life of the process: the real
+    test split, the seed pool and the synthetic rows are shared by classifiers, seeds
+    and label-fidelity judges, and each is encoded once."""
+    name = name or embedder_name()
+    missing = sorted({t for t in texts if (name, t) not in _MEMO})
+    if missing:
+        _MEMO.update(zip([(name, t) for t in missing], encode(missing, name), strict=True))
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([_MEMO[name, t] for t in texts])
+
+
 @dataclass
 class EmbedReport:
     rows: int

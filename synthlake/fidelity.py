@@ -36,6 +36,7 @@ row and judge):
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -64,9 +65,9 @@ class EmbeddingJudge:
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
-        from synthlake.embed import embedder_name, encode
+        from synthlake.embed import encode_memoized
 
-        vectors = encode(texts, embedder_name())
+        vectors = encode_memoized(texts)
         base = LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
         folds = min(MAX_FOLDS, min(Counter(labels).values()))
         if folds < 2:  # a label with one text: nothing to calibrate on
@@ -78,11 +79,11 @@ class EmbeddingJudge:
 
     def judge(self, texts: list[str], requested: list[str]) -> pd.DataFrame:
         """predicted_label | p_requested | agrees, one row per text."""
-        from synthlake.embed import embedder_name, encode
+        from synthlake.embed import encode_memoized
 
         if not texts:
             return pd.DataFrame({"predicted_label": [], "p_requested": [], "agrees": []})
-        proba = self.model.predict_proba(encode(texts, embedder_name()))
+        proba = self.model.predict_proba(encode_memoized(texts))
         classes = list(self.model.classes_)
         predicted = [classes[i] for i in proba.argmax(axis=1)]
         column = {label: i for i, label in enumerate(classes)}
@@ -113,6 +114,8 @@ BUILDERS = {Judge.SEED_CLASSIFIER: seed_classifier, Judge.REAL_ORACLE: real_orac
 SYSTEM = "You label texts for a text classification task."
 INSTRUCTION = "Answer with exactly one label name from the list, or unknown if none fits."
 UNKNOWN = "unknown"
+COUNTED_USAGE = ("requests_sent", "cached", "retries", "failures", "prompt_tokens",
+                 "completion_tokens", "cost_usd")  # the LLM judge's, summed over methods
 
 
 def judge_messages(spec: TaskSpec, text: str, options: list[str]) -> list[dict]:
@@ -127,8 +130,6 @@ def judge_messages(spec: TaskSpec, text: str, options: list[str]) -> list[dict]:
 def parse_verdict(answer: str | None, label_names: list[str]) -> str:
     """The label an answer names, or `unknown`: the whole answer as a label (case, quotes
     and punctuation aside), else the one label named in it as a whole word."""
-    import re
-
     def norm(value: str) -> str:
         return re.sub(r"[^\w+/ -]", "", value).strip().lower()
 
@@ -150,7 +151,7 @@ class LLMJudge:
     def __init__(self, llm, spec: TaskSpec, method: str, seed: int, temperature: float):
         self.llm, self.spec, self.method, self.seed = llm, spec, method, seed
         self.params = {"temperature": temperature, "max_tokens": 16}
-        self.usage: dict = {}
+        self.usage: dict = {}  # of its last `judge` call
 
     def request(self, text: str):
         from synthlake.embed import text_hash
@@ -168,8 +169,7 @@ class LLMJudge:
         requests = [self.request(text) for text in texts]
         responses, usage = self.llm.run(
             lambda client: asyncio.gather(*[client.complete(r) for r in requests]))
-        for key, value in usage.items():
-            self.usage[key] = self.usage.get(key, 0) + value
+        self.usage = usage
         predicted = [parse_verdict(r.text, self.spec.label_names) for r in responses]
         agrees = [p == r for p, r in zip(predicted, requested, strict=True)]
         return pd.DataFrame({"predicted_label": predicted,
@@ -196,34 +196,38 @@ class Judges:
 
     def get(self, name: Judge, method: str):
         if name == Judge.LLM:
-            return LLMJudge(self._llm(), self.spec, method, self.seed, self._temperature())
+            llm, temperature = self._llm()
+            return LLMJudge(llm, self.spec, method, self.seed, temperature)
         if name not in self._built:
-            real = self.lake.read("real_examples", where={"task": self.spec.name},
-                                  columns=["split", "example_id", "text", "label"]).to_pandas()
-            self._built[name] = BUILDERS[name](real, self.spec, self.seed)
+            self._built[name] = BUILDERS[name](self._real(), self.spec, self.seed)
         return self._built[name]
 
+    def _real(self) -> pd.DataFrame:
+        """The task's real examples, read once for every embedding judge."""
+        if "real" not in self._built:
+            self._built["real"] = self.lake.read(
+                "real_examples", where={"task": self.spec.name},
+                columns=["split", "example_id", "text", "label"]).to_pandas()
+        return self._built["real"]
+
     def _llm(self):
-        from synthlake.llm import EndpointConfig, Journal, session
+        """The session, opened on first use, and the temperature the judge asks for (the
+        embedded model samples at one temperature only, and that one is recorded)."""
+        from synthlake.llm import EndpointConfig, Journal, fixed_temperature, session
 
         if "llm" not in self._built:
-            self.endpoint = self.endpoint or EndpointConfig.from_env()
-            self._built["llm"] = self._session.enter_context(session(
-                self.endpoint, Journal.path_for_lake(self.lake.root), self.wire))
+            endpoint = self.endpoint or EndpointConfig.from_env()
+            fixed = fixed_temperature(endpoint)
+            llm = self._session.enter_context(session(
+                endpoint, Journal.path_for_lake(self.lake.root), self.wire))
+            self._built["llm"] = llm, 0.0 if fixed is None else fixed
         return self._built["llm"]
-
-    def _temperature(self) -> float:
-        from synthlake.llm import fixed_temperature
-
-        fixed = fixed_temperature(self.endpoint)  # the embedded model samples at one only
-        return 0.0 if fixed is None else fixed
 
     def judge(self, name: Judge, method: str, rows: pd.DataFrame) -> pd.DataFrame:
         judge = self.get(name, method)
         found = verdicts(judge, rows, self.spec.name, method)
-        if isinstance(judge, LLMJudge):
-            for key, value in judge.usage.items():
-                self.llm_usage[key] = self.llm_usage.get(key, 0) + value
+        for key in COUNTED_USAGE if isinstance(judge, LLMJudge) else ():
+            self.llm_usage[key] = self.llm_usage.get(key, 0) + judge.usage.get(key, 0)
         return found
 
     def close(self) -> None:

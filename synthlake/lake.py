@@ -17,7 +17,6 @@ import fcntl
 import json
 import random
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -31,7 +30,6 @@ from synthlake import settings, tables, vocabulary
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"  # shipped in the package; `sql/` links here
 COMMIT_ATTEMPTS = 8
-WRITE_TOKEN = "synthlake_write"  # commit metadata: which write made a commit
 
 
 class LakeError(RuntimeError):
@@ -138,8 +136,7 @@ class Lake:
         read while others commit) may already be someone else's. A table that does not
         exist yet is created with mode "error" by one writer at a time (`_creating`); its
         commit is version 0."""
-        token = uuid.uuid4().hex
-        properties = CommitProperties(custom_metadata={**metadata, WRITE_TOKEN: token})
+        properties = CommitProperties(custom_metadata=metadata)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             if not self.exists(table):
                 with self._creating(table):
@@ -149,18 +146,12 @@ class Lake:
                                         commit_properties=properties)
                         return 0
                 # another writer created it meanwhile: append into its table
-            before = self.delta(table).version()
             try:
                 current = DeltaTable(self.path(table))
                 write_deltalake(current, data, mode=mode, predicate=predicate,
                                 commit_properties=properties)
                 return current.version()
             except (CommitFailedError, DeltaError) as exc:
-                # A conflict reported although the commit stood: writing again would commit
-                # the same rows twice.
-                landed = self._version_with_token(table, token, before)
-                if landed is not None:
-                    return landed
                 if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):
                     raise LakeError(f"{what} failed: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
@@ -179,15 +170,6 @@ class Lake:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _version_with_token(self, table: str, token: str, after: int) -> int | None:
-        """The version after `after` whose commit carries this write's token, or None.
-        Each version's own commit is read (`history` of the table opened at that
-        version), newest first; only versions committed since the attempt began."""
-        for version in range(self.delta(table).version(), after, -1):
-            if self.delta(table, version).history(limit=1)[0].get(WRITE_TOKEN) == token:
-                return version
-        return None
 
     def schema_mismatches(self) -> dict[str, list[str]]:
         """Tables of the lake whose stored schema is not their declaration, with how."""

@@ -253,20 +253,15 @@ class FineTuner:
 class EmbeddingLogReg:
     """Frozen sentence embeddings, logistic regression on top."""
 
-    # Embeddings depend only on the text: shared across sources and seeds of a process,
-    # so the real test split is encoded once, not once per model.
-    _vectors: dict[str, np.ndarray] = {}
-
     def __init__(self, spec: TaskSpec, config: TrainConfig, seed: int):
         self.seed, self.best_epoch, self.epochs_run = seed, 0, 0
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        from synthlake.embed import embedder_name, encode
+    @staticmethod
+    def _encode(texts: list[str]) -> np.ndarray:
+        # Shared across sources and seeds: the real test split is encoded once per process.
+        from synthlake.embed import encode_memoized
 
-        missing = sorted(set(texts) - set(self._vectors))
-        if missing:
-            self._vectors.update(zip(missing, encode(missing, embedder_name()), strict=True))
-        return np.stack([self._vectors[t] for t in texts])
+        return encode_memoized(texts)
 
     def fit(self, train: Split, validation: Split) -> None:
         from sklearn.linear_model import LogisticRegression

@@ -8,15 +8,26 @@ loopback HTTP server, the embedded model, Dagster runs and the browser.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from synthlake.lake import Lake
 from tests.support.data import write_user_task
 
+TESTS = Path(__file__).resolve().parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_collection_modifyitems(items):
+    """Each test carries its tier's marker (`-m unit`, `-m integration`): the folder it
+    lives in. (A hook in a folder's conftest would see every test of the session.)"""
+    for item in items:
+        tier = item.path.relative_to(TESTS).parts[0]
+        if tier in ("unit", "integration"):
+            item.add_marker(tier)
 
 
 @pytest.fixture

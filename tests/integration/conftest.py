@@ -20,11 +20,6 @@ def _data_dir(monkeypatch):
     monkeypatch.setenv("SYNTHLAKE_DATA_DIR", str(SHARED_DATA))
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture
 def dagster_dev(tmp_path):
     """`dagster dev -w workspace.yaml` on loopback with a fresh instance; yields the port

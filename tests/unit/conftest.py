@@ -20,8 +20,3 @@ def tiny_data_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SYNTHLAKE_DATA_DIR", str(root))
         yield root
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        item.add_marker(pytest.mark.unit)
