@@ -7,23 +7,25 @@ from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.resources import LakeResource, LLMResource
 from synthlake import fidelity
-from synthlake.vocabulary import Method
+from synthlake.vocabulary import FilterStage, Method
 
 
 @dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
           deps=[synthetic_key(m) for m in Method], metadata=table_metadata("label_fidelity"))
 def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource,
                    llm: LLMResource) -> dg.MaterializeResult:
-    """Per accepted synthetic row, whether the method's judge (task YAML `fidelity.judge`)
-    and the real-data oracle (a diagnostic) find the label it was generated for."""
+    """Per synthetic row that passed the checks before fidelity (kept by the label filter
+    or rejected by it), whether the method's judge (task YAML `fidelity.judge`) and the
+    real-data oracle (a diagnostic) find the label it was generated for."""
     frame, versions, usage = fidelity.judge_task(lake.lake(), lake.task(context),
                                                  context.run.run_id, endpoint=llm.endpoint_config())
     shares = fidelity.summary(frame) if len(frame) else None
     if shares is not None:
         for row in shares.itertuples():
-            context.log.info(f"{row.method}/{row.label} by {row.judge}: {row.agree}/{row.n} "
-                             f"carry their label ({row.low:.2f} to {row.high:.2f})")
-            if row.named < 0.5:
+            context.log.info(f"{row.method}/{row.label} by {row.judge}, {row.filter} the "
+                             f"filter: {row.agree}/{row.n} carry their label ({row.low:.2f} "
+                             f"to {row.high:.2f})")
+            if row.named < 0.5 and row.filter == FilterStage.BEFORE:
                 context.log.warning(f"{row.method}/{row.label}: {row.judge} named a label for "
                                     f"{row.named:.0%} of rows only; it has no signal here")
     return dg.MaterializeResult(metadata={

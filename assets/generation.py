@@ -50,6 +50,10 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
                           GenerationConfig(**config.model_dump()), llm.endpoint_config(), progress)
         context.log.info(f"done: accepted {report.accepted}, rejected {report.reasons}, "
                          f"shortfall {report.shortfall or 'none'}")
+        if report.mismatched:
+            context.log.info(f"label filter ({report.judge}) rejected {report.mismatched}")
+        if report.shortfall:
+            context.log.warning(report.shortfall_text())
         yield dg.MaterializeResult(asset_key=synthetic_key(method), metadata={
             "accepted_per_label": markdown_table(
                 [{"label": k, "accepted": v} for k, v in report.accepted.items()]),
@@ -57,6 +61,11 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
                 [{"reason": k, "rows": v} for k, v in sorted(report.reasons.items())]),
             "shortfall": markdown_table([{"label": k, "missing": v}
                                          for k, v in report.shortfall.items()]),
+            "label_filter_judge": report.judge or "none",
+            "label_mismatches_per_label": markdown_table(
+                [{"label": k, "rejected": v} for k, v in report.mismatched.items()]),
+            "label_filter_llm_tokens": report.judge_usage["prompt_tokens"]
+            + report.judge_usage["completion_tokens"],
             "model": report.model,
             "prompt_version": spec.prompt_version,
             "samples": markdown_table(report.samples),

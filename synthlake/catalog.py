@@ -153,6 +153,9 @@ class Fidelity(StrictModel):
         "texts the method already shows), llm for zero-shot (no real data); none: not judged")
     min_p: float = Field(default=0.5, ge=0, le=1, description="a text whose judge gives its "
                          "requested label a lower probability is a label mismatch")
+    min_agreement: float = Field(default=0.8, ge=0, le=1, description="blocking check "
+                                 "`label_fidelity`: the share of each label's accepted rows "
+                                 "the judge must find that label in")
 
 
 class TaskSpec(StrictModel):

@@ -1,4 +1,4 @@
-"""Label fidelity: does each accepted synthetic text carry the label it was generated for?
+"""Label fidelity: does each synthetic text carry the label it was generated for?
 
 A judge reads a text and says which label fits it, with the probability it gives the
 label that was requested. Judges, each recorded by name (`vocabulary.Judge`):
@@ -23,14 +23,18 @@ label that was requested. Judges, each recorded by name (`vocabulary.Judge`):
                 <the text, between triple double quotes>
                 Answer with exactly one label name from the list, or unknown if none fits.
 
-`label_fidelity` columns (partitioned by task and method; one row per accepted synthetic
-row and judge):
+Generation filters with the method's judge (`LabelFilter`, task YAML `fidelity`): a row
+below the bar is rejected as `label mismatch` and a later wave replaces it. Afterwards
+`judge_task` judges every row that passed the other checks, kept or filtered out, by that
+judge and by `real_oracle`. `label_fidelity` columns (partitioned by task and method; one
+row per such synthetic row and judge):
 
-    task | method | example_id | label (requested) | judge | predicted_label |
-    p_requested | agrees (predicted == requested) | judged_at | run_id
+    task | method | example_id | label (requested) | kept (passed the filter) | judge |
+    predicted_label | p_requested | agrees (predicted == requested) | judged_at | run_id
 
-`summary()` turns them into the share of rows a judge agrees with, per label, with its
-95% Wilson interval and the n behind it.
+`summary()` turns them into the share of rows a judge agrees with, per label, before the
+filter (every judged row) and after it (the kept ones), with its 95% Wilson interval and
+the n behind it.
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ import pandas as pd
 
 from synthlake import prompts, tables
 from synthlake.catalog import TaskSpec
-from synthlake.vocabulary import Judge, Method, Status
+from synthlake.vocabulary import FilterStage, Judge, Method, Reason, Status
 
+ORACLE_BAR = 0.9  # share of kept rows the oracle should find labelled (report, demo)
 ORACLE_PER_LABEL = 2000  # real train texts per label the oracle learns from, at most
 MAX_FOLDS = 5
 
@@ -114,6 +119,7 @@ BUILDERS = {Judge.SEED_CLASSIFIER: seed_classifier, Judge.REAL_ORACLE: real_orac
 SYSTEM = "You label texts for a text classification task."
 INSTRUCTION = "Answer with exactly one label name from the list, or unknown if none fits."
 UNKNOWN = "unknown"
+FIDELITY_KIND = "fidelity"  # `ChatRequest.kind` of the judge's requests (usage apart)
 COUNTED_USAGE = ("requests_sent", "cached", "retries", "failures", "prompt_tokens",
                  "completion_tokens", "cost_usd")  # the LLM judge's, summed over methods
 
@@ -143,15 +149,15 @@ def parse_verdict(answer: str | None, label_names: list[str]) -> str:
 
 
 class LLMJudge:
-    """Judges through an open `llm.session`; every answer is journaled, and the tokens it
-    spends are counted apart from generation's (`usage`)."""
+    """Asks the LLM, through a client of an open `llm.session`: every answer is journaled,
+    and its requests are of kind `fidelity`, so their tokens are counted apart from
+    generation's."""
 
     name = Judge.LLM
 
-    def __init__(self, llm, spec: TaskSpec, method: str, seed: int, temperature: float):
-        self.llm, self.spec, self.method, self.seed = llm, spec, method, seed
+    def __init__(self, spec: TaskSpec, method: str, seed: int, temperature: float):
+        self.spec, self.method, self.seed = spec, method, seed
         self.params = {"temperature": temperature, "max_tokens": 16}
-        self.usage: dict = {}  # of its last `judge` call
 
     def request(self, text: str):
         from synthlake.embed import text_hash
@@ -161,19 +167,55 @@ class LLMJudge:
         prompts.rng_for(self.seed, self.spec.name, text).shuffle(options)
         return ChatRequest(self.spec.name, f"{self.method}/fidelity",
                            judge_messages(self.spec, text, options),
-                           {**self.params, "seed": self.seed}, slot=f"fidelity/{text_hash(text)}")
+                           {**self.params, "seed": self.seed}, slot=f"fidelity/{text_hash(text)}",
+                           kind=FIDELITY_KIND)
 
-    def judge(self, texts: list[str], requested: list[str]) -> pd.DataFrame:
+    async def ajudge(self, client, texts: list[str], requested: list[str]) -> pd.DataFrame:
         import asyncio
 
-        requests = [self.request(text) for text in texts]
-        responses, usage = self.llm.run(
-            lambda client: asyncio.gather(*[client.complete(r) for r in requests]))
-        self.usage = usage
+        responses = await asyncio.gather(*[client.complete(self.request(t)) for t in texts])
         predicted = [parse_verdict(r.text, self.spec.label_names) for r in responses]
         agrees = [p == r for p, r in zip(predicted, requested, strict=True)]
         return pd.DataFrame({"predicted_label": predicted,
                              "p_requested": [float(a) for a in agrees], "agrees": agrees})
+
+
+async def ajudge(judge, client, texts: list[str], requested: list[str]) -> pd.DataFrame:
+    """Any judge's verdicts (predicted_label | p_requested | agrees), from inside an event
+    loop; `client` is used by the LLM judge only."""
+    if isinstance(judge, LLMJudge):
+        return await judge.ajudge(client, texts, requested)
+    return judge.judge(texts, requested)
+
+
+@dataclass
+class LabelFilter:
+    """The filter inside generation: a row whose judge names another label, or gives the
+    requested one less than `min_p`, is rejected as `label mismatch`. An `unknown` answer
+    abstains and keeps the row: a judge that cannot tell (the embedded model mostly cannot)
+    must not empty the set; `summary().named` shows how often it abstained."""
+
+    judge: object  # EmbeddingJudge or LLMJudge
+    min_p: float
+
+    async def verdicts(self, client, texts: list[str], requested: list[str]) -> pd.DataFrame:
+        """The judge's verdicts plus `mismatch`, one row per text."""
+        found = await ajudge(self.judge, client, texts, requested)
+        found["mismatch"] = ((found["predicted_label"] != UNKNOWN)
+                             & (found["p_requested"] < self.min_p))
+        return found
+
+
+def label_filter(spec: TaskSpec, method: str, real: pd.DataFrame, seed: int,
+                 temperature: float) -> LabelFilter | None:
+    """The filter a task's `fidelity` block sets for a method (None: `judge: none`);
+    `temperature` is the LLM judge's (0, or the one an endpoint is fixed at)."""
+    name = judge_for(spec, method)
+    if name is None:
+        return None
+    judge = (LLMJudge(spec, method, seed, temperature) if name == Judge.LLM
+             else BUILDERS[name](real, spec, seed))
+    return LabelFilter(judge, spec.fidelity.min_p)
 
 
 def judge_for(spec: TaskSpec, method: str) -> Judge | None:
@@ -196,8 +238,7 @@ class Judges:
 
     def get(self, name: Judge, method: str):
         if name == Judge.LLM:
-            llm, temperature = self._llm()
-            return LLMJudge(llm, self.spec, method, self.seed, temperature)
+            return LLMJudge(self.spec, method, self.seed, self._llm()[1])
         if name not in self._built:
             self._built[name] = BUILDERS[name](self._real(), self.spec, self.seed)
         return self._built[name]
@@ -224,33 +265,50 @@ class Judges:
         return self._built["llm"]
 
     def judge(self, name: Judge, method: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """`label_fidelity` rows of one judge over `rows` (example_id, label, text, kept)."""
         judge = self.get(name, method)
-        found = verdicts(judge, rows, self.spec.name, method)
-        for key in COUNTED_USAGE if isinstance(judge, LLMJudge) else ():
-            self.llm_usage[key] = self.llm_usage.get(key, 0) + judge.usage.get(key, 0)
-        return found
+        texts, requested = rows["text"].tolist(), rows["label"].tolist()
+        if name != Judge.LLM:
+            found = judge.judge(texts, requested)
+        else:
+            found, usage = self._llm()[0].run(lambda c: judge.ajudge(c, texts, requested))
+            counted = usage["by_kind"].get(FIDELITY_KIND, {})
+            for key in COUNTED_USAGE:
+                self.llm_usage[key] = self.llm_usage.get(key, 0) + counted.get(key, 0)
+        return (pd.concat([rows[["example_id", "label", "kept"]], found], axis=1)
+                .assign(task=self.spec.name, method=method, judge=str(name),
+                        judged_at=pd.Timestamp.now(tz="UTC")))
 
     def close(self) -> None:
         self._session.close()
 
 
+def judged_rows(lake, task: str, method: str) -> pd.DataFrame:
+    """example_id | label | text | kept: the rows that passed every check but fidelity
+    (accepted, or rejected as `label mismatch`); `kept` marks those the filter kept."""
+    rows = lake.read("synthetic_examples", where={"task": task, "method": method},
+                     columns=["example_id", "label", "text", "status", "reason"]).to_pandas()
+    kept = rows["status"] == Status.ACCEPTED
+    rows = rows[kept | (rows["reason"] == Reason.LABEL_MISMATCH)].assign(kept=kept)
+    return rows[["example_id", "label", "text", "kept"]].reset_index(drop=True)
+
+
 def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | None = None,
                seed: int = 0, endpoint=None, wire=None) -> tuple[pd.DataFrame, dict[str, int], dict]:
-    """Judge every accepted row of each method of a task, by the method's own judge
-    (`judge_for`) and `real_oracle`, or by `judges`; write each method's `label_fidelity`
-    partition. Returns all rows, the Delta version written per method (methods without
-    rows are left alone) and the LLM judge's usage (tokens apart from generation's)."""
-    accepted = {}
-    for method in Method if "synthetic_examples" in lake.tables() else ():
-        rows = lake.read("synthetic_examples", where={"task": spec.name, "method": method},
-                         columns=["example_id", "label", "text", "status"]).to_pandas()
-        rows = rows[rows["status"] == Status.ACCEPTED].reset_index(drop=True)
-        if not rows.empty:
-            accepted[str(method)] = rows
+    """Judge every row of each method of a task that passed the checks before fidelity
+    (`judged_rows`: kept and filtered out alike, so the filter's effect is measurable), by
+    the method's own judge (`judge_for`) and `real_oracle`, or by `judges`; write each
+    method's `label_fidelity` partition. Returns all rows, the Delta version written per
+    method (methods without rows are left alone) and the LLM judge's usage (tokens apart
+    from generation's; the filter's own questions come back from the journal)."""
+    exists = "synthetic_examples" in lake.tables()
+    candidates = {str(m): judged_rows(lake, spec.name, m) for m in Method if exists}
     frames, versions = [], {}
     panel = Judges(lake, spec, seed, endpoint, wire)
     try:
-        for method, rows in accepted.items():
+        for method, rows in candidates.items():
+            if rows.empty:
+                continue
             names = judges or tuple(j for j in (judge_for(spec, method), Judge.REAL_ORACLE) if j)
             frame = pd.concat([panel.judge(name, method, rows) for name in names],
                               ignore_index=True)
@@ -265,23 +323,17 @@ def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | No
     return frame, versions, panel.llm_usage
 
 
-def verdicts(judge, rows: pd.DataFrame, task: str, method: str) -> pd.DataFrame:
-    """`label_fidelity` rows of one judge over `rows` (example_id, label, text)."""
-    found = judge.judge(rows["text"].tolist(), rows["label"].tolist())
-    return (pd.concat([rows[["example_id", "label"]], found], axis=1)
-            .assign(task=task, method=method, judge=str(judge.name),
-                    judged_at=pd.Timestamp.now(tz="UTC")))
-
-
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """task | method | judge | label | n | agree | named | share | low | high: the share
-    of rows the judge gives their requested label, with its 95% Wilson interval; `named`
-    is the share it put in any label at all (an LLM judge answering outside the labels has
-    no signal)."""
+    """task | method | judge | label | filter | n | agree | named | share | low | high:
+    the share of rows the judge gives their requested label, before the filter and after
+    it, with its 95% Wilson interval; `named` is the share it put in any label at all (an
+    LLM judge answering outside the labels has no signal)."""
     from scipy.stats import binomtest
 
-    out = (frame.assign(named=frame["predicted_label"] != UNKNOWN)
-           .groupby(["task", "method", "judge", "label"], sort=True)
+    staged = pd.concat([frame.assign(filter=FilterStage.BEFORE.value),
+                        frame[frame["kept"].astype(bool)].assign(filter=FilterStage.AFTER.value)])
+    out = (staged.assign(named=staged["predicted_label"] != UNKNOWN)
+           .groupby(["task", "method", "judge", "label", "filter"], sort=False)
            .agg(n=("agrees", "size"), agree=("agrees", "sum"), named=("named", "mean"))
            .reset_index())
     intervals = [binomtest(int(k), int(n)).proportion_ci(method="wilson")
@@ -289,4 +341,5 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     out["share"] = (out["agree"] / out["n"]).round(3)
     out["low"] = np.round([ci.low for ci in intervals], 3)
     out["high"] = np.round([ci.high for ci in intervals], 3)
-    return out
+    return out.sort_values(["task", "method", "judge", "label"], kind="stable",
+                           ignore_index=True)

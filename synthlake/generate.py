@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import parse, prompts, similarity, tables
+from synthlake import fidelity, parse, prompts, similarity, tables
 from synthlake.catalog import TaskSpec
 from synthlake.lake import Lake
 from synthlake.llm import (
@@ -50,6 +50,7 @@ from synthlake.llm import (
     fixed_temperature,
     long_lived_objects_frozen,
     session,
+    usage_of,
 )
 from synthlake.vocabulary import SET_REASONS, Method, Reason, Status
 
@@ -96,6 +97,7 @@ class Candidate:
     demo_ids: list[str] = field(default_factory=list)
     demo_texts: list[str] = field(default_factory=list)
     seed: int = 0
+    verdict: tuple[str, float] | None = None  # the label filter's (judged_label, p_requested)
 
 
 class GenerationShortfall(RuntimeError):
@@ -114,6 +116,15 @@ class GenerationReport:
     examples_version: int | None = None
     responses_version: int | None = None
     samples: list[dict] = field(default_factory=list)
+    judge: str | None = None  # of the label filter; None: not filtered
+    mismatched: dict[str, int] = field(default_factory=dict)  # label mismatches per label
+    judge_usage: dict = field(default_factory=dict)  # the filter's LLM requests, apart
+
+    def unfiltered_shortfall(self) -> int:
+        """What the plan misses even counting the rows only the label filter rejected:
+        the endpoint's shortfall, not the judge's."""
+        return sum(max(0, n - self.mismatched.get(label, 0))
+                   for label, n in self.shortfall.items())
 
     @property
     def rejected(self) -> int:
@@ -129,9 +140,11 @@ class GenerationReport:
 
 def refuse_large_shortfall(report: GenerationReport, config: GenerationConfig) -> None:
     """Good data is never replaced by a run that fell far short (a dead or refusing
-    endpoint, a model that ignores the task): raise before anything is written."""
+    endpoint, a model that ignores the task): raise before anything is written. A
+    shortfall the label filter causes is written and reported instead: the texts came,
+    and that they do not carry their label is the finding."""
     planned = sum(report.accepted.values()) + sum(report.shortfall.values())
-    if sum(report.shortfall.values()) > config.max_shortfall_share * planned:
+    if report.unfiltered_shortfall() > config.max_shortfall_share * planned:
         raise GenerationShortfall(
             f"{report.shortfall_text()}, more than max_shortfall_share "
             f"{config.max_shortfall_share:.0%}; rejections {report.reasons}. The partition was "
@@ -149,9 +162,11 @@ class Generator:
 
     def __init__(self, client: LLMClient, spec: TaskSpec, method: str,
                  config: GenerationConfig, test_texts: list[str],
-                 progress: Progress | None = None):
+                 progress: Progress | None = None,
+                 label_filter: fidelity.LabelFilter | None = None):
         self.client, self.spec, self.method, self.config = client, spec, method, config
         self.test_texts = test_texts
+        self.label_filter = label_filter
         self.progress = progress or (lambda *_: None)
         self.accepted: Counter[str] = Counter()
         self.final_pass_s = 0.0  # seconds in final passes between waves, reported apart
@@ -234,7 +249,8 @@ class Generator:
     async def run(self, pools: dict[str, prompts.DemoPool] | None) -> list[Candidate]:
         """Waves over all labels at once. Between waves (nothing in flight) one final
         pass over everything decides what each label still needs: set-level rejections
-        (duplicates across streams and labels) are replaced like the others. Returns the
+        (duplicates across streams and labels) and label mismatches (the label filter,
+        asked about each row the pass keeps) are replaced like the others. Returns the
         candidates of every wave, finalized, in slot order."""
         with long_lived_objects_frozen():
             return await self._waves(pools)
@@ -248,6 +264,8 @@ class Generator:
             started = time.perf_counter()
             candidates = finalize(candidates, self.spec, quota, self.test_texts)
             self.final_pass_s += time.perf_counter() - started
+            if await self._filter(candidates):
+                continue  # rows rejected: surplus rows may fill their places; decide again
             accepted = Counter(c.label for c in candidates if c.reason is None)
             used = Counter(c.label for c in candidates)
             todo = [lab for lab in labels if accepted[lab] < quota and used[lab] < budget]
@@ -259,6 +277,20 @@ class Generator:
             ])
             candidates += [c for batch in batches for c in batch]
             wave += 1
+
+    async def _filter(self, candidates: list[Candidate]) -> bool:
+        """Ask the label filter about the kept rows it has not judged (each row once:
+        a verdict stands); True if it rejected any."""
+        fresh = [c for c in candidates if c.reason is None and c.verdict is None]
+        if self.label_filter is None or not fresh:
+            return False
+        found = await self.label_filter.verdicts(
+            self.client, [c.text for c in fresh], [c.label for c in fresh])
+        for cand, row in zip(fresh, found.itertuples(), strict=True):
+            cand.verdict = (row.predicted_label, float(row.p_requested))
+            if row.mismatch:
+                cand.reason = Reason.LABEL_MISMATCH
+        return bool(found["mismatch"].any())
 
     async def _wave(self, label: str, wave: int, need: int, used: int, budget: int,
                     pool: prompts.DemoPool | None) -> list[Candidate]:
@@ -336,7 +368,7 @@ def _reject_similar(ordered: list[Candidate], matrix, references: set[str], thre
 
 
 def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
-                    config: GenerationConfig) -> pa.Table:
+                    config: GenerationConfig, judge: str | None = None) -> pa.Table:
     rows = [{
         "task": spec.name, "method": method, "label": c.label, "text": c.text or None,
         "example_id": f"{method}-{c.response.request_key[:16]}",
@@ -345,6 +377,9 @@ def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
         "seed": c.seed, "slot": c.slot, "demo_example_ids": c.demo_ids,
         "diversity_prompted": c.diversity_prompted,
         "status": Status.ACCEPTED if c.reason is None else Status.REJECTED, "reason": c.reason,
+        "fidelity_judge": judge if c.verdict else None,
+        "judged_label": c.verdict[0] if c.verdict else None,
+        "p_requested": c.verdict[1] if c.verdict else None,
         "created_at": pd.Timestamp(c.response.created_at, unit="s", tz="UTC"),
     } for c in candidates]
     return pa.Table.from_pylist(rows, schema=SYNTHETIC_SCHEMA)
@@ -358,14 +393,18 @@ def responses_table(responses: list[Response]) -> pa.Table:
 
 def report_of(spec: TaskSpec, method: str, model: str, candidates: list[Candidate],
               config: GenerationConfig, usage: dict) -> GenerationReport:
+    """The report of a generation; `usage` as `Session.run` gives it (kinds apart)."""
     accepted = Counter(c.label for c in candidates if c.reason is None)
+    mismatched = Counter(c.label for c in candidates if c.reason == Reason.LABEL_MISMATCH)
     reasons = Counter(c.reason for c in candidates if c.reason is not None)
     shortfall = {lab: config.n_per_label - accepted[lab] for lab in spec.label_names
                  if accepted[lab] < config.n_per_label}
     samples = [{"label": c.label, "text": c.text} for c in candidates if c.reason is None][:8]
     return GenerationReport(spec.name, method, model,
                             {lab: accepted[lab] for lab in spec.label_names}, shortfall,
-                            dict(reasons), usage, samples=samples)
+                            dict(reasons), usage_of(usage, "generation"), samples=samples,
+                            mismatched=dict(mismatched),
+                            judge_usage=usage_of(usage, fidelity.FIDELITY_KIND))
 
 
 def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
@@ -387,16 +426,19 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
         raise FatalLLMError(f"the embedded model samples at temperature {fixed} only (asked for "
                             f"{config.temperature}); set OPENAI_BASE_URL to an endpoint that "
                             "applies other temperatures")
+    label_filter = fidelity.label_filter(spec, method, real, config.seed,
+                                         0.0 if fixed is None else fixed)
     with session(endpoint, Journal.path_for_lake(lake.root), wire) as llm:
-        candidates, usage = llm.run(
-            lambda client: Generator(client, spec, method, config, test_texts, progress).run(pools))
+        candidates, usage = llm.run(lambda client: Generator(
+            client, spec, method, config, test_texts, progress, label_filter).run(pools))
     report = report_of(spec, method, llm.model_label, candidates, config, usage)
+    report.judge = label_filter and str(label_filter.judge.name)
     refuse_large_shortfall(report, config)
     partition = {"task": spec.name, "method": method}
     responses = [c.response for c in candidates]
     report.responses_version = lake.write_partition(
         "llm_responses", responses_table(responses), partition, run_id)
     report.examples_version = lake.write_partition(
-        "synthetic_examples", synthetic_table(spec, method, candidates, config), partition,
-        run_id)
+        "synthetic_examples", synthetic_table(spec, method, candidates, config, report.judge),
+        partition, run_id)
     return report

@@ -148,8 +148,10 @@ class Lake:
                 # another writer created it meanwhile: append into its table
             try:
                 current = DeltaTable(self.path(table))
+                # "merge": a column declared since the table was created is added (older
+                # rows read as null); data is conformed first, so nothing undeclared comes in.
                 write_deltalake(current, data, mode=mode, predicate=predicate,
-                                commit_properties=properties)
+                                schema_mode="merge", commit_properties=properties)
                 return current.version()
             except (CommitFailedError, DeltaError) as exc:
                 if attempt == COMMIT_ATTEMPTS or not _is_conflict(exc):

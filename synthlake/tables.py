@@ -74,6 +74,9 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("demo_example_ids", STRINGS, "real texts shown (few-shot)"),
            ("diversity_prompted", BOOL, "the prompt asked for something different"),
            ("status", STRING, "accepted or rejected"), ("reason", STRING, "why rejected"),
+           ("fidelity_judge", STRING, "the judge of the label filter (none: not judged)"),
+           ("judged_label", STRING, "the label that judge found, or unknown"),
+           ("p_requested", FLOAT, "that judge's probability of the requested label"),
            ("created_at", TIME, "when the answer arrived")),
     _table("llm_responses", "the raw answers of a task and method (from the journal)",
            ("task", "method"),
@@ -105,9 +108,10 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("n_real_test", INT, "real test texts"),
            ("mean_top5_similarity", FLOAT, "mean of top-5 cosine similarities"),
            ("embedder", STRING, "embedder")),
-    _table("label_fidelity", "per accepted synthetic row and judge: does it carry its label",
+    _table("label_fidelity", "per synthetic row and judge: does it carry its label",
            ("task", "method"),
            TASK, METHOD, EXAMPLE_ID, ("label", STRING, "the label requested"),
+           ("kept", BOOL, "the label filter kept it (false: rejected as label mismatch)"),
            ("judge", STRING, "llm, seed_classifier, real_oracle (a diagnostic, never a filter)"),
            ("predicted_label", STRING, "the label the judge finds"),
            ("p_requested", FLOAT, "the judge's probability of the requested label"),
@@ -180,14 +184,13 @@ def _comparable(kind: pa.DataType) -> str:
 
 
 def mismatches(table: Table, stored: pa.Schema) -> list[str]:
-    """How a stored schema differs from the declaration (empty: it matches)."""
+    """How a stored schema differs from the declaration (empty: it matches). Columns are
+    matched by name: a column declared later is appended to a stored table (`Lake`)."""
     declared = {f.name: _comparable(f.type) for f in table.schema}
     found = {f.name: _comparable(f.type) for f in stored}
     problems = [f"{name}: declared {kind}, stored {found.get(name, 'nothing')}"
                 for name, kind in declared.items() if found.get(name) != kind]
     problems += [f"{name}: stored, not declared" for name in found if name not in declared]
-    if list(found) != list(declared) and not problems:
-        problems.append(f"column order {list(found)} is not the declared {list(declared)}")
     return problems
 
 

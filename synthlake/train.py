@@ -4,9 +4,14 @@ Training sources of a task (configurable):
 
     real_full             all real train texts (capped at `max_train_real`, stratified)
     real                  real train texts, as many per label as the few-shot set has
-    zero_shot, few_shot   the accepted synthetic texts of that method
+    zero_shot, few_shot   the accepted synthetic texts of that method (the label filter
+                          kept them)
     real_small+few_shot   the real texts shown as demonstrations plus the few-shot texts
                           (the paper's augmentation study)
+    zero_shot_unfiltered, as many texts per label as the filtered source, drawn from the
+    few_shot_unfiltered   rows that passed every check but the label filter: what the
+                          filter changes. Trained only where the filter rejected something
+                          (otherwise they are the filtered rows again)
 
 Classifiers:
 
@@ -40,7 +45,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake.catalog import TaskSpec
-from synthlake.vocabulary import Classifier, Method, Status, TrainSource
+from synthlake.vocabulary import Classifier, Method, Reason, Status, TrainSource
 
 
 class TrainConfig(BaseModel):
@@ -76,30 +81,47 @@ class Split:
 
 # -- data --------------------------------------------------------------------------------
 def training_sources(lake, spec: TaskSpec, config: TrainConfig) -> dict[str, pd.DataFrame]:
-    """text | label frames of every requested source that has data."""
+    """example_id | text | label | origin (real or a method) frames of every requested
+    source that has data."""
     real = lake.read("real_examples", where={"task": spec.name}).to_pandas()
-    train = real[real["split"] == "train"]
-    synthetic = pd.DataFrame(columns=["method", "text", "label", "demo_example_ids"])
+    train = real[real["split"] == "train"].assign(origin="real")
+    synthetic = pd.DataFrame(columns=["method", "example_id", "text", "label", "status",
+                                      "reason", "demo_example_ids"])
     if lake.exists("synthetic_examples"):
         synthetic = lake.read("synthetic_examples", where={"task": spec.name}).to_pandas()
-        synthetic = synthetic[synthetic["status"] == Status.ACCEPTED]
-    by_method = {m: synthetic[synthetic["method"] == m][["text", "label"]]
-                 for m in Method}
-    few = synthetic[synthetic["method"] == Method.FEW_SHOT]
+    synthetic = synthetic.assign(origin=synthetic["method"])
+    accepted = synthetic[synthetic["status"] == Status.ACCEPTED]
+    passed = synthetic[(synthetic["status"] == Status.ACCEPTED)
+                       | (synthetic["reason"] == Reason.LABEL_MISMATCH)]
+    by_method = {m: accepted[accepted["method"] == m] for m in Method}
+    few = by_method[Method.FEW_SHOT]
     shown = {i for ids in few["demo_example_ids"] for i in (ids if ids is not None else [])}
-    reference = by_method[Method.FEW_SHOT] if len(few) else by_method[Method.ZERO_SHOT]
+    reference = few if len(few) else by_method[Method.ZERO_SHOT]
     candidates = {
         TrainSource.REAL_FULL: stratified_cap(train, config.max_train_real, seed=0),
         TrainSource.REAL: matched_sample(train, reference["label"].value_counts(), seed=0),
         TrainSource.ZERO_SHOT: by_method[Method.ZERO_SHOT],
-        TrainSource.FEW_SHOT: by_method[Method.FEW_SHOT],
-        TrainSource.REAL_SMALL_FEW_SHOT: pd.concat(
-            [train[train["example_id"].isin(shown)][["text", "label"]], by_method[Method.FEW_SHOT]])
+        TrainSource.FEW_SHOT: few,
+        TrainSource.REAL_SMALL_FEW_SHOT: pd.concat([train[train["example_id"].isin(shown)], few])
         if len(few) else few,
+        **{UNFILTERED[m]: unfiltered(passed[passed["method"] == m], by_method[m]) for m in Method},
     }
-    return {name: frame[["text", "label"]].reset_index(drop=True)
+    return {name: frame[SOURCE_COLUMNS].reset_index(drop=True)
             for name, frame in candidates.items()
             if name in config.sources and len(frame) and frame["label"].nunique() >= 2}
+
+
+SOURCE_COLUMNS = ["example_id", "text", "label", "origin"]
+UNFILTERED = {Method.ZERO_SHOT: TrainSource.ZERO_SHOT_UNFILTERED,
+              Method.FEW_SHOT: TrainSource.FEW_SHOT_UNFILTERED}
+
+
+def unfiltered(passed: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """As many rows per label as `kept`, drawn from the rows that passed every check but
+    the label filter; empty when the filter rejected nothing (the same rows again)."""
+    if len(passed) == len(kept):
+        return kept.iloc[:0]
+    return matched_sample(passed, kept["label"].value_counts(), seed=0)
 
 
 def stratified_cap(frame: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:

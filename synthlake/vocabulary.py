@@ -25,8 +25,10 @@ class TrainSource(StrEnum):
 
     REAL_FULL = "real_full"  # all real train texts (capped)
     REAL = "real"  # real train texts, as many per label as the synthetic set
-    ZERO_SHOT = "zero_shot"
+    ZERO_SHOT = "zero_shot"  # the rows the label filter kept
+    ZERO_SHOT_UNFILTERED = "zero_shot_unfiltered"  # as many, before the label filter
     FEW_SHOT = "few_shot"
+    FEW_SHOT_UNFILTERED = "few_shot_unfiltered"
     REAL_SMALL_FEW_SHOT = "real_small+few_shot"  # demonstrations shown + few-shot texts
 
 
@@ -41,6 +43,13 @@ class Judge(StrEnum):
     LLM = "llm"  # the LLM asked which label fits
     SEED_CLASSIFIER = "seed_classifier"  # trained on the few-shot seed pool only
     REAL_ORACLE = "real_oracle"  # trained on the whole real train split: a diagnostic
+
+
+class FilterStage(StrEnum):
+    """Which rows a label-fidelity figure counts (`fidelity.summary`, label_fidelity.sql)."""
+
+    BEFORE = "before"  # every row that passed the other checks
+    AFTER = "after"  # the rows the label filter kept
 
 
 class Status(StrEnum):
@@ -66,6 +75,7 @@ class Reason(StrEnum):
     COPIES_DEMONSTRATION = "copies a demonstration"
     MATCHES_REAL_TEST = "matches a real test text"
     SURPLUS = "surplus beyond quota"
+    LABEL_MISMATCH = "label mismatch"  # the fidelity judge finds another label (fidelity.py)
 
 
 # Reasons judged against the whole set, in the final pass (so judged again each pass).
@@ -73,7 +83,7 @@ SET_REASONS = (Reason.DUPLICATE, Reason.NEAR_DUPLICATE, Reason.COPIES_DEMONSTRAT
                Reason.MATCHES_REAL_TEST, Reason.SURPLUS)
 
 ALL = {"method": Method, "train_source": TrainSource, "classifier": Classifier,
-       "judge": Judge, "status": Status, "reason": Reason}
+       "judge": Judge, "filter": FilterStage, "status": Status, "reason": Reason}
 
 
 def rows() -> list[dict]:

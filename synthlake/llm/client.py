@@ -64,7 +64,8 @@ class LLMClient:
         self.journal = journal
         self.model = model  # the name the endpoint expects
         self.model_label = model_label or model  # the name recorded and hashed
-        self.usage = Usage()
+        self.usage = Usage()  # every request: what the budget is checked against
+        self.usage_by_kind: dict[str, Usage] = {}  # per `ChatRequest.kind`, reported apart
         self._reserved_tokens = 0  # max_tokens of the requests in flight (budget)
         self.limiter = AdaptiveLimiter(config.max_concurrency)
         self.requests_bucket = (RateBucket(config.requests_per_minute)
@@ -89,7 +90,7 @@ class LLMClient:
             self.prepare(request)
         cached = self.journal.lookup(request.key)
         if cached is not None:
-            self.usage.cached += 1
+            self._add(request, cached=1)
             return cached
         reserve = self._check_budget(request)
         self._reserved_tokens += reserve
@@ -121,7 +122,7 @@ class LLMClient:
                     delay = max(exc.retry_after or 0.0, self._backoff(1))
                     paced_s += delay
                     if paced_s <= self.config.max_rate_limited_s:
-                        self.usage.retries += 1
+                        self._add(request, retries=1)
                         await asyncio.sleep(delay)
                         continue
                     error += f" (still after {paced_s:.0f} s of waiting)"
@@ -143,9 +144,9 @@ class LLMClient:
             failed += 1
             if failed >= self.config.max_attempts:
                 break
-            self.usage.retries += 1
+            self._add(request, retries=1)
             await asyncio.sleep(self._backoff(failed))
-        self.usage.failures += 1
+        self._add(request, failures=1)
         return self._failure(request, error, started, attempt)
 
     async def _attempt(self, request: ChatRequest, first: bool) -> ChatAnswer:
@@ -160,13 +161,13 @@ class LLMClient:
                 await self.tokens_bucket.take(request.params.get("max_tokens", 256))
             if first:
                 await self.journal.mark_in_flight(request.key)
-            self.usage.requests_sent += 1
+            self._add(request, requests_sent=1)
             return await self._transport.chat(
                 {"model": self.model, "messages": request.messages, **request.params})
         except EndpointStatus as exc:
             if exc.status == 429:
                 rate_limited = True
-                self.usage.rate_limited += 1
+                self._add(request, rate_limited=1)
                 self.limiter.slow_down(ticket)
             raise
         finally:
@@ -198,9 +199,9 @@ class LLMClient:
 
     def _to_response(self, request: ChatRequest, answer: ChatAnswer, attempt: int,
                      started: float) -> Response:
-        self.usage.prompt_tokens += answer.prompt_tokens
-        self.usage.completion_tokens += answer.completion_tokens
-        self.usage.cost_usd += self._cost(answer.prompt_tokens, answer.completion_tokens)
+        self._add(request, prompt_tokens=answer.prompt_tokens,
+                  completion_tokens=answer.completion_tokens,
+                  cost_usd=self._cost(answer.prompt_tokens, answer.completion_tokens))
         return Response(
             request_key=request.key, task=request.task, method=request.method,
             model=self.model_label, messages=request.messages, params=request.params,
@@ -216,6 +217,13 @@ class LLMClient:
             text=None, finish_reason=None, latency_s=time.monotonic() - started,
             attempts=attempts, error=error, created_at=time.time(),
         )
+
+    def _add(self, request: ChatRequest, **counts) -> None:
+        """Count into the total and into the request's kind."""
+        kind = self.usage_by_kind.setdefault(request.kind, Usage(started=self.usage.started))
+        for usage in (self.usage, kind):
+            for name, value in counts.items():
+                setattr(usage, name, getattr(usage, name) + value)
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1))

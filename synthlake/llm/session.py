@@ -6,7 +6,8 @@ response journal, and per piece of work a client; it closes all three.
 
 `work` is an async function of an `LLMClient`; `run` drives it on a fresh event loop and
 returns its result with the client's usage (requests sent, from the journal, tokens,
-cost, elapsed seconds).
+cost, elapsed seconds), in all and under `by_kind` per `ChatRequest.kind` (generation,
+fidelity, ...), so a judge's tokens are reported apart from generation's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from synthlake.llm.client import LLMClient
 from synthlake.llm.config import EndpointConfig, FatalLLMError
 from synthlake.llm.journal import Journal
 from synthlake.llm.transport import Wire
+from synthlake.llm.types import Usage
 
 T = TypeVar("T")
 
@@ -85,12 +87,19 @@ class Session:
             result = await work(client)
         finally:
             await client.aclose()
-        usage = client.usage.as_dict()
-        usage["elapsed_s"] = round(time.monotonic() - started, 2)
+        elapsed = round(time.monotonic() - started, 2)
+        usage = {**client.usage.as_dict(), "elapsed_s": elapsed}
+        usage["by_kind"] = {kind: {**counted.as_dict(), "elapsed_s": elapsed}
+                            for kind, counted in client.usage_by_kind.items()}
         return result, usage
 
     def run(self, work: Callable[[LLMClient], Awaitable[T]]) -> tuple[T, dict]:
         return asyncio.run(self.arun(work))
+
+
+def usage_of(usage: dict, kind: str) -> dict:
+    """The part of a `Session.run` usage spent on one kind of request (zeros if none)."""
+    return usage.get("by_kind", {}).get(kind) or {**Usage().as_dict(), "elapsed_s": 0.0}
 
 
 @contextlib.contextmanager

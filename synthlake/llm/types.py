@@ -22,6 +22,7 @@ class ChatRequest:
     params: dict  # temperature, max_tokens, seed, top_p ...
     slot: str  # which plan slot this request fills (part of the key)
     key: str = ""
+    kind: str = "generation"  # what the answer is for; usage is counted per kind (not keyed)
 
 
 @dataclass

@@ -19,7 +19,7 @@ import json
 import random
 from collections.abc import Callable
 
-from synthlake.llm import ChatAnswer
+from synthlake.llm import ChatAnswer, EndpointConfig
 
 WORDS = ("market", "team", "player", "price", "city", "river", "film", "review", "phone",
          "message", "offer", "money", "happy", "great", "quick", "new", "old", "bright",
@@ -52,3 +52,9 @@ class FakeWire:
 
     async def aclose(self) -> None:
         pass
+
+
+def fake_endpoint(**kw) -> EndpointConfig:
+    """The endpoint configuration a `FakeWire` stands behind (no waiting between retries)."""
+    return EndpointConfig(base_url="http://in-process.invalid/v1", model="fake",
+                          backoff_base_s=0.0, backoff_max_s=0.0, **kw)

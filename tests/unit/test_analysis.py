@@ -69,7 +69,7 @@ def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
     lake = Lake(tmp_path / "lake")
     rows = [{"task": "t", "method": method, "example_id": f"{method}{i}", "label": label,
              "judge": judge, "predicted_label": "unknown" if i % 4 == 3 else label,
-             "p_requested": 0.5,
+             "p_requested": 0.5, "kept": i % 2 == 0,
              "agrees": i < agree, "judged_at": pd.Timestamp("2026-01-01", tz="UTC")}
             for method, label, judge, n, agree in [("few_shot", "a", "seed_classifier", 30, 27),
                                                    ("few_shot", "b", "real_oracle", 12, 3),
@@ -81,10 +81,28 @@ def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
             {"task": "t", "method": method}, "r")
     sql = report.query_file(lake, "label_fidelity.sql")
     engine = fidelity.summary(pd.DataFrame(rows))
-    merged = sql.merge(engine, on=["task", "method", "label", "judge"], suffixes=("", "_py"))
-    assert len(merged) == 3 and merged["n"].tolist() == merged["n_py"].tolist()
+    merged = sql.merge(engine, on=["task", "method", "label", "judge", "filter"],
+                       suffixes=("", "_py"))
+    assert len(merged) == 6 and merged["n"].tolist() == merged["n_py"].tolist()
+    assert sql["filter"].tolist() == ["before", "after"] * 3
+    assert sql.loc[sql["filter"] == "after", "n"].tolist() == [3, 15, 6]  # kept; zero_shot first
     assert np.allclose(merged[["low", "high"]].to_numpy(), merged[["low_py", "high_py"]].to_numpy(),
                        atol=1e-3)
     assert merged.loc[merged.n == 5, "high"].item() == 1.0 and merged.loc[merged.n == 5, "low"].item() < 0.6
     assert np.allclose(merged["named_a_label"], merged["named"], atol=1e-3)
     assert merged.loc[merged.n == 12, "named_a_label"].item() == 0.75
+
+
+def test_filter_effect_sql_sets_filtered_and_unfiltered_side_by_side(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    rows = [{"task": "t", "train_source": source, "classifier": "logreg", "seed": seed,
+             "n_train": 20, "macro_f1": f1 + seed / 100, "accuracy": f1}
+            for source, f1 in (("zero_shot", 0.7), ("zero_shot_unfiltered", 0.6),
+                               ("few_shot", 0.8), ("real_full", 0.9))
+            for seed in (0, 1)]
+    lake.write_partition("evaluations", tables.from_rows("evaluations", rows), {"task": "t"}, "r")
+    out = report.query_file(lake, "filter_effect.sql")
+    assert out["method"].tolist() == ["zero_shot"], "few_shot has no unfiltered runs"
+    row = out.iloc[0]
+    assert (row.filtered_f1, row.unfiltered_f1, row.seeds) == (0.705, 0.605, 2)
+    assert row.filtered_minus_unfiltered == pytest.approx(0.1)

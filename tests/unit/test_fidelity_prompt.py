@@ -19,7 +19,7 @@ def test_an_answer_names_one_label_or_is_unknown(answer, label):
 
 
 def test_options_are_shuffled_per_text_and_fixed_for_a_text():
-    judge = fidelity.LLMJudge(llm=None, spec=SPEC, method="zero_shot", seed=0, temperature=0.0)
+    judge = fidelity.LLMJudge(spec=SPEC, method="zero_shot", seed=0, temperature=0.0)
 
     def order(text: str) -> list[str]:
         user = judge.request(text).messages[1]["content"]

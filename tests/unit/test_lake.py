@@ -47,6 +47,21 @@ def test_partition_overwrite_replaces_only_that_partition(lake):
     assert counts == {("a", "m1", "r4"): 2, ("a", "m2", "r2"): 4, ("b", "m1", "r3"): 5}
 
 
+def test_a_column_declared_later_is_added_on_the_next_write(tmp_path):
+    """A lake made before a column was declared takes it on the next write: the other
+    partitions keep their rows, with nulls in the new column."""
+    Lake(tmp_path / "lake", DECLARED).write_partition(
+        "t", rows("a", "m", 2), {"task": "a", "method": "m"}, "r1")
+    wider = COLUMNS + (("y", pa.float64(), ""),)
+    lake = Lake(tmp_path / "lake", {"t": tables.Table("t", "", ("task", "method"), wider)})
+    lake.write_partition("t", pa.table({"task": ["b"], "method": ["m"], "x": [7], "y": [0.5]}),
+                         {"task": "b", "method": "m"}, "r2")
+    stored = lake.read("t").to_pandas().sort_values("task")
+    assert stored["task"].tolist() == ["a", "a", "b"]
+    assert stored["y"].isna().tolist() == [True, True, False]
+    assert lake.schema_mismatches() == {}
+
+
 def test_rows_outside_the_partition_are_refused(lake):
     with pytest.raises(LakeError, match="rows outside partition task='a'"):
         lake.write_partition("t", rows("b", "m1", 1), {"task": "a"}, "r1")

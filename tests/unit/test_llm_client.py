@@ -11,7 +11,6 @@ from synthlake.llm import (
     REQUEST_TOO_LARGE,
     BudgetExceeded,
     ChatRequest,
-    EndpointConfig,
     FatalLLMError,
     long_lived_objects_frozen,
     session,
@@ -19,7 +18,7 @@ from synthlake.llm import (
 from synthlake.llm.limits import AdaptiveLimiter
 from synthlake.llm.transport import EndpointStatus, EndpointUnreachable, UnreadableAnswer
 from synthlake.realdata import write_real_examples
-from tests.support.fake_wire import FakeWire
+from tests.support.fake_wire import FakeWire, fake_endpoint
 
 
 def test_limiter_hands_a_freed_slot_to_one_waiter_in_order_and_slows_down_on_429():
@@ -111,11 +110,6 @@ def test_which_refusals_concern_one_request(status, message, one_request):
     assert LLMClient._too_large(EndpointStatus(status, message)) is one_request
 
 
-def fake_endpoint(**kw) -> EndpointConfig:
-    return EndpointConfig(base_url="http://in-process.invalid/v1", model="fake",
-                          backoff_base_s=0.0, backoff_max_s=0.0, **kw)
-
-
 def ask(wire: FakeWire, journal_path, n: int, **config) -> list:
     requests = [ChatRequest("t", "few_shot", [{"role": "user", "content": f"say {i}"}],
                             {"seed": i, "max_tokens": 16}, slot=str(i)) for i in range(n)]
@@ -171,6 +165,7 @@ def test_the_budget_counts_requests_in_flight_so_a_crowd_cannot_overshoot_it(tmp
 
 def test_generation_through_the_wire_meets_its_quota_and_resumes_from_the_journal(lake):
     spec = get_task("sms_spam")
+    spec = spec.model_copy(update={"fidelity": spec.fidelity.model_copy(update={"judge": "none"})})
     write_real_examples(lake, spec, "real")
     wire = FakeWire(faults={2: EndpointStatus(500, "boom")})
     config = GenerationConfig(n_per_label=6)

@@ -1,0 +1,17 @@
+-- What the label filter changes: macro-F1 (mean over seeds) of classifiers trained on the
+-- rows the filter kept and on as many rows per label drawn before it, per task, method
+-- and classifier, with the seeds and training texts behind each. Methods whose filter
+-- rejected nothing have no unfiltered source (it would be the same rows).
+SELECT f.task, f.train_source AS method, f.classifier,
+       f.seeds, f.n_train,
+       round(f.macro_f1, 3) AS filtered_f1, round(f.macro_f1_std, 3) AS filtered_std,
+       round(u.macro_f1, 3) AS unfiltered_f1, round(u.macro_f1_std, 3) AS unfiltered_std,
+       round(f.macro_f1 - u.macro_f1, 3) AS filtered_minus_unfiltered
+FROM headline f
+JOIN headline u
+  ON u.task = f.task AND u.classifier = f.classifier
+ AND ((f.train_source = 'zero_shot' AND u.train_source = 'zero_shot_unfiltered')
+      OR (f.train_source = 'few_shot' AND u.train_source = 'few_shot_unfiltered'))
+ORDER BY f.task,
+         (SELECT position FROM vocabulary WHERE kind = 'train_source' AND value = f.train_source),
+         f.classifier;

@@ -1,0 +1,93 @@
+"""The label filter inside generation, through the in-process wire: an LLM judge that
+answers by rule rejects the rows it finds another label in, later waves replace them, the
+quota and the balance hold, the judge's tokens are counted apart, and a re-run sends
+nothing."""
+
+import re
+
+import pytest
+
+from synthlake import fidelity
+from synthlake.catalog import get_task
+from synthlake.generate import GenerationConfig, generate
+from synthlake.realdata import write_real_examples
+from synthlake.vocabulary import Reason
+from tests.support.fake_wire import FakeWire, fake_endpoint, words_for
+
+SPAMMY = {"money", "offer", "deal", "profit"}
+
+
+def judged_text(body: dict) -> str | None:
+    """The text a judge request asks about (None: a generation request)."""
+    if body["messages"][0]["content"] != fidelity.SYSTEM:
+        return None
+    return re.search(r'"""(.*)"""', body["messages"][1]["content"], re.S).group(1)
+
+
+def by_rule(body: dict) -> str:
+    """Generation: random words. Judging: spam if a spammy word is in the text; ham if
+    not; `unknown` for texts that mention a film (an abstaining judge)."""
+    text = judged_text(body)
+    if text is None:
+        return words_for(body)
+    words = set(text.lower().split())
+    if "film" in words:
+        return "unknown"
+    return "spam" if words & SPAMMY else "ham"
+
+
+def with_judge(spec, judge: str):
+    return spec.model_copy(update={"fidelity": spec.fidelity.model_copy(update={"judge": judge})})
+
+
+@pytest.fixture
+def spec(lake):
+    spec = with_judge(get_task("sms_spam"), "llm")
+    write_real_examples(lake, spec, "real")
+    return spec
+
+
+def test_rows_the_judge_finds_another_label_in_are_replaced(lake, spec):
+    wire = FakeWire(by_rule)
+    config = GenerationConfig(n_per_label=6, max_attempts_factor=6)
+    report = generate(lake, spec, "zero_shot", "r1", config, fake_endpoint(), wire=wire)
+    assert report.accepted == {"ham": 6, "spam": 6} and report.judge == "llm"
+    rows = lake.read("synthetic_examples",
+                     where={"task": "sms_spam", "method": "zero_shot"}).to_pandas()
+    accepted = rows[rows["status"] == "accepted"]
+    for row in accepted.itertuples():  # kept: the rule finds the label, or abstains
+        words = set(row.text.lower().split())
+        assert "film" in words or ("spam" if words & SPAMMY else "ham") == row.label
+    mismatched = rows[rows["reason"] == Reason.LABEL_MISMATCH]
+    assert len(mismatched) > 0 and set(mismatched["fidelity_judge"]) == {"llm"}
+    assert (mismatched["judged_label"] != mismatched["label"]).all()
+    assert report.mismatched == mismatched["label"].value_counts().to_dict()
+    judged = [b for b in wire.bodies if judged_text(b) is not None]
+    assert report.judge_usage["requests_sent"] == len(judged) > 0
+    assert report.usage["requests_sent"] == len(wire.bodies) - len(judged)
+    assert all(b["temperature"] == 0.0 for b in judged)
+    assert len({judged_text(b) for b in judged}) == len(judged), "each text judged once"
+
+    again = FakeWire(by_rule)
+    rerun = generate(lake, spec, "zero_shot", "r2", config, fake_endpoint(), wire=again)
+    assert again.bodies == [] and rerun.accepted == report.accepted
+
+
+def test_a_shortfall_the_filter_causes_is_written_and_reported(lake, spec):
+    """A judge that finds no text spam: the spam quota cannot be met, yet the endpoint
+    answered, so the partition is written with the shortfall, not refused."""
+    wire = FakeWire(lambda body: "ham" if judged_text(body) is not None else words_for(body))
+    config = GenerationConfig(n_per_label=4, max_attempts_factor=2)
+    report = generate(lake, spec, "few_shot", "r1", config, fake_endpoint(), wire=wire)
+    assert report.accepted["ham"] == 4 and report.accepted["spam"] == 0
+    assert report.shortfall == {"spam": 4} and report.mismatched == {"spam": 8}
+    assert report.unfiltered_shortfall() == 0
+    assert lake.read("synthetic_examples", where={"method": "few_shot"}).num_rows >= 12
+
+
+def test_no_judge_no_filter(lake, spec):
+    wire = FakeWire(lambda body: "ham" if judged_text(body) is not None else words_for(body))
+    report = generate(lake, with_judge(spec, "none"), "few_shot", "r1",
+                      GenerationConfig(n_per_label=3), fake_endpoint(), wire=wire)
+    assert report.accepted == {"ham": 3, "spam": 3} and report.judge is None
+    assert all(judged_text(b) is None for b in wire.bodies)
