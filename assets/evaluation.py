@@ -8,20 +8,22 @@ from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource
-from synthlake import train
+from synthlake import plots, train
 from synthlake.vocabulary import Method
 
 
+TRAINING_INPUTS = [real_examples, *[synthetic_key(m) for m in Method]]
+
+
 @dg.multi_asset(
-    specs=[dg.AssetSpec("evaluations", kinds={"delta"}, metadata=table_metadata("evaluations"),
-                        deps=[real_examples, *[synthetic_key(m) for m in Method]]),
-           dg.AssetSpec("predictions", kinds={"delta"}, metadata=table_metadata("predictions"),
-                        deps=[real_examples, *[synthetic_key(m) for m in Method]])],
+    specs=[dg.AssetSpec(name, kinds={"delta"}, metadata=table_metadata(name), deps=TRAINING_INPUTS)
+           for name in ("evaluations", "predictions", "training_dynamics")],
     partitions_def=task_partitions, group_name="evaluation",
 )
 def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
                     lake: LakeResource):
-    """Fine-tuned and logistic-regression classifiers per training source and seed."""
+    """Fine-tuned and logistic-regression classifiers per training source and seed, and
+    the data map of every fine-tuned run (dataset cartography)."""
     spec = lake.task(context)
     settings = train.TrainConfig(**config.model_dump())
     frame = train.train_and_evaluate(lake.lake(), spec, context.run.run_id, settings,
@@ -34,3 +36,12 @@ def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
         "runs": len(frame),
     })
     yield dg.MaterializeResult(asset_key="predictions", metadata={"runs": len(frame)})
+    dynamics = lake.lake().read("training_dynamics", where={"task": spec.name}).to_pandas()
+    figure = plots.data_map(dynamics, spec.name,
+                            plots.reports_dir(lake.lake()) / f"data_map_{spec.name}.png")
+    regions = (dynamics.groupby(["train_source", "origin", "region"]).size()
+               .rename("rows").reset_index().to_dict("records")) if len(dynamics) else []
+    yield dg.MaterializeResult(asset_key="training_dynamics", metadata={
+        "data_map": dg.MetadataValue.md(plots.as_markdown_image(figure, "data map")),
+        "rows_per_region": markdown_table(regions),
+    })

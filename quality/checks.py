@@ -2,7 +2,8 @@
 
 One check per suite, so the UI names what failed. A failed check has ERROR severity and
 is blocking: assets downstream of `synthetic_examples` (embeddings, training) do not run
-in that run. Outcomes are also appended to the `quality_results` Delta table.
+in that run. An advisory expectation (a judge without signal) fails with WARN severity:
+shown, not blocking. Outcomes are also appended to the `quality_results` Delta table.
 """
 
 import warnings
@@ -21,10 +22,14 @@ warnings.filterwarnings("ignore", message="Specifying a partitions_def on an Ass
 
 
 def _result(outcomes: list, version: int) -> dg.AssetCheckResult:
+    """Failed with ERROR severity (blocking) if a blocking expectation failed; with WARN
+    (shown, not blocking) if only advisory ones did."""
     failed = [o for o in outcomes if not o.passed]
+    blocking = [o for o in failed if not o.advisory]
     return dg.AssetCheckResult(
         passed=not failed,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=dg.AssetCheckSeverity.ERROR if blocking or not failed
+        else dg.AssetCheckSeverity.WARN,
         description=("; ".join(suites.describe(o) for o in failed) or "all expectations met"),
         metadata={
             "failing_expectations": markdown_table(

@@ -15,6 +15,11 @@ Suites of `synthetic_examples` (one task x method partition):
     leakage           no copy or near-copy of a demonstration shown to the model; no real
                       test text inside the synthetic data
     rejection_rate    the share of rejected answers below `quality.max_rejection_rate`
+    label_fidelity    per label, the share of accepted rows in which the label filter's
+                      judge found the requested label is at least `fidelity.min_agreement`
+                      (blocking); a label whose judge named a label for under half of its
+                      rows has no signal: it is left out of that expectation, and an
+                      advisory one (WARN, not blocking) says so
 
 Suite of `real_examples`: `real_form` (labels of the task, no empty text, train and
 test present).
@@ -45,6 +50,7 @@ class Expectation:
     passed: bool
     observed: str
     offending: list = field(default_factory=list)
+    advisory: bool = False  # a failure warns and does not block (expectation meta)
 
 
 @dataclass
@@ -84,7 +90,8 @@ def _outcome(suite_name: str, result, frame: pd.DataFrame) -> Expectation:
     offending = ([_row_text(frame.loc[i]) for i in rows[:5]] if rows else
                  [str(v)[:200] for v in (found.get("partial_unexpected_list") or [])[:5]])
     return Expectation(suite_name, config.type, str(config.kwargs.get("column", "")),
-                       bool(result.success), _plain(observed), offending)
+                       bool(result.success), _plain(observed), offending,
+                       bool((config.meta or {}).get("advisory")))
 
 
 def _row_text(row: pd.Series) -> str:
@@ -99,7 +106,9 @@ def _plain(value) -> str:
 
 
 # -- synthetic data ----------------------------------------------------------------
-SYNTHETIC_SUITES = ("label_balance", "text_form", "duplicates", "leakage", "rejection_rate")
+SYNTHETIC_SUITES = ("label_balance", "text_form", "duplicates", "leakage", "rejection_rate",
+                    "label_fidelity")
+NO_SIGNAL_BELOW = 0.5  # a judge naming a label for fewer of a label's rows has no signal
 
 
 def synthetic_suite(name: str, spec: TaskSpec, rows: pd.DataFrame, real: pd.DataFrame) -> Suite:
@@ -110,6 +119,8 @@ def synthetic_suite(name: str, spec: TaskSpec, rows: pd.DataFrame, real: pd.Data
     accepted["words"] = accepted["text"].str.split().str.len()
     if name == "rejection_rate":
         return rejection_rate_suite(spec, rows)
+    if name == "label_fidelity":
+        return label_fidelity_suite(spec, accepted)
     if name == "leakage":
         return leakage_suite(spec, accepted, real)
     builders = {"label_balance": label_balance_suite, "text_form": text_form_suite,
@@ -182,6 +193,29 @@ def rejection_rate_suite(spec: TaskSpec, rows: pd.DataFrame) -> Suite:
     return Suite("rejection_rate", frame, [
         ("ExpectColumnMeanToBeBetween",
          {"column": "rejected", "max_value": spec.quality.max_rejection_rate}),
+    ])
+
+
+def label_fidelity_suite(spec: TaskSpec, accepted: pd.DataFrame) -> Suite:
+    """One row per label the judge saw: judged | agree (share of accepted rows it found
+    the requested label in) | named (share it put in any label) | checked_agree (agree
+    where the judge has signal, else null: nulls are not checked). No judge (task YAML
+    `fidelity.judge: none`): no rows, nothing to check."""
+    from synthlake.fidelity import UNKNOWN
+
+    if "fidelity_judge" not in accepted:  # a version written before the filter existed
+        accepted = accepted.assign(fidelity_judge=None, judged_label=None)
+    judged = accepted[accepted["fidelity_judge"].notna()]
+    groups = judged.assign(agree=judged["judged_label"] == judged["label"],
+                           named=judged["judged_label"] != UNKNOWN).groupby("label")
+    frame = pd.DataFrame({"judged": groups.size(), "agree": groups["agree"].mean(),
+                          "named": groups["named"].mean()}).reset_index()
+    frame["checked_agree"] = frame["agree"].where(frame["named"] >= NO_SIGNAL_BELOW)
+    return Suite("label_fidelity", frame, [
+        ("ExpectColumnValuesToBeBetween",
+         {"column": "checked_agree", "min_value": spec.fidelity.min_agreement}),
+        ("ExpectColumnValuesToBeBetween",
+         {"column": "named", "min_value": NO_SIGNAL_BELOW, "meta": {"advisory": True}}),
     ])
 
 

@@ -145,10 +145,13 @@ class Quality(StrictModel):
     max_rejection_rate: float = Field(default=0.9, ge=0, le=1)
 
 
+JudgeChoice = Literal["auto", "llm", "seed_classifier", "none"]
+
+
 class Fidelity(StrictModel):
     """Which judge decides whether a generated text carries its label (`fidelity.py`)."""
 
-    judge: Literal["auto", "llm", "seed_classifier", "none"] = Field(
+    judge: JudgeChoice = Field(
         default="auto", description="auto: seed_classifier for few-shot (it uses only the real "
         "texts the method already shows), llm for zero-shot (no real data); none: not judged")
     min_p: float = Field(default=0.5, ge=0, le=1, description="a text whose judge gives its "
@@ -209,6 +212,10 @@ class TaskSpec(StrictModel):
 
     def label(self, name: str) -> Label:
         return next(label for label in self.labels if label.name == name)
+
+    def with_judge(self, judge: str) -> TaskSpec:
+        """This spec with another label-fidelity judge (a run's choice, e.g. `--judge`)."""
+        return self.model_copy(update={"fidelity": self.fidelity.model_copy(update={"judge": judge})})
 
     @cached_property
     def prompt_version(self) -> str:

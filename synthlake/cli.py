@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
     p.add_argument("--method", action="append", choices=list(Method),
                    help="zero_shot or few_shot (repeatable; default: both)")
+    p.add_argument("--judge", choices=typing.get_args(catalog.JudgeChoice),
+                   help="the label filter's judge for this run (default: the task's "
+                   "fidelity.judge); none: no filter")
     add_config_options(p, GenerationConfig, GENERATION_OPTIONS)
     add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
     p.set_defaults(func=cmd_generate)
@@ -240,6 +243,7 @@ def cmd_generate(args) -> int:
     endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
     short = []
     for spec in selected_tasks(args.task):
+        spec = spec.with_judge(args.judge) if args.judge else spec
         for method in args.method or list(Method):
             total = config.n_per_label * len(spec.labels)
             with tqdm(total=total, desc=f"{spec.name}/{method}", unit="text") as bar:
@@ -251,6 +255,12 @@ def cmd_generate(args) -> int:
             print(f"  requests {usage['requests_sent']} sent, {usage['cached']} from the journal, "
                   f"{usage['retries']} retries, {usage['prompt_tokens']}+"
                   f"{usage['completion_tokens']} tokens, {usage['elapsed_s']} s")
+            if report.judge:
+                judged = report.judge_usage
+                print(f"  label filter ({report.judge}): rejected {report.mismatched or 0}; "
+                      f"its LLM requests {judged['requests_sent']} sent, {judged['cached']} "
+                      f"from the journal, {judged['prompt_tokens']}+"
+                      f"{judged['completion_tokens']} tokens")
             if report.shortfall:
                 short.append(report.shortfall_text())
     for line in short:

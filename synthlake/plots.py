@@ -121,3 +121,43 @@ def diversity_vs_gap(frame: pd.DataFrame, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+ORIGIN_COLOURS = {"real": "#4c72b0", "zero_shot": "#dd8452", "few_shot": "#55a868"}
+
+
+def data_map(dynamics: pd.DataFrame, task: str, path: Path) -> Path:
+    """Dataset cartography of one task: per fine-tuned training source (its first seed),
+    each training row at (variability, confidence), real and synthetic rows in different
+    colours, the region boundaries drawn (`cartography`)."""
+    from synthlake.cartography import AMBIGUOUS_VARIABILITY, HARD_CONFIDENCE
+
+    rows = dynamics[dynamics["seed"] == dynamics["seed"].min()] if len(dynamics) else dynamics
+    sources = list(dict.fromkeys(rows["train_source"])) if len(rows) else []
+    columns = min(max(len(sources), 1), 4)
+    lines = max(1, -(-len(sources) // columns))
+    fig, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 3.3 * lines),
+                             squeeze=False)
+    if not sources:
+        _empty(axes[0][0], "no fine-tuned runs yet")
+    for ax, source in zip(axes.flat, sources, strict=False):
+        group = rows[rows["train_source"] == source]
+        for origin, part in group.groupby("origin"):
+            ax.scatter(part["variability"], part["confidence"], s=9, alpha=0.6,
+                       color=ORIGIN_COLOURS.get(origin, "#8172b3"), label=f"{origin} ({len(part)})")
+        ax.axvline(AMBIGUOUS_VARIABILITY, color="gray", lw=0.6, ls="--")
+        ax.axhline(HARD_CONFIDENCE, color="gray", lw=0.6, ls="--")
+        ax.set_xlim(0, 0.55)
+        ax.set_ylim(0, 1)
+        ax.set_title(source, fontsize=9)
+        ax.set_xlabel("variability")
+        ax.set_ylabel("confidence")
+        ax.legend(fontsize=6, loc="lower right")
+    for ax in list(axes.flat)[max(len(sources), 1):]:  # unused cells of the grid
+        ax.set_visible(False)
+    fig.suptitle(f"{task}: data map (easy top left, hard bottom left, ambiguous right)",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

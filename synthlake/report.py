@@ -92,7 +92,12 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     fidelity = query_file(lake, "label_fidelity.sql", con)
     fidelity_note = label_fidelity_note(fidelity)
     filter_effect = query_file(lake, "filter_effect.sql", con)
+    dynamics = (lake.read("training_dynamics").to_pandas() if lake.exists("training_dynamics")
+                else pd.DataFrame(columns=["task"]))
+    maps = {task: plots.data_map(group, task, folder / f"data_map_{task}.png")
+            for task, group in dynamics.groupby("task")}
     figures = {
+        **{f"data_map_{task}": png for task, png in maps.items()},
         "gap_vs_subjectivity": plots.gap_vs_subjectivity(gap, folder / "gap_vs_subjectivity.png"),
         "accuracy_vs_gamma": plots.accuracy_vs_gamma(gamma, folder / "accuracy_vs_gamma.png"),
         "diversity_vs_gap": plots.diversity_vs_gap(diversity, folder / "diversity_vs_gap.png"),
@@ -103,6 +108,8 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     if not gap.empty and (gap["ranking_method"] == "llm judge").any():
         ranking_note = ("\n> **The subjectivity ranking was made by an LLM judge**, not by "
                         "people; treat it as a proxy for the paper's crowd study.\n")
+    data_maps = "\n\n".join(f"![data map of {task}]({png.name})" for task, png in maps.items()) \
+        or "No fine-tuned runs yet."
     text = f"""# synthlake report
 
 Can synthetic data from an LLM replace real labelled data? The method of Li et al.,
@@ -129,6 +136,16 @@ filter):
 {markdown(filter_effect) if not filter_effect.empty else "The filter rejected nothing."}
 
 {markdown(fidelity)}
+
+## Data maps (dataset cartography)
+
+Each training row of a fine-tuned classifier (first seed) at its variability and
+confidence over the epochs: the probability the model gave its label at the end of each
+epoch. Rows low on the map are consistently read as another label (where mislabelled
+rows land); rows to the right keep changing (ambiguous). Real and synthetic rows are in
+different colours. Rows per region are in `training_dynamics`.
+
+{data_maps}
 
 ## Real vs synthetic (macro-F1 and accuracy on the real test split)
 

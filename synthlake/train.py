@@ -29,6 +29,8 @@ Classifiers:
     epochs_run | best_epoch | model_path | trained_at
 
 `predictions` columns: task | train_source | classifier | seed | example_id | predicted | gold
+
+Every fine-tuned run also writes its rows' training dynamics (`cartography`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
+from synthlake import cartography, tables
 from synthlake.catalog import TaskSpec
 from synthlake.vocabulary import Classifier, Method, Reason, Status, TrainSource
 
@@ -208,6 +211,10 @@ class FineTuner:
             path, num_labels=len(spec.labels), id2label=dict(enumerate(spec.label_names)),
             label2id={lab: i for i, lab in enumerate(spec.label_names)})
         self.best_epoch, self.epochs_run = 0, 0
+        # Per epoch, the probability of each training row's label and whether it was the
+        # prediction (rows in training order): the data map's input (`cartography`).
+        self.epoch_p: list[np.ndarray] = []
+        self.epoch_correct: list[np.ndarray] = []
 
     def _encode(self, texts: list[str]) -> list[dict]:
         encoded = self.tokenizer(texts, truncation=True, max_length=self.spec.max_length_tokens)
@@ -244,6 +251,7 @@ class FineTuner:
                 optimizer.step()
                 optimizer.zero_grad()
             self.epochs_run = epoch
+            self._record_dynamics(features, train.labels)
             if validation.texts:
                 score = metrics(validation.labels, self.predict(validation.texts),
                                 self.spec.label_names)["macro_f1"]
@@ -255,15 +263,25 @@ class FineTuner:
         else:
             self.best_epoch = self.epochs_run
 
-    def predict(self, texts: list[str]) -> list[int]:
+    def _probabilities(self, features: list[dict]) -> np.ndarray:
+        """Class probabilities (rows x labels), in evaluation mode (no dropout)."""
         import torch
 
         self.model.eval()
-        predicted = np.zeros(len(texts), dtype=int)
+        found = np.zeros((len(features), len(self.spec.labels)))
         with torch.no_grad():
-            for batch, inputs in self._batches(self._encode(texts), None, None):
-                predicted[batch] = self.model(**inputs).logits.argmax(-1).numpy()
-        return predicted.tolist()
+            for batch, inputs in self._batches(features, None, None):
+                found[batch] = torch.softmax(self.model(**inputs).logits, -1).numpy()
+        return found
+
+    def _record_dynamics(self, features: list[dict], labels: list[int]) -> None:
+        proba = self._probabilities(features)
+        rows = np.arange(len(labels))
+        self.epoch_p.append(proba[rows, labels])
+        self.epoch_correct.append(proba.argmax(-1) == np.asarray(labels))
+
+    def predict(self, texts: list[str]) -> list[int]:
+        return self._probabilities(self._encode(texts)).argmax(-1).tolist()
 
     def save(self, folder: Path, card: str) -> str:
         self.model.save_pretrained(folder)
@@ -324,7 +342,7 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     sources = training_sources(lake, spec, config)
     test = test_split(lake, spec, config.max_test)
     gold = as_split(test, spec, ids=True)
-    evaluations, predictions = [], []
+    evaluations, predictions, dynamics = [], [], []
     builders = {Classifier.FINETUNE: FineTuner, Classifier.LOGREG: EmbeddingLogReg}
     for source, frame in sources.items():
         for classifier in config.classifiers:
@@ -350,6 +368,11 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
                     "best_epoch": model.best_epoch, "model_path": path,
                     "trained_at": pd.Timestamp.now(tz="UTC"),
                 })
+                run = {"task": spec.name, "train_source": source, "classifier": classifier,
+                       "seed": seed}
+                if getattr(model, "epoch_p", None):
+                    dynamics += cartography.dynamics_rows(
+                        np.array(model.epoch_p), np.array(model.epoch_correct), train_frame, run)
                 names = spec.label_names
                 predictions += [{"task": spec.name, "train_source": source,
                                  "classifier": classifier, "seed": seed, "example_id": i,
@@ -359,5 +382,7 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     lake.write_partition("predictions", pa.Table.from_pylist(predictions), {"task": spec.name},
                          run_id)
     lake.write_partition("evaluations", pa.Table.from_pandas(frame, preserve_index=False),
+                         {"task": spec.name}, run_id)
+    lake.write_partition("training_dynamics", tables.from_rows("training_dynamics", dynamics),
                          {"task": spec.name}, run_id)
     return frame

@@ -1,6 +1,6 @@
 """Every word the pipeline stores or matches on, declared once as an enum: generation
-methods, training sources, classifiers, label-fidelity judges, row statuses and rejection
-reasons.
+methods, training sources, classifiers, label-fidelity judges and filter stages, data-map
+regions, row statuses and rejection reasons.
 
 They are `StrEnum`s, so a member is the very string stored in the lake and compared in
 SQL; the CLI choices, the asset keys and selections, and `Lake.connect()`'s `vocabulary`
@@ -52,6 +52,14 @@ class FilterStage(StrEnum):
     AFTER = "after"  # the rows the label filter kept
 
 
+class Region(StrEnum):
+    """Where a training row sits on the data map (`cartography.py`)."""
+
+    EASY = "easy"  # consistently its label
+    AMBIGUOUS = "ambiguous"  # the model keeps changing its mind
+    HARD = "hard"  # consistently not its label: where mislabelled rows land
+
+
 class Status(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -83,7 +91,7 @@ SET_REASONS = (Reason.DUPLICATE, Reason.NEAR_DUPLICATE, Reason.COPIES_DEMONSTRAT
                Reason.MATCHES_REAL_TEST, Reason.SURPLUS)
 
 ALL = {"method": Method, "train_source": TrainSource, "classifier": Classifier,
-       "judge": Judge, "filter": FilterStage, "status": Status, "reason": Reason}
+       "judge": Judge, "filter": FilterStage, "region": Region, "status": Status, "reason": Reason}
 
 
 def rows() -> list[dict]:

@@ -87,3 +87,40 @@ def test_a_scripted_llm_judge_rejects_the_mislabels_and_a_rerun_pays_nothing(pla
     assert set(frame.loc[planted_wrong, "p_requested"]) == {0.0}
     assert usage["requests_sent"] == len(rows) and usage_again["requests_sent"] == 0
     assert usage_again["cached"] == len(rows) and again["agrees"].tolist() == frame["agrees"].tolist()
+
+
+JUDGE_SCRIPT = """
+import sys
+from synthlake import fidelity
+from synthlake.catalog import get_task
+from synthlake.lake import Lake
+from synthlake.llm import EndpointConfig
+from synthlake.vocabulary import Judge
+url, root = sys.argv[1:3]
+fidelity.judge_task(Lake(root), get_task("sms_spam"), "run", judges=(Judge.LLM,),
+                    endpoint=EndpointConfig(base_url=url, model="judge-kill", max_concurrency=4))
+"""
+
+
+def test_kill_9_while_judging_then_resume_resends_only_what_was_in_flight(planted, tmp_path):
+    import subprocess
+    import sys
+    from collections import Counter
+
+    from synthlake.llm.embedded import free_port
+    from tests.support import loopback
+    from tests.support.crash import kill_9_after
+    from tests.support.data import REPO
+
+    lake, spec, wrong = planted
+    log, journal = tmp_path / "requests.jsonl", lake.root / "_journal" / "llm.sqlite"
+    with loopback.running(free_port(), "--latency", "0.25", "--request-log", str(log)) as url:
+        args = [sys.executable, "-c", JUDGE_SCRIPT, url, str(lake.root)]
+        left = kill_9_after(args, journal, answers=15)
+        assert 15 <= left["answered"] < len(wrong), "killed in the middle"
+        subprocess.run(args, cwd=REPO, check=True)
+    sent = Counter(entry["key"] for entry in loopback.read_request_log(log))
+    assert sum(n - 1 for n in sent.values()) <= left["in_flight"] <= 4
+    assert len(sent) == len(wrong), "every row judged once, whatever the crash"
+    stored = lake.read("label_fidelity", where={"task": "sms_spam", "method": "few_shot"})
+    assert stored.num_rows == len(wrong)

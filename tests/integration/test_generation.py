@@ -3,7 +3,6 @@
 import asyncio
 import bisect
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +24,12 @@ from synthlake.llm import (
 from synthlake.llm.embedded import free_port
 from synthlake.realdata import write_real_examples
 from tests.support import loopback
+from tests.support.crash import kill_9_after
 from tests.support.data import REPO
+
+# The loopback's texts are no real spam or ham: where a test is about the transport, no
+# label filter stands between its answers and the quota.
+UNJUDGED = get_task("sms_spam").with_judge("none")
 
 
 @pytest.fixture
@@ -49,16 +53,21 @@ def counts(lake: Lake, method: str) -> dict:
 def test_every_fault_heals_and_is_recorded(sms_lake, tmp_path, method):
     log = tmp_path / "requests.jsonl"
     faults = "429,500,503,drop,slow,malformed,empty,length"
+    # The LLM judge's requests meet the faults too (the loopback's answers name no
+    # label, so its verdicts abstain and keep every row).
     with loopback.running(free_port(), "--faults", faults, "--fault-rate", "0.6",
                            "--slow-s", "3", "--request-log", str(log)) as url:
-        report = generate(sms_lake, get_task("sms_spam"), method, "r1",
+        report = generate(sms_lake, get_task("sms_spam").with_judge("llm"), method, "r1",
                           GenerationConfig(n_per_label=12), endpoint(url, timeout_s=1.0))
     assert report.accepted == {"ham": 12, "spam": 12} and not report.shortfall
     assert counts(sms_lake, method) == {"ham": 12, "spam": 12}
     seen = Counter(entry["fault"] for entry in loopback.read_request_log(log))
     assert {"429", "500", "503", "drop", "slow", "malformed"} <= set(seen), seen
-    assert report.usage["retries"] >= sum(seen[f] for f in ("429", "500", "503", "drop", "malformed"))
-    assert report.usage["rate_limited"] == seen["429"]
+    # The log holds the label filter's requests too (the LLM judge of zero-shot).
+    counted = {key: report.usage[key] + report.judge_usage[key]
+               for key in ("retries", "rate_limited")}
+    assert counted["retries"] >= sum(seen[f] for f in ("429", "500", "503", "drop", "malformed"))
+    assert counted["rate_limited"] == seen["429"]
     raw = sms_lake.read("llm_responses", where={"task": "sms_spam", "method": method}).to_pandas()
     assert (raw.attempts > 1).any(), "retries are recorded per response"
     assert set(raw.finish_reason) >= {"stop"}
@@ -125,7 +134,7 @@ def test_the_request_timeout_is_a_setting(sms_lake, monkeypatch):
     with loopback.running(free_port(), "--faults", "slow", "--fault-rate", "1",
                            "--slow-s", "30") as url:
         started = time.monotonic()
-        report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
+        report = generate(sms_lake, UNJUDGED, "few_shot", "r1",
                           GenerationConfig(n_per_label=2, max_shortfall_share=1.0),
                           EndpointConfig.from_env(base_url=url, model="dev", backoff_base_s=0.01))
     assert time.monotonic() - started < 15, "a slow answer is given up after 0.5 s, not 30"
@@ -154,7 +163,7 @@ def test_the_cli_exits_non_zero_on_a_dead_endpoint_and_keeps_the_good_partition(
         env = {**os.environ, "OPENAI_BASE_URL": url, "SYNTHLAKE_MODEL": model}
         return subprocess.run([sys.executable, "-m", "synthlake.cli", "--lake", str(sms_lake.root),
                                "generate", "--task", "sms_spam", "--method", "few_shot",
-                               "--n-per-label", str(n), *extra], cwd=REPO, env=env,
+                               "--judge", "none", "--n-per-label", str(n), *extra], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=120)
 
     # A shortfall within the bound is written, reported on stderr, and exits 1.
@@ -176,7 +185,7 @@ def test_the_cli_exits_non_zero_on_a_dead_endpoint_and_keeps_the_good_partition(
 
 
 def test_a_run_far_short_of_its_plan_does_not_replace_the_partition(sms_lake, tmp_path):
-    spec = get_task("sms_spam")
+    spec = UNJUDGED
     with loopback.running(free_port()) as url:
         generate(sms_lake, spec, "few_shot", "good", GenerationConfig(n_per_label=6), endpoint(url))
     version = sms_lake.version("synthetic_examples")
@@ -210,32 +219,13 @@ def test_kill_9_then_resume_resends_only_what_was_in_flight(sms_lake, tmp_path, 
     journal = sms_lake.root / "_journal" / "llm.sqlite"
     with loopback.running(free_port(), "--latency", "0.25", "--request-log", str(log)) as url:
         args = [sys.executable, "-c", GENERATE_SCRIPT, url, str(sms_lake.root), method]
-        proc = subprocess.Popen(args, cwd=REPO, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if journal.exists() and _count(journal, "responses") >= 15:
-                    break
-                time.sleep(0.05)
-        finally:  # killed in any case: a failing test leaves no orphan behind
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        in_flight = _count(journal, "in_flight")
-        answered = _count(journal, "responses")
-        assert 15 <= answered < 60, "killed in the middle"
+        left = kill_9_after(args, journal, answers=15)
+        assert 15 <= left["answered"] < 60, "killed in the middle"
         subprocess.run(args, cwd=REPO, check=True)
     sent = Counter(entry["key"] for entry in loopback.read_request_log(log))
     resent = sum(n - 1 for n in sent.values())
-    assert resent <= in_flight <= 6
+    assert resent <= left["in_flight"] <= 6
     assert counts(sms_lake, method) == {"ham": 30, "spam": 30}
-
-
-def _count(path: Path, table: str) -> int:
-    with sqlite3.connect(path, timeout=10) as db:
-        try:
-            return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        except sqlite3.OperationalError:  # the journal file exists, its schema not yet
-            return 0
 
 
 def test_a_rate_limit_paces_requests_without_using_up_attempts(sms_lake, tmp_path):

@@ -29,7 +29,8 @@ def clean_rows(n_per_label: int = 20) -> pd.DataFrame:
         for i in range(n_per_label):
             text = " ".join(rng.sample(VOCAB, 8)).capitalize() + "."
             rows.append({"label": label, "text": text, "status": "accepted", "reason": None,
-                         "demo_example_ids": [], "slot": f"q{i}"})
+                         "demo_example_ids": [], "slot": f"q{i}",
+                         "fidelity_judge": "seed_classifier", "judged_label": label})
     return pd.DataFrame(rows)
 
 
@@ -75,6 +76,8 @@ def _mutate(case: str, rows: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
         rows.at[2, "demo_example_ids"] = [demo.example_id]
     elif case == "real test leak":
         rows.loc[2, "text"] = real[real.split == "test"].text.iloc[5]
+    elif case == "judge disagrees":  # 6 of 20 spam rows read as ham: 0.7 < 0.8
+        rows.loc[rows[rows.label == "spam"].index[:6], "judged_label"] = "ham"
     elif case == "rejections":
         extra = rows.copy().assign(status="rejected", reason="too long")
         rows = pd.concat([rows] + [extra] * 10, ignore_index=True)
@@ -94,6 +97,7 @@ CASES = [
     ("copies demonstration", "leakage", "expect_column_values_to_be_in_set:copies_demonstration"),
     ("real test leak", "leakage", "expect_column_values_to_be_in_set:in_real_test"),
     ("rejections", "rejection_rate", "expect_column_mean_to_be_between:rejected"),
+    ("judge disagrees", "label_fidelity", "expect_column_values_to_be_between:checked_agree"),
 ]
 
 
@@ -107,3 +111,30 @@ def test_each_violation_fails_its_expectation(real, case, suite, expectation):
 
 def test_real_data_passes_its_suite(real):
     assert failed(suites.run_suite(suites.real_suite(SPEC, real))) == []
+
+
+def test_a_judge_without_signal_warns_and_does_not_block(real):
+    """Unknown for 15 of 20 ham rows: no signal there. The blocking expectation leaves
+    that label out (passes), the advisory one fails, and it is marked advisory."""
+    rows = clean_rows()
+    rows.loc[rows[rows.label == "ham"].index[:15], "judged_label"] = "unknown"
+    outcomes = outcome_of("label_fidelity", rows, real)
+    assert failed(outcomes) == ["expect_column_values_to_be_between:named"]
+    assert [o.advisory for o in outcomes if not o.passed] == [True]
+    assert all(not o.advisory for o in outcomes if o.column == "checked_agree")
+
+
+def test_no_judge_nothing_to_check(real):
+    rows = clean_rows().assign(fidelity_judge=None, judged_label=None)
+    assert failed(outcome_of("label_fidelity", rows, real)) == []
+
+
+@pytest.mark.parametrize(("advisory", "severity"), [(True, "WARN"), (False, "ERROR")])
+def test_only_a_blocking_expectation_fails_a_check_with_error_severity(advisory, severity):
+    from quality.checks import _result
+
+    bad = suites.Expectation("label_fidelity", "expect_x", "named", False, "0.1",
+                             advisory=advisory)
+    good = suites.Expectation("label_fidelity", "expect_y", "checked_agree", True, "1.0")
+    result = _result([good, bad], version=3)
+    assert not result.passed and result.severity.value == severity
