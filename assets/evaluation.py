@@ -11,7 +11,6 @@ from assets.resources import LakeResource
 from synthlake import plots, train
 from synthlake.vocabulary import Method
 
-
 TRAINING_INPUTS = [real_examples, *[synthetic_key(m) for m in Method]]
 
 
