@@ -239,7 +239,7 @@ def describe(outcome: Expectation) -> str:
 
 # -- running against the lake ----------------------------------------------------------
 RESULT_COLUMNS = ["task", "method", "checked_table", "delta_version", "suite", "expectation",
-                  "column", "passed", "observed", "checked_at"]
+                  "column", "passed", "advisory", "observed", "checked_at"]
 
 
 def check_partition(lake, spec: TaskSpec, method: str | None, suite_name: str,
@@ -261,7 +261,7 @@ def check_partition(lake, spec: TaskSpec, method: str | None, suite_name: str,
     record = pd.DataFrame([{
         "task": spec.name, "method": method or "", "checked_table": table,
         "delta_version": version, "suite": o.suite, "expectation": o.expectation,
-        "column": o.column, "passed": o.passed, "observed": o.observed,
+        "column": o.column, "passed": o.passed, "advisory": o.advisory, "observed": o.observed,
         "checked_at": pd.Timestamp.now(tz="UTC"),
     } for o in outcomes], columns=RESULT_COLUMNS)
     import pyarrow as pa

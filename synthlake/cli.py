@@ -338,8 +338,8 @@ def cmd_diff(args) -> None:
     except ValueError as exc:
         raise LakeError(str(exc)) from exc
     old, new = result["from"], result["to"]
-    for key in ("method", "accepted", "rejected", "per_label", "reasons", "remote_clique",
-                "chamfer", "mean_words"):
+    for key in ("method", "accepted", "rejected", "per_label", "reasons", "label_filter",
+                "label_mismatch", "judge_agreement", "remote_clique", "chamfer", "mean_words"):
         print(f"{key:14} v{old['version']}: {_short_value(old[key]):40} "
               f"v{new['version']}: {_short_value(new[key])}")
     for name in ("from", "to"):

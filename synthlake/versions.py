@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from synthlake import diversity, embed
-from synthlake.vocabulary import Status
+from synthlake.vocabulary import Reason, Status
 
 
 def generation_versions(lake, task: str) -> list[dict]:
@@ -27,10 +27,11 @@ def rows_at(lake, task: str, version: int, method: str | None = None) -> pd.Data
 
 def history(lake, task: str) -> pd.DataFrame:
     """version | written_at | run_id | method | model | prompt_version | accepted |
-    rejected | checks (passed/total) | tokens"""
+    rejected | label_filter (its judge) | label_mismatch (rows it rejected) | checks
+    (blocking expectations passed/total, and advisory ones failed) | tokens"""
     checks = lake.read("quality_results", where={"task": task}).to_pandas() \
         if lake.exists("quality_results") else pd.DataFrame(columns=["delta_version", "method",
-                                                                      "passed"])
+                                                                      "passed", "advisory"])
     tokens = _tokens_by_key(lake, task)
     out = []
     for entry in generation_versions(lake, task):
@@ -45,10 +46,34 @@ def history(lake, task: str) -> pd.DataFrame:
             "prompt_version": ",".join(sorted(rows["prompt_version"].dropna().unique())),
             "accepted": int((rows["status"] == Status.ACCEPTED).sum()),
             "rejected": int((rows["status"] != Status.ACCEPTED).sum()),
-            "checks": f"{int(mine['passed'].sum())}/{len(mine)}" if len(mine) else "not run",
+            **fidelity_of(rows),
+            "checks": checks_text(mine),
             "tokens": int(sum(tokens.get(k, 0) for k in rows["request_key"])),
         })
     return pd.DataFrame(out)
+
+
+def fidelity_of(rows: pd.DataFrame) -> dict:
+    """label_filter (the judge named in the rows) | label_mismatch (rows it rejected) |
+    judge_agreement (share of accepted rows it found the requested label in)."""
+    judges = rows["fidelity_judge"].dropna().unique() if "fidelity_judge" in rows else []
+    accepted = rows[rows["status"] == Status.ACCEPTED]
+    judged = accepted[accepted["judged_label"].notna()] if len(judges) else accepted.iloc[:0]
+    return {"label_filter": ",".join(sorted(judges)) or "none",
+            "label_mismatch": int((rows["reason"] == Reason.LABEL_MISMATCH).sum()),
+            "judge_agreement": round(float((judged["judged_label"] == judged["label"]).mean()), 3)
+            if len(judged) else float("nan")}
+
+
+def checks_text(outcomes: pd.DataFrame) -> str:
+    """"passed/total" over the blocking expectations, and any advisory failures."""
+    if outcomes.empty:
+        return "not run"
+    advisory = outcomes["advisory"].fillna(False).astype(bool) if "advisory" in outcomes \
+        else pd.Series(False, index=outcomes.index)
+    blocking, warned = outcomes[~advisory], outcomes[advisory & ~outcomes["passed"].astype(bool)]
+    text = f"{int(blocking['passed'].sum())}/{len(blocking)}"
+    return text + (f" ({len(warned)} advisory failed)" if len(warned) else "")
 
 
 def _tokens_by_key(lake, task: str) -> dict[str, int]:
@@ -68,6 +93,7 @@ def summary(rows: pd.DataFrame) -> dict:
         "accepted": len(accepted), "rejected": int((rows["status"] != Status.ACCEPTED).sum()),
         "per_label": accepted["label"].value_counts().sort_index().to_dict(),
         "reasons": rows["reason"].dropna().value_counts().sort_index().to_dict(),
+        **fidelity_of(rows),
         "remote_clique": diversity.remote_clique(vectors) if vectors is not None else float("nan"),
         "chamfer": diversity.chamfer(vectors) if vectors is not None else float("nan"),
         "mean_words": float(accepted["text"].str.split().str.len().mean()) if len(accepted) else 0.0,

@@ -151,11 +151,16 @@ class FaultServer:
 
     @staticmethod
     def _text(body: dict, digest: str) -> str:
+        """Random words; with demonstrations in the prompt ("Example 1: ..."), words of
+        those, so a few-shot answer reads like its label's examples, as a model's would."""
         prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
         limits = [int(n) for n in re.findall(r"at most (\d+) words", prompt)] or [30]
+        shown = [w for line in re.findall(r"^Example \d+: (.*)$", prompt, re.M)
+                 for w in re.findall(r"[A-Za-z']+", line)]
         rng = random.Random(digest)
         n = rng.randint(max(3, limits[-1] // 3), max(4, limits[-1] - 1))
-        return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+        words = shown if len(set(shown)) >= 10 else WORDS
+        return " ".join(rng.choice(words) for _ in range(n)).capitalize() + "."
 
     @staticmethod
     def _completion(body: dict, content: str, finish: str) -> dict:

@@ -8,7 +8,10 @@ from synthlake.cli import main as cli
 from synthlake.generate import SYNTHETIC_SCHEMA
 
 
-def write_generation(lake, n: int, model: str, method: str = "few_shot", offset: int = 0) -> int:
+def write_generation(lake, n: int, model: str, method: str = "few_shot", offset: int = 0,
+                     judge: str | None = None) -> int:
+    """Every fifth row rejected as too long; with a `judge`, every seventh as a label
+    mismatch, and the judge finds the requested label in the rest but every third."""
     rows = [{
         "task": "sms_spam", "method": method, "label": ["ham", "spam"][i % 2],
         "text": f"text {i + offset} about {['dinner', 'a prize', 'work'][i % 3]} number {i * 13}",
@@ -17,7 +20,12 @@ def write_generation(lake, n: int, model: str, method: str = "few_shot", offset:
         "demo_example_ids": [], "diversity_prompted": False,
         "status": "accepted" if i % 5 else "rejected", "reason": None if i % 5 else "too long",
         "created_at": pd.Timestamp("2026-01-01", tz="UTC"),
+        **({"fidelity_judge": judge, "p_requested": 0.9,
+            "judged_label": ["ham", "spam"][(i + (i % 3 == 0)) % 2]} if judge else {}),
     } for i in range(n)]
+    for row in rows:
+        if judge and row["status"] == "accepted" and int(row["slot"][1:]) % 7 == 0:
+            row.update(status="rejected", reason="label mismatch")
     return lake.write_partition("synthetic_examples", pa.Table.from_pylist(rows, schema=SYNTHETIC_SCHEMA),
                                 {"task": "sms_spam", "method": method}, f"run-{model}")
 
@@ -25,17 +33,22 @@ def write_generation(lake, n: int, model: str, method: str = "few_shot", offset:
 def test_history_and_diff_of_generation_versions(lake, capsys):
     v0 = write_generation(lake, 10, "model-a")
     write_generation(lake, 6, "model-a", method="zero_shot")
-    v2 = write_generation(lake, 20, "model-b", offset=100)
+    v2 = write_generation(lake, 20, "model-b", offset=100, judge="seed_classifier")
     frame = versions.history(lake, "sms_spam")
     assert list(frame.version) == [0, 1, 2]
     assert list(frame.method) == ["few_shot", "zero_shot", "few_shot"]
-    assert list(frame.accepted) == [8, 4, 16] and list(frame.model)[2] == "model-b"
+    assert list(frame.accepted) == [8, 4, 14] and list(frame.model)[2] == "model-b"
+    assert list(frame.label_filter) == ["none", "none", "seed_classifier"]
+    assert list(frame.label_mismatch) == [0, 0, 2]  # slots 7 and 14
+    # accepted slots 1 2 3 4 6 8 9 11 12 13 16 17 18 19; slots 3 6 9 12 18 judged otherwise
+    assert frame.judge_agreement.iloc[2] == round(9 / 14, 3)
     result = versions.diff(lake, "sms_spam", v0, v2)
-    assert result["from"]["accepted"] == 8 and result["to"]["accepted"] == 16
-    assert result["to"]["reasons"] == {"too long": 4}
+    assert result["from"]["accepted"] == 8 and result["to"]["accepted"] == 14
+    assert result["to"]["reasons"] == {"label mismatch": 2, "too long": 4}
     assert 0 < result["from"]["remote_clique"] < 2
     assert cli(["--lake", str(lake.root), "diff", "--task", "sms_spam", "--from", "0", "--to", "2"]) == 0
-    assert "accepted       v0: 8" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "accepted       v0: 8" in out and "label_filter   v0: none" in out
     assert cli(["--lake", str(lake.root), "diff", "--task", "sms_spam", "--from", "0", "--to", "9"]) == 2
 
 
