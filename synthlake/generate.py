@@ -402,7 +402,8 @@ def report_of(spec: TaskSpec, method: str, model: str, candidates: list[Candidat
     samples = [{"label": c.label, "text": c.text} for c in candidates if c.reason is None][:8]
     return GenerationReport(spec.name, method, model,
                             {lab: accepted[lab] for lab in spec.label_names}, shortfall,
-                            dict(reasons), usage_of(usage, "generation"), samples=samples,
+                            {str(r): n for r, n in reasons.items()}, usage_of(usage, "generation"),
+                            samples=samples,
                             mismatched=dict(mismatched),
                             judge_usage=usage_of(usage, fidelity.FIDELITY_KIND))
 

@@ -106,3 +106,19 @@ def test_filter_effect_sql_sets_filtered_and_unfiltered_side_by_side(tmp_path):
     row = out.iloc[0]
     assert (row.filtered_f1, row.unfiltered_f1, row.seeds) == (0.705, 0.605, 2)
     assert row.filtered_minus_unfiltered == pytest.approx(0.1)
+
+
+def test_the_report_says_where_the_kept_rows_fall_short_by_the_oracle():
+    rows = pd.DataFrame([
+        {"task": "t", "method": "few_shot", "label": "a", "judge": "real_oracle",
+         "filter": "after", "n": 10, "agree": 10, "share": 1.0, "low": 0.72, "high": 1.0},
+        {"task": "t", "method": "zero_shot", "label": "b", "judge": "real_oracle",
+         "filter": "after", "n": 10, "agree": 6, "share": 0.6, "low": 0.31, "high": 0.83},
+        {"task": "t", "method": "zero_shot", "label": "b", "judge": "real_oracle",
+         "filter": "before", "n": 12, "agree": 6, "share": 0.5, "low": 0.25, "high": 0.75},
+        {"task": "t", "method": "zero_shot", "label": "b", "judge": "llm",
+         "filter": "after", "n": 10, "agree": 1, "share": 0.1, "low": 0.02, "high": 0.4}])
+    note = report.label_fidelity_note(rows)
+    assert "Short of the 90% bar" in note and "t/zero_shot/b 6/10 (0.31 to 0.83)" in note
+    assert "few_shot" not in note and "1/10" not in note, "only the oracle, after the filter"
+    assert "at least 90%" in report.label_fidelity_note(rows.iloc[:1])
