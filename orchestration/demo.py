@@ -125,6 +125,9 @@ def main() -> int:
     fidelity = query_file(lake, "label_fidelity.sql")
     print(markdown(fidelity))
     print(label_fidelity_note(fidelity))
+    print("\nWhat the label filter changes: macro-F1 trained on the kept rows and on as many "
+          "from before the filter (mean and std over seeds)")
+    print(markdown(query_file(lake, "filter_effect.sql")))
     print()
     print(query_file(lake, "gap_vs_subjectivity.sql").to_string(index=False))
     print(f"\ndone in {time.monotonic() - started:.0f} s. Where to look next:")
