@@ -9,6 +9,7 @@ from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource
 from synthlake import plots, train
+from synthlake.report import query_file
 from synthlake.vocabulary import Method
 
 TRAINING_INPUTS = [real_examples, *[synthetic_key(m) for m in Method]]
@@ -16,7 +17,7 @@ TRAINING_INPUTS = [real_examples, *[synthetic_key(m) for m in Method]]
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(name, kinds={"delta"}, metadata=table_metadata(name), deps=TRAINING_INPUTS)
-           for name in ("evaluations", "predictions", "training_dynamics")],
+           for name in ("evaluations", "predictions", "comparisons", "training_dynamics")],
     partitions_def=task_partitions, group_name="evaluation",
 )
 def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
@@ -35,6 +36,13 @@ def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
         "runs": len(frame),
     })
     yield dg.MaterializeResult(asset_key="predictions", metadata={"runs": len(frame)})
+    compared = query_file(lake.lake(), "comparisons.sql")
+    compared = compared[compared["task"] == spec.name].drop(columns="task")
+    yield dg.MaterializeResult(asset_key="comparisons", metadata={
+        "comparisons": markdown_table(compared.to_dict("records")),
+        "distinguishable": int((compared["verdict"] != "not distinguishable").sum()),
+        "compared": len(compared),
+    })
     dynamics = lake.lake().read("training_dynamics", where={"task": spec.name}).to_pandas()
     figure = plots.data_map(dynamics, spec.name,
                             plots.reports_dir(lake.lake()) / f"data_map_{spec.name}.png")

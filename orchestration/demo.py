@@ -34,7 +34,7 @@ TASK_PIPELINE = [
     "real_examples", "real_annotations",
     *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in Method],
     "label_fidelity", "embeddings", "diversity_metrics", "similarity_to_real", "evaluations",
-    "predictions", "training_dynamics",
+    "predictions", "comparisons", "training_dynamics",
     "instance_agreement", "instance_level_results",
 ]
 DEMO_CONFIG = {

@@ -207,19 +207,24 @@ class Lake:
         return entries
 
     def connect(self, versions: Mapping[str, int] | None = None) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with every lake table registered under its own name, the
-        `vocabulary` of stored words (kind | value | position, from `vocabulary.py`), and
-        the derived views of `sql/views.sql` (a view whose tables are missing is skipped)."""
+        """A DuckDB connection with every lake table registered under its own name (a
+        declared table not written yet as an empty one, so a query over it says "no rows"
+        rather than failing), the `vocabulary` of stored words (kind | value | position,
+        from `vocabulary.py`), and the derived views of `sql/views.sql`."""
         versions = dict(versions or {})
         unknown = set(versions) - set(self.tables())
         if unknown:
             raise LakeError(f"time travel asked for tables not in the lake: {sorted(unknown)}")
         con = duckdb.connect()
         con.register("vocabulary", pa.Table.from_pylist(vocabulary.rows()))
-        for table in self.tables():
+        stored = self.tables()
+        for table in stored:
             con.register(table, self.delta(table, versions.get(table)).to_pyarrow_dataset())
+        for name, declared in self.declared.items():
+            if name not in stored:
+                con.register(name, declared.schema.empty_table())
         for statement in sql_statements_of(SQL_DIR / "views.sql"):
-            # A view whose tables are not materialized yet is skipped.
+            # A view over an undeclared table a test lake lacks is skipped.
             with contextlib.suppress(duckdb.CatalogException):
                 con.execute(statement)
         return con

@@ -85,6 +85,7 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     folder = plots.reports_dir(lake)
     con = lake.connect()
     headline = query_file(lake, "headline.sql", con)
+    compared = query_file(lake, "comparisons.sql", con)
     gap = query_file(lake, "gap_vs_subjectivity.sql", con)
     gamma = query_file(lake, "accuracy_vs_agreement.sql", con)
     diversity = query_file(lake, "diversity_vs_gap.sql", con)
@@ -150,6 +151,12 @@ different colours. Rows per region are in `training_dynamics`.
 ## Real vs synthetic (macro-F1 and accuracy on the real test split)
 
 {markdown(headline)}
+
+Each source against its baselines on the same test texts (paired bootstrap, pooled over
+seeds): a difference whose 95% interval contains 0 is "not distinguishable", whatever
+the means say.
+
+{markdown(compared)}
 
 ## Subjectivity and the gap
 {ranking_note}

@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import cartography, tables
@@ -333,56 +332,84 @@ def model_card(spec: TaskSpec, source: str, classifier: str, seed: int, config: 
             f"- made by synthlake (Li et al., EMNLP 2023 method)\n")
 
 
+SEEDED = {Classifier.FINETUNE}  # the others give the same model whatever the seed: run once
+
+
+@dataclass
+class Run:
+    """What one source x classifier x seed produced."""
+
+    evaluation: dict
+    predicted: list[int]
+    dynamics: list[dict]
+
+
+def run_one(lake, spec: TaskSpec, config: TrainConfig, source: str, frame: pd.DataFrame,
+            classifier: str, seed: int, gold: Split, log) -> Run:
+    """Train on one source with one classifier and seed; score it on `gold`, with its
+    bootstrap intervals (`evidence`)."""
+    from synthlake import evidence
+
+    builders = {Classifier.FINETUNE: FineTuner, Classifier.LOGREG: EmbeddingLogReg}
+    train_frame, val_frame = hold_out(frame, config.validation_share, seed)
+    model = builders[classifier](spec, config, seed)
+    model.fit(as_split(train_frame, spec), as_split(val_frame, spec))
+    predicted = model.predict(gold.texts)
+    result = metrics(gold.labels, predicted, spec.label_names)
+    intervals = evidence.score_intervals(gold.labels, predicted, len(spec.labels), seed=seed)
+    folder = lake.root / "_models" / spec.name / source / classifier / f"seed{seed}"
+    path = model.save(folder, model_card(spec, source, classifier, seed, config,
+                                         len(train_frame), result)) if config.save_models else ""
+    log(f"{spec.name} {source:20} {classifier:8} seed {seed}: macro-F1 {result['macro_f1']:.4f} "
+        f"({intervals['macro_f1_low']:.3f} to {intervals['macro_f1_high']:.3f}) accuracy "
+        f"{result['accuracy']:.4f} (n_train {len(train_frame)})")
+    run = {"task": spec.name, "train_source": source, "classifier": classifier, "seed": seed}
+    evaluation = {
+        **run, "n_train": len(train_frame), "n_validation": len(val_frame),
+        "macro_f1": result["macro_f1"], "accuracy": result["accuracy"], **intervals,
+        "per_class": json.dumps(result["per_class"]), "test_split": "test",
+        "n_test": len(gold.labels), "epochs_run": model.epochs_run,
+        "best_epoch": model.best_epoch, "model_path": path,
+        "trained_at": pd.Timestamp.now(tz="UTC"),
+    }
+    dynamics = (cartography.dynamics_rows(np.array(model.epoch_p), np.array(model.epoch_correct),
+                                          train_frame, run)
+                if getattr(model, "epoch_p", None) else [])
+    return Run(evaluation, predicted, dynamics)
+
+
 def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | None = None,
                        log=print) -> pd.DataFrame:
-    """Every source x classifier x seed; writes `evaluations` and `predictions` (one
-    commit each, this task's partition) and returns the evaluations."""
+    """Every source x classifier x seed (one seed for a classifier the seed does not
+    change); writes `evaluations`, `predictions`, `training_dynamics` and `comparisons`
+    (one commit each, this task's partition) and returns the evaluations."""
+    from synthlake import evidence
+
     config = config or TrainConfig()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     sources = training_sources(lake, spec, config)
     test = test_split(lake, spec, config.max_test)
     gold = as_split(test, spec, ids=True)
-    evaluations, predictions, dynamics = [], [], []
-    builders = {Classifier.FINETUNE: FineTuner, Classifier.LOGREG: EmbeddingLogReg}
+    runs: dict[tuple[str, str, int], Run] = {}
     for source, frame in sources.items():
         for classifier in config.classifiers:
-            for seed in config.seeds:
-                train_frame, val_frame = hold_out(frame, config.validation_share, seed)
-                model = builders[classifier](spec, config, seed)
-                model.fit(as_split(train_frame, spec), as_split(val_frame, spec))
-                predicted = model.predict(gold.texts)
-                result = metrics(gold.labels, predicted, spec.label_names)
-                folder = lake.root / "_models" / spec.name / source / classifier / f"seed{seed}"
-                path = model.save(folder, model_card(spec, source, classifier, seed, config,
-                                                     len(train_frame), result)) \
-                    if config.save_models else ""
-                log(f"{spec.name} {source:20} {classifier:8} seed {seed}: macro-F1 "
-                    f"{result['macro_f1']:.4f} accuracy {result['accuracy']:.4f} "
-                    f"(n_train {len(train_frame)})")
-                evaluations.append({
-                    "task": spec.name, "train_source": source, "classifier": classifier,
-                    "seed": seed, "n_train": len(train_frame), "n_validation": len(val_frame),
-                    "macro_f1": result["macro_f1"], "accuracy": result["accuracy"],
-                    "per_class": json.dumps(result["per_class"]), "test_split": "test",
-                    "n_test": len(test), "epochs_run": model.epochs_run,
-                    "best_epoch": model.best_epoch, "model_path": path,
-                    "trained_at": pd.Timestamp.now(tz="UTC"),
-                })
-                run = {"task": spec.name, "train_source": source, "classifier": classifier,
-                       "seed": seed}
-                if getattr(model, "epoch_p", None):
-                    dynamics += cartography.dynamics_rows(
-                        np.array(model.epoch_p), np.array(model.epoch_correct), train_frame, run)
-                names = spec.label_names
-                predictions += [{"task": spec.name, "train_source": source,
-                                 "classifier": classifier, "seed": seed, "example_id": i,
-                                 "predicted": names[p], "gold": names[g]}
-                                for i, p, g in zip(gold.ids, predicted, gold.labels, strict=True)]
-    frame = pd.DataFrame(evaluations)
-    lake.write_partition("predictions", pa.Table.from_pylist(predictions), {"task": spec.name},
+            for seed in config.seeds if classifier in SEEDED else config.seeds[:1]:
+                runs[source, classifier, seed] = run_one(lake, spec, config, source, frame,
+                                                         classifier, seed, gold, log)
+    names = spec.label_names
+    predictions = [{**run.evaluation, "example_id": i, "predicted": names[p], "gold": names[g]}
+                   for run in runs.values()
+                   for i, p, g in zip(gold.ids, run.predicted, gold.labels, strict=True)]
+    frame = pd.DataFrame([run.evaluation for run in runs.values()])
+    partition = {"task": spec.name}
+    lake.write_partition("predictions", tables.from_rows("predictions", predictions), partition,
                          run_id)
-    lake.write_partition("evaluations", pa.Table.from_pandas(frame, preserve_index=False),
-                         {"task": spec.name}, run_id)
-    lake.write_partition("training_dynamics", tables.from_rows("training_dynamics", dynamics),
-                         {"task": spec.name}, run_id)
+    lake.write_partition("evaluations", tables.from_rows("evaluations", frame.to_dict("records")),
+                         partition, run_id)
+    lake.write_partition("training_dynamics", tables.from_rows(
+        "training_dynamics", [row for run in runs.values() for row in run.dynamics]),
+        partition, run_id)
+    lake.write_partition("comparisons", tables.from_rows("comparisons", evidence.comparisons(
+        spec.name, gold.labels, {key: run.predicted for key, run in runs.items()},
+        len(names))), partition, run_id)
     return frame

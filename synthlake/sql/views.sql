@@ -9,18 +9,25 @@ FROM real_examples
 GROUP BY ALL;
 
 -- The headline table: every task x training source x classifier, mean and sample std
--- over seeds, and the gap to the same classifier trained on all real data
--- (real_full minus this source: positive means this source is worse).
+-- over seeds, the widest of the seeds' 95% test-set bootstrap intervals, and the gap to
+-- the same classifier trained on all real data (real_full minus this source: positive
+-- means this source is worse) with its 95% paired-bootstrap interval (`comparisons`).
 CREATE OR REPLACE VIEW headline AS
 WITH runs AS (
     SELECT task, train_source, classifier,
-           count(*) AS seeds, max(n_train) AS n_train,
+           count(*) AS seeds, max(n_train) AS n_train, max(n_test) AS n_test,
            avg(macro_f1) AS macro_f1, coalesce(stddev_samp(macro_f1), 0) AS macro_f1_std,
-           avg(accuracy) AS accuracy, coalesce(stddev_samp(accuracy), 0) AS accuracy_std
+           min(macro_f1_low) AS macro_f1_low, max(macro_f1_high) AS macro_f1_high,
+           avg(accuracy) AS accuracy, coalesce(stddev_samp(accuracy), 0) AS accuracy_std,
+           min(accuracy_low) AS accuracy_low, max(accuracy_high) AS accuracy_high
     FROM evaluations
     GROUP BY ALL
 )
-SELECT r.*, f.macro_f1 - r.macro_f1 AS gap_to_real_full
+SELECT r.*, f.macro_f1 - r.macro_f1 AS gap_to_real_full,
+       -c.high AS gap_low, -c.low AS gap_high, c.distinguishable AS gap_distinguishable
 FROM runs r
 LEFT JOIN runs f
-  ON f.task = r.task AND f.classifier = r.classifier AND f.train_source = 'real_full';
+  ON f.task = r.task AND f.classifier = r.classifier AND f.train_source = 'real_full'
+LEFT JOIN comparisons c
+  ON c.task = r.task AND c.classifier = r.classifier AND c.train_source = r.train_source
+ AND c.baseline = 'real_full';

@@ -122,3 +122,26 @@ def test_the_report_says_where_the_kept_rows_fall_short_by_the_oracle():
     assert "Short of the 90% bar" in note and "t/zero_shot/b 6/10 (0.31 to 0.83)" in note
     assert "few_shot" not in note and "1/10" not in note, "only the oracle, after the filter"
     assert "at least 90%" in report.label_fidelity_note(rows.iloc[:1])
+
+
+def test_the_headline_carries_intervals_and_says_not_distinguishable(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    runs = [("real_full", 0.90), ("few_shot", 0.70), ("zero_shot", 0.88)]
+    rows = [{"task": "t", "train_source": s, "classifier": "logreg", "seed": 0, "n_train": 10,
+             "n_test": 400, "macro_f1": f1, "accuracy": f1, "macro_f1_low": f1 - 0.03,
+             "macro_f1_high": f1 + 0.03, "accuracy_low": f1 - 0.02, "accuracy_high": f1 + 0.02}
+            for s, f1 in runs]
+    lake.write_partition("evaluations", tables.from_rows("evaluations", rows), {"task": "t"}, "r")
+    compared = [{"task": "t", "train_source": s, "classifier": "logreg", "baseline": "real_full",
+                 "seeds": 1, "baseline_seeds": 1, "n_test": 400, "difference": d, "low": lo,
+                 "high": hi, "p_value": p, "distinguishable": not lo <= 0 <= hi}
+                for s, d, lo, hi, p in [("few_shot", -0.2, -0.25, -0.15, 0.001),
+                                        ("zero_shot", -0.02, -0.05, 0.01, 0.2)]]
+    lake.write_partition("comparisons", tables.from_rows("comparisons", compared), {"task": "t"}, "r")
+    out = report.query_file(lake, "headline.sql").set_index("train_source")
+    assert out.loc["few_shot", "macro_f1"] == "0.700 ± 0.000 [0.670, 0.730]"
+    assert out.loc["few_shot", "gap_to_real_full"] == "0.200 (0.150 to 0.250)"
+    assert out.loc["zero_shot", "gap_to_real_full"] == "0.020 (-0.010 to 0.050), not distinguishable"
+    assert out.loc["real_full", "gap_to_real_full"] == "0.000"
+    verdicts = report.query_file(lake, "comparisons.sql").set_index("train_source")["verdict"]
+    assert verdicts.to_dict() == {"few_shot": "worse", "zero_shot": "not distinguishable"}
