@@ -202,6 +202,9 @@ class FineTuner:
     def __init__(self, spec: TaskSpec, config: TrainConfig, seed: int):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from synthlake.embed import quiet_transformers
+
+        quiet_transformers()
         seed_everything(seed)
         self.spec, self.config, self.seed = spec, config, seed
         path = model_path(config.model)

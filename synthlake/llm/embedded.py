@@ -132,11 +132,10 @@ def converted_model_dir() -> Path:
 def _convert(gguf: Path, out: Path) -> None:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    # Progress bars and load reports of a one-off conversion are noise on a user's console.
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    from synthlake.embed import quiet_transformers
+
+    quiet_transformers()  # a one-off conversion's bars and reports are noise
     folder, name = str(gguf.parent), gguf.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.bfloat16)
