@@ -2,7 +2,8 @@
 the map of its training dynamics.
 
 While a classifier is fine-tuned, the probability it gives each training row's label is
-read at the end of every epoch (`train.FineTuner`). Over the epochs:
+read off the training pass of every epoch, as the paper does (`train.FineTuner`).
+Over the epochs:
 
     confidence   mean of those probabilities
     variability  their standard deviation (population, as in the paper)
@@ -40,7 +41,7 @@ HARD_CONFIDENCE = 0.5
 def measures(epoch_p: np.ndarray, epoch_correct: np.ndarray) -> pd.DataFrame:
     """confidence | variability | correctness | region, one row per column of the
     (epochs x rows) arrays: the probability of the row's label, and whether it was the
-    prediction, at the end of each epoch."""
+    prediction, in each epoch's training pass."""
     confidence = epoch_p.mean(axis=0)
     variability = epoch_p.std(axis=0)
     region = np.where(confidence < HARD_CONFIDENCE, Region.HARD.value,

@@ -39,6 +39,7 @@ from synthlake import fidelity, parse, prompts, similarity, tables
 from synthlake.catalog import TaskSpec
 from synthlake.lake import Lake
 from synthlake.llm import (
+    GENERATION_KIND,
     REQUEST_TOO_LARGE,
     ChatRequest,
     EndpointConfig,
@@ -312,8 +313,6 @@ class Generator:
         return done  # any order: `finalize` sorts by slot
 
 
-
-
 def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
              test_texts: list[str]) -> list[Candidate]:
     """Deterministic final pass over all candidates in slot order, with the same
@@ -402,7 +401,7 @@ def report_of(spec: TaskSpec, method: str, model: str, candidates: list[Candidat
     samples = [{"label": c.label, "text": c.text} for c in candidates if c.reason is None][:8]
     return GenerationReport(spec.name, method, model,
                             {lab: accepted[lab] for lab in spec.label_names}, shortfall,
-                            {str(r): n for r, n in reasons.items()}, usage_of(usage, "generation"),
+                            {str(r): n for r, n in reasons.items()}, usage_of(usage, GENERATION_KIND),
                             samples=samples,
                             mismatched=dict(mismatched),
                             judge_usage=usage_of(usage, fidelity.FIDELITY_KIND))

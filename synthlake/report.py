@@ -132,7 +132,8 @@ agreement, and its `unknown` keeps a row (it abstains).
 
 What the filter changes (macro-F1 on the real test split, mean and std over seeds, of
 classifiers trained on the kept rows and on as many rows per label from before the
-filter):
+filter; the difference's 95% paired-bootstrap interval, "not distinguishable" where it
+contains 0):
 
 {markdown(filter_effect) if not filter_effect.empty else "The filter rejected nothing."}
 
@@ -141,8 +142,8 @@ filter):
 ## Data maps (dataset cartography)
 
 Each training row of a fine-tuned classifier (first seed) at its variability and
-confidence over the epochs: the probability the model gave its label at the end of each
-epoch. Rows low on the map are consistently read as another label (where mislabelled
+confidence over the epochs: the probability the model gave its label in each epoch's
+training pass. Rows low on the map are consistently read as another label (where mislabelled
 rows land); rows to the right keep changing (ambiguous). Real and synthetic rows are in
 different colours. Rows per region are in `training_dynamics`.
 

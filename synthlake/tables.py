@@ -150,7 +150,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
     _table("training_dynamics", "per training row of a fine-tuned run: its data-map place",
            ("task",),
            TASK, *SOURCE_RUN, EXAMPLE_ID, ("origin", STRING, "real or a method"), LABEL,
-           ("epoch_p", pa.list_(FLOAT), "probability of its label at the end of each epoch"),
+           ("epoch_p", pa.list_(FLOAT), "probability of its label in each epoch's training pass"),
            ("confidence", FLOAT, "mean of epoch_p"),
            ("variability", FLOAT, "standard deviation of epoch_p"),
            ("correctness", FLOAT, "share of epochs its label was predicted"),

@@ -25,8 +25,9 @@ Classifiers:
 `evaluations` columns (partitioned by task):
 
     task | train_source | classifier | seed | n_train | n_validation | macro_f1 | accuracy |
-    per_class (JSON: label -> precision, recall, f1, support) | test_split | n_test |
-    epochs_run | best_epoch | model_path | trained_at
+    macro_f1_low | macro_f1_high | accuracy_low | accuracy_high (95% test-set bootstrap,
+    `evidence`) | per_class (JSON: label -> precision, recall, f1, support) | test_split |
+    n_test | epochs_run | best_epoch | model_path | trained_at
 
 `predictions` columns: task | train_source | classifier | seed | example_id | predicted | gold
 
@@ -214,7 +215,7 @@ class FineTuner:
             label2id={lab: i for i, lab in enumerate(spec.label_names)})
         self.best_epoch, self.epochs_run = 0, 0
         # Per epoch, the probability of each training row's label and whether it was the
-        # prediction (rows in training order): the data map's input (`cartography`).
+        # prediction (rows in training order), from the training passes (`cartography`).
         self.epoch_p: list[np.ndarray] = []
         self.epoch_correct: list[np.ndarray] = []
 
@@ -245,15 +246,26 @@ class FineTuner:
         optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate)
         rng = random.Random(self.seed)
         best_score, best_state = -1.0, None
+        labels = torch.tensor(train.labels)
         for epoch in range(1, self.config.epochs + 1):
             self.model.train()
-            for _, batch in self._batches(features, train.labels, rng):
-                loss = self.model(**batch).loss
-                loss.backward()
+            # The data map's input, read off the training passes as dataset cartography
+            # does (no extra pass): each row's label probability and whether it won.
+            p_label = np.zeros(len(features))
+            correct = np.zeros(len(features), dtype=bool)
+            for rows, batch in self._batches(features, train.labels, rng):
+                output = self.model(**batch)
+                output.loss.backward()
                 optimizer.step()
                 optimizer.zero_grad()
+                with torch.no_grad():
+                    proba = torch.softmax(output.logits, -1)
+                    gold = labels[rows]
+                    p_label[rows] = proba[torch.arange(len(rows)), gold].numpy()
+                    correct[rows] = (proba.argmax(-1) == gold).numpy()
+            self.epoch_p.append(p_label)
+            self.epoch_correct.append(correct)
             self.epochs_run = epoch
-            self._record_dynamics(features, train.labels)
             if validation.texts:
                 score = metrics(validation.labels, self.predict(validation.texts),
                                 self.spec.label_names)["macro_f1"]
@@ -275,12 +287,6 @@ class FineTuner:
             for batch, inputs in self._batches(features, None, None):
                 found[batch] = torch.softmax(self.model(**inputs).logits, -1).numpy()
         return found
-
-    def _record_dynamics(self, features: list[dict], labels: list[int]) -> None:
-        proba = self._probabilities(features)
-        rows = np.arange(len(labels))
-        self.epoch_p.append(proba[rows, labels])
-        self.epoch_correct.append(proba.argmax(-1) == np.asarray(labels))
 
     def predict(self, texts: list[str]) -> list[int]:
         return self._probabilities(self._encode(texts)).argmax(-1).tolist()

@@ -20,10 +20,11 @@ from synthlake.llm.config import BudgetExceeded, EndpointConfig, FatalLLMError, 
 from synthlake.llm.journal import Journal, Response
 from synthlake.llm.session import Session, fixed_temperature, open_endpoint, session, usage_of
 from synthlake.llm.transport import ChatAnswer, Wire
-from synthlake.llm.types import ChatRequest, Usage, request_key
+from synthlake.llm.types import GENERATION_KIND, ChatRequest, Usage, request_key
 
 __all__ = [
-    "REQUEST_TOO_LARGE", "BudgetExceeded", "ChatAnswer", "ChatRequest", "EndpointConfig", "FatalLLMError",
+    "GENERATION_KIND", "REQUEST_TOO_LARGE", "BudgetExceeded", "ChatAnswer", "ChatRequest",
+    "EndpointConfig", "FatalLLMError",
     "Journal", "LLMClient", "Response", "Session", "Usage", "Wire", "fixed_temperature",
     "long_lived_objects_frozen", "open_endpoint", "request_key", "scrub", "session", "usage_of",
 ]

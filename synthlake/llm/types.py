@@ -14,6 +14,9 @@ def request_key(model: str, messages: list[dict], params: dict, slot: str) -> st
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+GENERATION_KIND = "generation"  # the default `ChatRequest.kind`
+
+
 @dataclass
 class ChatRequest:
     task: str
@@ -22,7 +25,7 @@ class ChatRequest:
     params: dict  # temperature, max_tokens, seed, top_p ...
     slot: str  # which plan slot this request fills (part of the key)
     key: str = ""
-    kind: str = "generation"  # what the answer is for; usage is counted per kind (not keyed)
+    kind: str = GENERATION_KIND  # what the answer is for; usage is counted per kind (not keyed)
 
 
 @dataclass

@@ -63,3 +63,40 @@ def test_validation_split_comes_from_the_training_source():
     fit, held = train.hold_out(frame, 0.1, seed=0)
     assert len(held) == 4 and set(held.label) == {"a", "b"}
     assert set(fit.index).isdisjoint(held.index) and len(fit) + len(held) == 40
+
+
+def test_a_run_writes_intervals_comparisons_and_dynamics_and_runs_logreg_once(tmp_path):
+    """Real ag_news texts stand in for a few-shot set, a quarter of them filtered out as
+    label mismatches: every source is trained, fine-tuning per seed, logreg once."""
+    from synthlake import tables
+    from synthlake.lake import Lake
+
+    lake = Lake(tmp_path / "lake")
+    write_real_examples(lake, SPEC, "r")
+    real = lake.read("real_examples", where={"task": "ag_news"}).to_pandas()
+    rows = real[real.split == "train"].groupby("label").tail(16).reset_index(drop=True)
+    mismatch = rows.index % 4 == 0
+    synthetic = [{"task": "ag_news", "method": "few_shot", "label": r.label, "text": r.text,
+                  "example_id": f"s{i}", "status": "rejected" if bad else "accepted",
+                  "reason": "label mismatch" if bad else None, "demo_example_ids": []}
+                 for i, (r, bad) in enumerate(zip(rows.itertuples(), mismatch, strict=True))]
+    lake.write_partition("synthetic_examples", tables.from_rows("synthetic_examples", synthetic),
+                         {"task": "ag_news", "method": "few_shot"}, "r")
+    config = train.TrainConfig(sources=["real_full", "real", "few_shot", "few_shot_unfiltered"],
+                               seeds=[0, 1], epochs=1, max_train_real=200, max_test=200,
+                               save_models=False)
+    frame = train.train_and_evaluate(lake, SPEC, "r", config, log=lambda _: None)
+    runs = frame.groupby(["train_source", "classifier"]).size().to_dict()
+    assert runs == {(s, c): (2 if c == "finetune" else 1)
+                    for s in config.sources for c in ("finetune", "logreg")}
+    kept = frame.loc[frame.train_source == "few_shot"]
+    assert (kept.n_train + kept.n_validation == 64 - 16).all(), "the mismatches left out"
+    assert ((frame.macro_f1_low <= frame.macro_f1) & (frame.macro_f1 <= frame.macro_f1_high)).all()
+    compared = lake.read("comparisons").to_pandas()
+    pairs = set(zip(compared.train_source, compared.classifier, compared.baseline, strict=True))
+    assert ("few_shot", "finetune", "few_shot_unfiltered") in pairs
+    assert ("few_shot", "logreg", "real_full") in pairs and ("real", "logreg", "real_full") in pairs
+    assert set(compared.loc[compared.classifier == "finetune", "seeds"]) == {2}
+    dynamics = lake.read("training_dynamics").to_pandas()
+    assert set(dynamics.classifier) == {"finetune"} and dynamics.epoch_p.map(len).eq(1).all()
+    assert set(dynamics.loc[dynamics.train_source == "few_shot", "origin"]) == {"few_shot"}

@@ -101,11 +101,17 @@ def test_filter_effect_sql_sets_filtered_and_unfiltered_side_by_side(tmp_path):
                                ("few_shot", 0.8), ("real_full", 0.9))
             for seed in (0, 1)]
     lake.write_partition("evaluations", tables.from_rows("evaluations", rows), {"task": "t"}, "r")
+    compared = [{"task": "t", "train_source": "zero_shot", "classifier": "logreg",
+                 "baseline": "zero_shot_unfiltered", "seeds": 2, "baseline_seeds": 2,
+                 "n_test": 400, "difference": 0.1, "low": -0.01, "high": 0.2, "p_value": 0.08,
+                 "distinguishable": False}]
+    lake.write_partition("comparisons", tables.from_rows("comparisons", compared), {"task": "t"}, "r")
     out = report.query_file(lake, "filter_effect.sql")
     assert out["method"].tolist() == ["zero_shot"], "few_shot has no unfiltered runs"
     row = out.iloc[0]
     assert (row.filtered_f1, row.unfiltered_f1, row.seeds) == (0.705, 0.605, 2)
     assert row.filtered_minus_unfiltered == pytest.approx(0.1)
+    assert (row.low, row.high, row.verdict) == (-0.01, 0.2, "not distinguishable")
 
 
 def test_the_report_says_where_the_kept_rows_fall_short_by_the_oracle():

@@ -58,6 +58,9 @@ def test_rows_the_judge_finds_another_label_in_are_replaced(lake, spec):
     for row in accepted.itertuples():  # kept: the rule finds the label, or abstains
         words = set(row.text.lower().split())
         assert "film" in words or ("spam" if words & SPAMMY else "ham") == row.label
+    abstained = accepted[accepted["judged_label"] == "unknown"]
+    assert len(abstained) > 0, "an unknown answer keeps its row"
+    assert all("film" in text.lower().split() for text in abstained["text"])
     mismatched = rows[rows["reason"] == Reason.LABEL_MISMATCH]
     assert len(mismatched) > 0 and set(mismatched["fidelity_judge"]) == {"llm"}
     assert (mismatched["judged_label"] != mismatched["label"]).all()
