@@ -155,7 +155,8 @@ different colours. Rows per region are in `training_dynamics`.
 
 Each source against its baselines on the same test texts (paired bootstrap, pooled over
 seeds): a difference whose 95% interval contains 0 is "not distinguishable", whatever
-the means say.
+the means say. The interval resamples the test texts for the models trained; the
+variation between training seeds is the std in the table above, not in it.
 
 {markdown(compared)}
 

@@ -3,6 +3,8 @@
 -- classifier and scored on the same real test texts: the macro-F1 difference (source
 -- minus baseline, each the mean over its seeds), its 95% paired-bootstrap interval and
 -- p-value, and the n behind it. An interval that contains 0 reads "not distinguishable".
+-- The interval resamples the test texts for the models trained; how much another
+-- training seed would move a score is the seeds' std in the headline, not in here.
 SELECT task, train_source, classifier, baseline, seeds, baseline_seeds, n_test,
        round(difference, 3) AS difference, round(low, 3) AS low, round(high, 3) AS high,
        round(p_value, 4) AS p_value,
