@@ -17,13 +17,15 @@ TRAINING_INPUTS = [real_examples, *[synthetic_key(m) for m in Method]]
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(name, kinds={"delta"}, metadata=table_metadata(name), deps=TRAINING_INPUTS)
-           for name in ("evaluations", "predictions", "comparisons", "training_dynamics")],
+           for name in ("evaluations", "predictions", "comparisons", "training_dynamics",
+                        "learning_curves", "real_equivalents")],
     partitions_def=task_partitions, group_name="evaluation",
 )
 def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
                     lake: LakeResource):
-    """Fine-tuned and logistic-regression classifiers per training source and seed, and
-    the data map of every fine-tuned run (dataset cartography)."""
+    """Fine-tuned and logistic-regression classifiers per training source and seed, the
+    data map of every fine-tuned run (dataset cartography), the learning curves and what
+    each synthetic source is worth in real texts per label."""
     spec = lake.task(context)
     settings = train.TrainConfig(**config.model_dump())
     frame = train.train_and_evaluate(lake.lake(), spec, context.run.run_id, settings,
@@ -51,4 +53,13 @@ def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
     yield dg.MaterializeResult(asset_key="training_dynamics", metadata={
         "data_map": dg.MetadataValue.md(plots.as_markdown_image(figure, "data map")),
         "rows_per_region": markdown_table(regions),
+    })
+    figure = plots.learning_curve_figure(lake.lake(), spec.name)
+    worth = query_file(lake.lake(), "real_equivalents.sql")
+    worth = worth[worth["task"] == spec.name].drop(columns="task")
+    yield dg.MaterializeResult(asset_key="learning_curves", metadata={
+        "plot": dg.MetadataValue.md(plots.as_markdown_image(figure, "learning curves")),
+    })
+    yield dg.MaterializeResult(asset_key="real_equivalents", metadata={
+        "real_equivalents": markdown_table(worth.to_dict("records")),
     })

@@ -52,21 +52,24 @@ def accuracy(gold: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return (gold == predicted).mean(axis=-1)
 
 
-def _bootstrap(arrays: tuple[np.ndarray, ...], statistic, seed: int, resamples: int):
-    from scipy.stats import bootstrap
+def bootstrap(arrays: tuple[np.ndarray, ...], statistic, seed: int,
+              resamples: int = RESAMPLES):
+    """scipy's seeded percentile bootstrap, resampling the texts (last axis) of all
+    `arrays` together (paired), 200 resamples per vectorised batch."""
+    from scipy import stats
 
-    return bootstrap(arrays, statistic, n_resamples=resamples, paired=True, vectorized=True,
-                     axis=-1, confidence_level=CONFIDENCE, method="percentile",
-                     batch=200, rng=np.random.default_rng(seed))
+    return stats.bootstrap(arrays, statistic, n_resamples=resamples, paired=True,
+                           vectorized=True, axis=-1, confidence_level=CONFIDENCE,
+                           method="percentile", batch=200, rng=np.random.default_rng(seed))
 
 
 def score_intervals(gold, predicted, n_labels: int, seed: int = 0,
                     resamples: int = RESAMPLES) -> dict[str, float]:
     """macro_f1_low | macro_f1_high | accuracy_low | accuracy_high of one run."""
     gold, predicted = np.asarray(gold), np.asarray(predicted)
-    f1 = _bootstrap((gold, predicted), lambda g, p, axis=-1: macro_f1(g, p, n_labels),
+    f1 = bootstrap((gold, predicted), lambda g, p, axis=-1: macro_f1(g, p, n_labels),
                     seed, resamples).confidence_interval
-    acc = _bootstrap((gold, predicted), lambda g, p, axis=-1: accuracy(g, p),
+    acc = bootstrap((gold, predicted), lambda g, p, axis=-1: accuracy(g, p),
                      seed, resamples).confidence_interval
     return {"macro_f1_low": float(f1.low), "macro_f1_high": float(f1.high),
             "accuracy_low": float(acc.low), "accuracy_high": float(acc.high)}
@@ -101,7 +104,7 @@ def paired_difference(gold, runs_a: list, runs_b: list, n_labels: int, seed: int
         return a - b
 
     arrays = (gold, *map(np.asarray, runs_a), *map(np.asarray, runs_b))
-    result = _bootstrap(arrays, statistic, seed, resamples)
+    result = bootstrap(arrays, statistic, seed, resamples)
     spread = result.bootstrap_distribution
     p_value = min(1.0, 2 * min((spread <= 0).mean(), (spread >= 0).mean()))
     return Difference(float(statistic(*arrays)), float(result.confidence_interval.low),

@@ -30,6 +30,11 @@ def diversity_by_source(metrics: pd.DataFrame, task: str, path: Path) -> Path:
         ax.set_ylabel("cosine distance")
         ax.tick_params(axis="x", rotation=20)
     fig.suptitle(f"{task}: diversity by source (higher is more diverse)")
+    return save(fig, path)
+
+
+def save(fig, path: Path) -> Path:
+    """Every plot's last step: laid out, written as PNG, closed (figures hold memory)."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -72,10 +77,7 @@ def gap_vs_subjectivity(frame: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel("macro-F1 gap: real minus synthetic")
         ax.legend()
     ax.set_title(f"Where synthetic data falls short ({classifier or 'no classifier'})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def accuracy_vs_gamma(frame: pd.DataFrame, path: Path) -> Path:
@@ -94,10 +96,7 @@ def accuracy_vs_gamma(frame: pd.DataFrame, path: Path) -> Path:
         ax.set_xlabel("agreement threshold γ")
         ax.set_ylabel("accuracy")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def diversity_vs_gap(frame: pd.DataFrame, path: Path) -> Path:
@@ -117,10 +116,7 @@ def diversity_vs_gap(frame: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel("macro-F1 gap to all real data")
         ax.legend()
     ax.set_title("Diversity against the gap")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 ORIGIN_COLOURS = {"real": "#4c72b0", "zero_shot": "#dd8452", "few_shot": "#55a868"}
@@ -157,7 +153,55 @@ def data_map(dynamics: pd.DataFrame, task: str, path: Path) -> Path:
         ax.set_visible(False)
     fig.suptitle(f"{task}: data map (easy top left, hard bottom left, ambiguous right)",
                  fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
+
+
+def learning_curves(points: pd.DataFrame, equivalents: pd.DataFrame, task: str,
+                    path: Path) -> Path:
+    """One panel per classifier: the real learning curve (macro-F1 against real texts per
+    label, log2 axis) with its 95% band; each generated source's own curve (25/50/100% of
+    its rows) in its colour; each synthetic source's macro-F1 as a dashed horizontal line,
+    its real-data equivalent marked where it meets the real curve (`curves`)."""
+    classifiers = sorted(set(points["classifier"])) if len(points) else []
+    fig, axes = plt.subplots(1, max(len(classifiers), 1), figsize=(5.2 * max(len(classifiers), 1),
+                                                                    3.8), squeeze=False)
+    if not classifiers:
+        _empty(axes[0][0], "no learning curves yet")
+    for ax, classifier in zip(axes.flat, classifiers, strict=False):
+        mine = points[points["classifier"] == classifier]
+        real = mine[mine["curve"] == "real"].sort_values("n_per_label")
+        ax.plot(real["n_per_label"], real["macro_f1"], "o-", color=ORIGIN_COLOURS["real"],
+                label="real")
+        ax.fill_between(real["n_per_label"], real["low"], real["high"], alpha=0.2,
+                        color=ORIGIN_COLOURS["real"], lw=0)
+        for source, own in mine[mine["curve"] != "real"].groupby("curve"):
+            own = own.sort_values("share")
+            ax.errorbar(own["n_per_label"], own["macro_f1"],
+                        yerr=[own["macro_f1"] - own["low"], own["high"] - own["macro_f1"]],
+                        fmt="s-", ms=4, capsize=2, color=ORIGIN_COLOURS.get(source, "#8172b3"),
+                        label=f"{source} (25/50/100% of its rows)")
+        worth = equivalents[equivalents["classifier"] == classifier] if len(equivalents) else []
+        for k, row in enumerate(worth.itertuples() if len(worth) else []):
+            colour = ORIGIN_COLOURS.get(row.train_source, f"C{k + 3}")
+            ax.axhline(row.macro_f1, color=colour, ls="--", lw=0.9)
+            if pd.notna(row.equivalent):
+                ax.plot([row.equivalent], [row.macro_f1], "v", color=colour, ms=8)
+            ax.annotate(f"{row.train_source}: {row.reading}", (0.01, row.macro_f1),
+                        xycoords=("axes fraction", "data"), fontsize=6, color=colour,
+                        va="bottom")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("training texts per label")
+        ax.set_ylabel("macro-F1 (real test split)")
+        ax.set_title(classifier, fontsize=9)
+        ax.legend(fontsize=6, loc="lower right")
+    fig.suptitle(f"{task}: learning curves and real-data equivalents (95% intervals)",
+                 fontsize=10)
+    return save(fig, path)
+
+
+def learning_curve_figure(lake, task: str) -> Path:
+    """`learning_curves` of one task drawn from the lake (the asset and the report)."""
+    where = {"task": task}
+    points, worth = (lake.read(name, where=where).to_pandas() if lake.exists(name)
+                     else pd.DataFrame() for name in ("learning_curves", "real_equivalents"))
+    return learning_curves(points, worth, task, reports_dir(lake) / f"learning_curves_{task}.png")

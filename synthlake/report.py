@@ -97,8 +97,12 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
                 else pd.DataFrame(columns=["task"]))
     maps = {task: plots.data_map(group, task, folder / f"data_map_{task}.png")
             for task, group in dynamics.groupby("task")}
+    worth = query_file(lake, "real_equivalents.sql", con)
+    curve_tasks = con.sql("SELECT DISTINCT task FROM learning_curves ORDER BY 1").df()["task"]
+    curves_drawn = {task: plots.learning_curve_figure(lake, task) for task in curve_tasks}
     figures = {
         **{f"data_map_{task}": png for task, png in maps.items()},
+        **{f"learning_curves_{task}": png for task, png in curves_drawn.items()},
         "gap_vs_subjectivity": plots.gap_vs_subjectivity(gap, folder / "gap_vs_subjectivity.png"),
         "accuracy_vs_gamma": plots.accuracy_vs_gamma(gamma, folder / "accuracy_vs_gamma.png"),
         "diversity_vs_gap": plots.diversity_vs_gap(diversity, folder / "diversity_vs_gap.png"),
@@ -109,6 +113,8 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     if not gap.empty and (gap["ranking_method"] == "llm judge").any():
         ranking_note = ("\n> **The subjectivity ranking was made by an LLM judge**, not by "
                         "people; treat it as a proxy for the paper's crowd study.\n")
+    curve_images = "\n\n".join(f"![learning curves of {task}]({png.name})"
+                                 for task, png in curves_drawn.items())
     data_maps = "\n\n".join(f"![data map of {task}]({png.name})" for task, png in maps.items()) \
         or "No fine-tuned runs yet."
     text = f"""# synthlake report
@@ -159,6 +165,19 @@ the means say. The interval resamples the test texts for the models trained; the
 variation between training seeds is the std in the table above, not in it.
 
 {markdown(compared)}
+
+## How many real labelled texts is a synthetic set worth?
+
+The real learning curve of each classifier (macro-F1 on the real test split against real
+training texts per label, 4, 8, 16, ...; mean over seeds with its 95% band), each
+generated source on 25%, 50% and 100% of its rows (still rising at 100%: more synthetic
+data would still help), and each synthetic source's macro-F1 as a dashed line, marked where
+it meets the real curve: its **real-data equivalent**, with the 95% interval from the same
+test-set bootstrap. A score off the curve is said as such, never extrapolated.
+
+{markdown(worth, "No learning curves yet.")}
+
+{curve_images}
 
 ## Subjectivity and the gap
 {ranking_note}

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import cartography, tables
+from synthlake import cartography, curves, tables
 from synthlake.catalog import TaskSpec
 from synthlake.vocabulary import Classifier, Method, Reason, Status, TrainSource
 
@@ -73,6 +73,10 @@ class TrainConfig(BaseModel):
                                 "(stratified)")
     max_test: int = Field(2000, ge=1, description="cap on real test texts (stratified)")
     save_models: bool = Field(True, description="keep fine-tuned models under the lake")
+    curve_max_per_label: int = Field(256, ge=0, description="largest n per label of the real "
+                                     "learning curve (4, 8, 16, ...); 0: no curves")
+    curve_shares: list[float] = Field([0.25, 0.5], description="shares of each generated "
+                                      "source's rows its own curve trains on (1 is its main run)")
 
 
 @dataclass
@@ -354,7 +358,7 @@ class Run:
 
 
 def run_one(lake, spec: TaskSpec, config: TrainConfig, source: str, frame: pd.DataFrame,
-            classifier: str, seed: int, gold: Split, log) -> Run:
+            classifier: str, seed: int, gold: Split, log, save: bool = True) -> Run:
     """Train on one source with one classifier and seed; score it on `gold`, with its
     bootstrap intervals (`evidence`)."""
     from synthlake import evidence
@@ -368,7 +372,8 @@ def run_one(lake, spec: TaskSpec, config: TrainConfig, source: str, frame: pd.Da
     intervals = evidence.score_intervals(gold.labels, predicted, len(spec.labels), seed=seed)
     folder = lake.root / "_models" / spec.name / source / classifier / f"seed{seed}"
     path = model.save(folder, model_card(spec, source, classifier, seed, config,
-                                         len(train_frame), result)) if config.save_models else ""
+                                         len(train_frame), result)) \
+        if config.save_models and save else ""
     log(f"{spec.name} {source:20} {classifier:8} seed {seed}: macro-F1 {result['macro_f1']:.4f} "
         f"({intervals['macro_f1_low']:.3f} to {intervals['macro_f1_high']:.3f}) accuracy "
         f"{result['accuracy']:.4f} (n_train {len(train_frame)})")
@@ -387,11 +392,49 @@ def run_one(lake, spec: TaskSpec, config: TrainConfig, source: str, frame: pd.Da
     return Run(evaluation, predicted, dynamics)
 
 
+def seeds_of(config: TrainConfig, classifier: str) -> list[int]:
+    """The configured seeds for a classifier a seed changes; the first one otherwise."""
+    return config.seeds if classifier in SEEDED else config.seeds[:1]
+
+
+def curve_points(lake, spec: TaskSpec, config: TrainConfig, sources: dict[str, pd.DataFrame],
+                 runs: dict[tuple[str, str, int], Run], gold: Split, log) -> list[curves.Point]:
+    """The real learning curve of every classifier and each generated source's own curve
+    (`curves`); the own curve's 100% point is the source's main run."""
+    real = lake.read("real_examples", where={"task": spec.name, "split": "train"}).to_pandas()
+    real = real.assign(origin="real")[SOURCE_COLUMNS]
+    sizes = curves.grid(int(real["label"].value_counts().max()), config.curve_max_per_label)
+    points = []
+    for classifier in config.classifiers:
+        seeds = seeds_of(config, classifier)
+        for n in sizes if len(sizes) >= 2 else []:
+            frames = [curves.nested_sample(real, n, seed) for seed in seeds]
+            points.append(curves.Point(curves.REAL_CURVE, classifier, n, 1.0, len(frames[0]), [
+                run_one(lake, spec, config, f"real, {n} per label", frame, classifier, seed,
+                        gold, log, save=False).predicted
+                for frame, seed in zip(frames, seeds, strict=True)]))
+        for source in curves.OWN_CURVES:
+            if source not in sources:
+                continue
+            for share in sorted(config.curve_shares):
+                frames = [curves.share_sample(sources[source], share, seed) for seed in seeds]
+                points.append(curves.Point(source, classifier, curves.per_label(frames[0]), share,
+                                           len(frames[0]), [
+                    run_one(lake, spec, config, f"{source}, {share:.0%}", frame, classifier, seed,
+                            gold, log, save=False).predicted
+                    for frame, seed in zip(frames, seeds, strict=True)]))
+            points.append(curves.Point(source, classifier, curves.per_label(sources[source]), 1.0,
+                                       len(sources[source]),
+                                       [runs[source, classifier, s].predicted for s in seeds]))
+    return points
+
+
 def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | None = None,
                        log=print) -> pd.DataFrame:
     """Every source x classifier x seed (one seed for a classifier the seed does not
-    change); writes `evaluations`, `predictions`, `training_dynamics` and `comparisons`
-    (one commit each, this task's partition) and returns the evaluations."""
+    change), then the learning curves; writes `evaluations`, `predictions`,
+    `training_dynamics`, `comparisons`, `learning_curves` and `real_equivalents` (one
+    commit each, this task's partition) and returns the evaluations."""
     from synthlake import evidence
 
     config = config or TrainConfig()
@@ -402,7 +445,7 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     runs: dict[tuple[str, str, int], Run] = {}
     for source, frame in sources.items():
         for classifier in config.classifiers:
-            for seed in config.seeds if classifier in SEEDED else config.seeds[:1]:
+            for seed in seeds_of(config, classifier):
                 runs[source, classifier, seed] = run_one(lake, spec, config, source, frame,
                                                          classifier, seed, gold, log)
     names = spec.label_names
@@ -421,4 +464,15 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     lake.write_partition("comparisons", tables.from_rows("comparisons", evidence.comparisons(
         spec.name, gold.labels, {key: run.predicted for key, run in runs.items()},
         len(names))), partition, run_id)
+    points = curve_points(lake, spec, config, sources, runs, gold, log) \
+        if config.curve_max_per_label else []
+    by_source: dict[tuple[str, str], list] = {}
+    for (source, classifier, _seed), run in runs.items():
+        by_source.setdefault((source, classifier), []).append(run.predicted)
+    lake.write_partition("learning_curves", tables.from_rows(
+        "learning_curves", curves.curve_rows(spec.name, gold.labels, len(names), points)),
+        partition, run_id)
+    lake.write_partition("real_equivalents", tables.from_rows(
+        "real_equivalents", curves.equivalent_rows(spec.name, gold.labels, len(names), points,
+                                                   by_source)), partition, run_id)
     return frame

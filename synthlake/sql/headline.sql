@@ -1,7 +1,8 @@
 -- Real vs synthetic: macro-F1 and accuracy per task, source and classifier: mean ± std
 -- over seeds, [the widest of the seeds' 95% test-set bootstrap intervals], on n_test real
 -- test texts; the gap to all real data with its 95% paired-bootstrap interval, or "not
--- distinguishable" where that interval contains 0.
+-- distinguishable" where that interval contains 0; a synthetic source's real-data
+-- equivalent (real texts per label worth as much, with its interval).
 SELECT task, train_source, classifier, seeds, n_train, n_test,
        printf('%.3f ± %.3f [%.3f, %.3f]', macro_f1, macro_f1_std, macro_f1_low,
               macro_f1_high) AS macro_f1,
@@ -10,7 +11,8 @@ SELECT task, train_source, classifier, seeds, n_train, n_test,
        CASE WHEN gap_low IS NULL THEN printf('%.3f', gap_to_real_full)
             ELSE printf('%.3f (%.3f to %.3f)%s', gap_to_real_full, gap_low, gap_high,
                         CASE WHEN gap_distinguishable THEN '' ELSE ', not distinguishable' END)
-       END AS gap_to_real_full
+       END AS gap_to_real_full,
+       coalesce(real_equivalent, '') AS real_equivalent
 FROM headline
 ORDER BY task,
          (SELECT position FROM vocabulary WHERE kind = 'train_source' AND value = train_source),

@@ -11,7 +11,8 @@ GROUP BY ALL;
 -- The headline table: every task x training source x classifier, mean and sample std
 -- over seeds, the widest of the seeds' 95% test-set bootstrap intervals, and the gap to
 -- the same classifier trained on all real data (real_full minus this source: positive
--- means this source is worse) with its 95% paired-bootstrap interval (`comparisons`).
+-- means this source is worse) with its 95% paired-bootstrap interval (`comparisons`),
+-- and a synthetic source's worth in real texts per label (`real_equivalents`).
 CREATE OR REPLACE VIEW headline AS
 WITH runs AS (
     SELECT task, train_source, classifier,
@@ -24,10 +25,13 @@ WITH runs AS (
     GROUP BY ALL
 )
 SELECT r.*, f.macro_f1 - r.macro_f1 AS gap_to_real_full,
-       -c.high AS gap_low, -c.low AS gap_high, c.distinguishable AS gap_distinguishable
+       -c.high AS gap_low, -c.low AS gap_high, c.distinguishable AS gap_distinguishable,
+       e.reading AS real_equivalent
 FROM runs r
 LEFT JOIN runs f
   ON f.task = r.task AND f.classifier = r.classifier AND f.train_source = 'real_full'
 LEFT JOIN comparisons c
   ON c.task = r.task AND c.classifier = r.classifier AND c.train_source = r.train_source
- AND c.baseline = 'real_full';
+ AND c.baseline = 'real_full'
+LEFT JOIN real_equivalents e
+  ON e.task = r.task AND e.classifier = r.classifier AND e.train_source = r.train_source;

@@ -65,9 +65,10 @@ def test_validation_split_comes_from_the_training_source():
     assert set(fit.index).isdisjoint(held.index) and len(fit) + len(held) == 40
 
 
-def test_a_run_writes_intervals_comparisons_and_dynamics_and_runs_logreg_once(tmp_path):
+def test_a_run_writes_intervals_comparisons_curves_and_dynamics_and_runs_logreg_once(tmp_path):
     """Real ag_news texts stand in for a few-shot set, a quarter of them filtered out as
-    label mismatches: every source is trained, fine-tuning per seed, logreg once."""
+    label mismatches: every source is trained, fine-tuning per seed, logreg once; the
+    learning curves and real-data equivalents are written."""
     from synthlake import tables
     from synthlake.lake import Lake
 
@@ -84,7 +85,7 @@ def test_a_run_writes_intervals_comparisons_and_dynamics_and_runs_logreg_once(tm
                          {"task": "ag_news", "method": "few_shot"}, "r")
     config = train.TrainConfig(sources=["real_full", "real", "few_shot", "few_shot_unfiltered"],
                                seeds=[0, 1], epochs=1, max_train_real=200, max_test=200,
-                               save_models=False)
+                               save_models=False, curve_max_per_label=16, curve_shares=[0.5])
     frame = train.train_and_evaluate(lake, SPEC, "r", config, log=lambda _: None)
     runs = frame.groupby(["train_source", "classifier"]).size().to_dict()
     assert runs == {(s, c): (2 if c == "finetune" else 1)
@@ -100,3 +101,18 @@ def test_a_run_writes_intervals_comparisons_and_dynamics_and_runs_logreg_once(tm
     dynamics = lake.read("training_dynamics").to_pandas()
     assert set(dynamics.classifier) == {"finetune"} and dynamics.epoch_p.map(len).eq(1).all()
     assert set(dynamics.loc[dynamics.train_source == "few_shot", "origin"]) == {"few_shot"}
+    curve = lake.read("learning_curves").to_pandas()
+    points = set(zip(curve.curve, curve.classifier, curve.n_per_label, curve.share, curve.seeds,
+                     strict=True))
+    assert {("real", c, n, 1.0, k) for c, k in (("finetune", 2), ("logreg", 1))
+            for n in (4, 8, 16)} | {("few_shot", c, n, share, k)
+                                    for c, k in (("finetune", 2), ("logreg", 1))
+                                    for n, share in ((6, 0.5), (12, 1.0))} == points
+    assert ((curve.low <= curve.macro_f1) & (curve.macro_f1 <= curve.high)).all()
+    worth = lake.read("real_equivalents").to_pandas()
+    assert set(zip(worth.train_source, worth.classifier, strict=True)) == {
+        (s, c) for s in ("few_shot", "few_shot_unfiltered") for c in ("finetune", "logreg")}
+    within = worth[worth.position == "within"]
+    assert ((within.low.isna() | (within.low <= within.equivalent))
+            & (within.high.isna() | (within.equivalent <= within.high))).all()
+    assert worth.reading.str.contains("per label").all()
