@@ -234,9 +234,8 @@ def given(args, options: dict) -> dict:
 
 
 def cmd_generate(args) -> int:
-    from tqdm import tqdm
-
     from synthlake.generate import generate
+    from synthlake.progress import Bars, attached
 
     lake, run_id = lake_of(args), new_run_id()
     config = GenerationConfig(**given(args, GENERATION_OPTIONS))
@@ -245,10 +244,8 @@ def cmd_generate(args) -> int:
     for spec in selected_tasks(args.task):
         spec = spec.with_judge(args.judge) if args.judge else spec
         for method in args.method or list(Method):
-            total = config.n_per_label * len(spec.labels)
-            with tqdm(total=total, desc=f"{spec.name}/{method}", unit="text") as bar:
-                report = generate(lake, spec, method, run_id, config, endpoint,
-                                  lambda *_, bar=bar: bar.update(1))
+            with attached(Bars()):
+                report = generate(lake, spec, method, run_id, config, endpoint)
             usage = report.usage
             print(f"  accepted {report.accepted}  rejected {report.reasons or 0}  "
                   f"shortfall {report.shortfall or 'none'}")

@@ -48,6 +48,7 @@ def model_path(name: str) -> str:
 def load_embedder(name: str):
     from sentence_transformers import SentenceTransformer
 
+    quiet_transformers()
     return SentenceTransformer(model_path(name), device="cpu")
 
 

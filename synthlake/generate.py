@@ -53,6 +53,7 @@ from synthlake.llm import (
     session,
     usage_of,
 )
+from synthlake.progress import advance
 from synthlake.vocabulary import SET_REASONS, Method, Reason, Status
 
 SYNTHETIC_SCHEMA = tables.TABLES["synthetic_examples"].data_schema
@@ -216,8 +217,11 @@ class Generator:
         return out
 
     def _count(self, label: str) -> None:
+        quota = self.config.n_per_label
         self.accepted[label] += 1
-        self.progress(label, self.accepted[label], self.config.n_per_label)
+        self.progress(label, self.accepted[label], quota)
+        advance(f"{self.spec.name}/{self.method} generation",
+                sum(min(n, quota) for n in self.accepted.values()), quota * len(self.spec.labels))
 
     async def _zero_shot_wave(self, label: str, first_stream: int, need: int,
                               budget: int) -> list[Candidate]:
@@ -268,6 +272,7 @@ class Generator:
             if await self._filter(candidates):
                 continue  # rows rejected: surplus rows may fill their places; decide again
             accepted = Counter(c.label for c in candidates if c.reason is None)
+            self.accepted = Counter(accepted)  # what the wave's progress counts on from
             used = Counter(c.label for c in candidates)
             todo = [lab for lab in labels if accepted[lab] < quota and used[lab] < budget]
             if not todo:

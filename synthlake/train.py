@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import cartography, curves, tables
 from synthlake.catalog import TaskSpec
+from synthlake.progress import advance
 from synthlake.vocabulary import Classifier, Method, Reason, Status, TrainSource
 
 
@@ -397,36 +398,60 @@ def seeds_of(config: TrainConfig, classifier: str) -> list[int]:
     return config.seeds if classifier in SEEDED else config.seeds[:1]
 
 
-def curve_points(lake, spec: TaskSpec, config: TrainConfig, sources: dict[str, pd.DataFrame],
-                 runs: dict[tuple[str, str, int], Run], gold: Split, log) -> list[curves.Point]:
-    """The real learning curve of every classifier and each generated source's own curve
-    (`curves`); the own curve's 100% point is the source's main run."""
-    real = lake.read("real_examples", where={"task": spec.name, "split": "train"}).to_pandas()
-    real = real.assign(origin="real")[SOURCE_COLUMNS]
+@dataclass(eq=False)
+class Job:
+    """One classifier to train: `key` is (source, classifier, seed) for a main run, and
+    (curve, classifier, n_per_label, share, n_train, seed) for a point of a curve."""
+
+    name: str  # what its log line calls it
+    frame: pd.DataFrame
+    classifier: str
+    seed: int
+    key: tuple
+
+
+def main_jobs(sources: dict[str, pd.DataFrame], config: TrainConfig) -> list[Job]:
+    return [Job(source, frame, classifier, seed, (source, classifier, seed))
+            for source, frame in sources.items() for classifier in config.classifiers
+            for seed in seeds_of(config, classifier)]
+
+
+def curve_jobs(real: pd.DataFrame, sources: dict[str, pd.DataFrame],
+               config: TrainConfig) -> list[Job]:
+    """The real learning curve of every classifier and each generated source's shares
+    (`curves`); nothing when the grid has fewer than 2 points."""
     sizes = curves.grid(int(real["label"].value_counts().max()), config.curve_max_per_label)
-    points = []
+    if len(sizes) < 2:
+        return []
+    jobs = []
     for classifier in config.classifiers:
-        seeds = seeds_of(config, classifier)
-        for n in sizes if len(sizes) >= 2 else []:
-            frames = [curves.nested_sample(real, n, seed) for seed in seeds]
-            points.append(curves.Point(curves.REAL_CURVE, classifier, n, 1.0, len(frames[0]), [
-                run_one(lake, spec, config, f"real, {n} per label", frame, classifier, seed,
-                        gold, log, save=False).predicted
-                for frame, seed in zip(frames, seeds, strict=True)]))
-        for source in curves.OWN_CURVES:
-            if source not in sources:
-                continue
-            for share in sorted(config.curve_shares):
-                frames = [curves.share_sample(sources[source], share, seed) for seed in seeds]
-                points.append(curves.Point(source, classifier, curves.per_label(frames[0]), share,
-                                           len(frames[0]), [
-                    run_one(lake, spec, config, f"{source}, {share:.0%}", frame, classifier, seed,
-                            gold, log, save=False).predicted
-                    for frame, seed in zip(frames, seeds, strict=True)]))
-            points.append(curves.Point(source, classifier, curves.per_label(sources[source]), 1.0,
-                                       len(sources[source]),
-                                       [runs[source, classifier, s].predicted for s in seeds]))
-    return points
+        for seed in seeds_of(config, classifier):
+            for n in sizes:
+                frame = curves.nested_sample(real, n, seed)
+                jobs.append(Job(f"real, {n} per label", frame, classifier, seed,
+                                (curves.REAL_CURVE, classifier, n, 1.0, len(frame), seed)))
+            for source in (s for s in curves.OWN_CURVES if s in sources):
+                for share in sorted(config.curve_shares):
+                    frame = curves.share_sample(sources[source], share, seed)
+                    jobs.append(Job(f"{source}, {share:.0%}", frame, classifier, seed,
+                                    (source, classifier, curves.per_label(frame), share,
+                                     len(frame), seed)))
+    return jobs
+
+
+def curve_points(curve_runs: dict[tuple, Run], runs: dict[tuple[str, str, int], Run],
+                 sources: dict[str, pd.DataFrame]) -> list[curves.Point]:
+    """The curves' points, each with its seeds' predictions; a generated source's 100%
+    point is its main run. The n of a share point is the first seed's (they agree)."""
+    grouped: dict[tuple, list] = {}
+    for (*point, _seed), run in curve_runs.items():
+        grouped.setdefault(tuple(point), []).append(run.predicted)
+    for source, classifier, seed in runs if curve_runs else []:
+        if source in curves.OWN_CURVES:
+            point = (source, classifier, curves.per_label(sources[source]), 1.0,
+                     len(sources[source]))
+            grouped.setdefault(point, []).append(runs[source, classifier, seed].predicted)
+    return [curves.Point(*point, found) for point, found in grouped.items()]
 
 
 def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | None = None,
@@ -434,7 +459,8 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     """Every source x classifier x seed (one seed for a classifier the seed does not
     change), then the learning curves; writes `evaluations`, `predictions`,
     `training_dynamics`, `comparisons`, `learning_curves` and `real_equivalents` (one
-    commit each, this task's partition) and returns the evaluations."""
+    commit each, this task's partition) and returns the evaluations. Each run trained is
+    a step of the progress stage "<task> training"."""
     from synthlake import evidence
 
     config = config or TrainConfig()
@@ -442,12 +468,16 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     sources = training_sources(lake, spec, config)
     test = test_split(lake, spec, config.max_test)
     gold = as_split(test, spec, ids=True)
-    runs: dict[tuple[str, str, int], Run] = {}
-    for source, frame in sources.items():
-        for classifier in config.classifiers:
-            for seed in seeds_of(config, classifier):
-                runs[source, classifier, seed] = run_one(lake, spec, config, source, frame,
-                                                         classifier, seed, gold, log)
+    real = lake.read("real_examples", where={"task": spec.name, "split": "train"}).to_pandas()
+    real = real.assign(origin="real")[SOURCE_COLUMNS]
+    main = main_jobs(sources, config)
+    curve = curve_jobs(real, sources, config) if config.curve_max_per_label else []
+    done: dict[tuple, Run] = {}
+    for k, job in enumerate(main + curve, start=1):
+        done[job.key] = run_one(lake, spec, config, job.name, job.frame, job.classifier,
+                                job.seed, gold, log, save=k <= len(main))
+        advance(f"{spec.name} training", k, len(main) + len(curve))
+    runs = {job.key: done[job.key] for job in main}
     names = spec.label_names
     predictions = [{**run.evaluation, "example_id": i, "predicted": names[p], "gold": names[g]}
                    for run in runs.values()
@@ -464,8 +494,7 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     lake.write_partition("comparisons", tables.from_rows("comparisons", evidence.comparisons(
         spec.name, gold.labels, {key: run.predicted for key, run in runs.items()},
         len(names))), partition, run_id)
-    points = curve_points(lake, spec, config, sources, runs, gold, log) \
-        if config.curve_max_per_label else []
+    points = curve_points({job.key: done[job.key] for job in curve}, runs, sources)
     by_source: dict[tuple[str, str], list] = {}
     for (source, classifier, _seed), run in runs.items():
         by_source.setdefault((source, classifier), []).append(run.predicted)

@@ -69,7 +69,9 @@ def test_a_run_writes_intervals_comparisons_curves_and_dynamics_and_runs_logreg_
     """Real ag_news texts stand in for a few-shot set, a quarter of them filtered out as
     label mismatches: every source is trained, fine-tuning per seed, logreg once; the
     learning curves and real-data equivalents are written."""
-    from synthlake import tables
+    import logging
+
+    from synthlake import progress, tables
     from synthlake.lake import Lake
 
     lake = Lake(tmp_path / "lake")
@@ -86,7 +88,14 @@ def test_a_run_writes_intervals_comparisons_curves_and_dynamics_and_runs_logreg_
     config = train.TrainConfig(sources=["real_full", "real", "few_shot", "few_shot_unfiltered"],
                                seeds=[0, 1], epochs=1, max_train_real=200, max_test=200,
                                save_models=False, curve_max_per_label=16, curve_shares=[0.5])
-    frame = train.train_and_evaluate(lake, SPEC, "r", config, log=lambda _: None)
+    steps = []
+    handler = logging.Handler()
+    handler.emit = lambda record: steps.append((record.stage, record.done, record.total))
+    with progress.attached(handler):
+        frame = train.train_and_evaluate(lake, SPEC, "r", config, log=lambda _: None)
+    # 4 sources x (2 finetune seeds + logreg once), and per classifier-seed 3 real points
+    # (4, 8, 16 per label) and few_shot's 50%: one progress step each, in order.
+    assert steps == [("ag_news training", k, 24) for k in range(1, 25)]
     runs = frame.groupby(["train_source", "classifier"]).size().to_dict()
     assert runs == {(s, c): (2 if c == "finetune" else 1)
                     for s in config.sources for c in ("finetune", "logreg")}
