@@ -3,16 +3,22 @@
 Runs through Dagster (a persistent instance in $DAGSTER_HOME, ./.dagster_home by
 default), so every run, check and plot shows up in the UI afterwards (`make ui`):
 1. the task catalogue and the real data of every task;
-2. for each demo task (`SYNTHLAKE_DEMO_TASKS`, default sms_spam and sarcasm_headlines:
-   one objective and one subjective task with short texts), one run of the task
+2. for each demo task (`SYNTHLAKE_DEMO_TASKS`, default sms_spam, sarcasm_headlines and
+   financial_phrasebank: an objective and a subjective task with short texts, and one
+   with annotator agreement for the instance-level results), one run of the task
    pipeline: zero-shot and few-shot generation (`SYNTHLAKE_DEMO_N` per label, default
-   6) with the blocking quality checks, label fidelity, embeddings, diversity,
-   classifiers on every training source (3 seeds) and instance-level results;
+   30) with the blocking quality checks, label fidelity, embeddings, diversity,
+   classifiers on every training source, learning curves and instance-level results;
 3. a subjectivity ranking of all tasks by an LLM judge, and the report page.
 The embedded model is used unless OPENAI_BASE_URL points at another endpoint.
+
+The terminal shows one line per stage and a bar for generation and training; Dagster's
+own lines, library load reports and warnings go to the Dagster run logs (`make ui`) and
+to `$DAGSTER_HOME/demo.log`.
 """
 
 import functools
+import logging
 import os
 import sys
 import time
@@ -21,7 +27,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import all_assets, all_checks, defs
-from synthlake import settings
+from synthlake import progress, settings
 from synthlake.catalog import load_catalog
 from synthlake.generate import GenerationShortfall
 from synthlake.lake import Lake
@@ -43,16 +49,35 @@ DEMO_CONFIG = {
     "embeddings": {"config": {"max_real_per_split": 500}},
     # Small enough for 2 CPU cores in a few minutes; the defaults train on up to 4,000
     # real texts, test on 2,000 and keep every model.
-    "classifier_runs": {"config": {"epochs": 2, "max_train_real": 500, "max_test": 400,
-                                   "save_models": False}},
+    "classifier_runs": {"config": {"epochs": 2, "max_train_real": 300, "max_test": 400,
+                                   "save_models": False, "curve_max_per_label": 64}},
 }
+
+
+# Loggers whose records Dagster captures into the run log (python_logs in dagster.yaml):
+# library warnings and load reports belong there, not on the terminal.
+CAPTURED_LOGGERS = ["py.warnings", "transformers", "sentence_transformers", "torch", "httpx",
+                    "synthlake"]
 
 
 @functools.cache
 def instance() -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # a user's own instance config is left alone
+        config.write_text("python_logs:\n  python_log_level: INFO\n  managed_python_loggers:\n"
+                          + "".join(f"    - {name}\n" for name in CAPTURED_LOGGERS))
     return dg.DagsterInstance.get()
+
+
+def quiet_console(home: Path) -> None:
+    """Python warnings become log records; every record at WARNING or above that no one
+    else handles goes to `demo.log` rather than the terminal."""
+    logging.captureWarnings(True)
+    handler = logging.FileHandler(home / "demo.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
 
 
 def step(title: str) -> None:
@@ -60,16 +85,23 @@ def step(title: str) -> None:
 
 
 def run(selection: list[str], partition_key=None, ops=None) -> bool:
-    """One Dagster run. A gate that held (a failed blocking quality check, or a generation
-    too far short of its plan to replace the partition) is reported and the demo goes on:
-    nothing downstream of that data ran. Any other failure stops the demo."""
-    result = dg.materialize(
-        [*all_assets, *all_checks], selection=selection, partition_key=partition_key,
-        instance=instance(), resources=defs.resources,
-        # INFO: the pipeline's own progress lines, without Dagster's DEBUG events
-        run_config={"ops": ops or {}, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
-    )
+    """One Dagster run, its progress as bars and its log in the run's record (the console
+    logger only shows errors). A gate that held (a failed blocking quality check, or a
+    generation too far short of its plan to replace the partition) is reported and the
+    demo goes on: nothing downstream of that data ran. Any other failure stops the demo."""
+    with progress.attached(progress.Bars()):
+        result = dg.materialize(
+            [*all_assets, *all_checks], selection=selection, partition_key=partition_key,
+            instance=instance(), resources=defs.resources,
+            run_config={"ops": ops or {},
+                        "loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            raise_on_error=False,
+        )
+    warnings = [entry for entry in instance().all_logs(result.run_id)
+                if entry.level >= logging.WARNING and entry.dagster_event is None]
+    if warnings:
+        print(f"  {len(warnings)} warning(s) in the run's log, e.g. "
+              f"{warnings[0].user_message[:150]!r} (make ui: run {result.run_id[:8]})")
     if result.success:
         return True
     failed = [f"{e.asset_key.to_user_string()}: {e.check_name}"
@@ -101,6 +133,7 @@ def _last_line(error) -> str:
 def main() -> int:
     started = time.monotonic()
     lake = Lake()
+    quiet_console(Path(instance().root_directory))
     print(f"lake: {lake.root}\nDagster home: {instance().root_directory}")
     step("real data of every task")
     run(["task_catalog"])
@@ -109,7 +142,7 @@ def main() -> int:
     print(f"  {len(load_catalog())} tasks loaded ({time.monotonic() - started:.0f} s)")
     for task in DEMO_TASKS:
         step(f"{task}: generation ({DEMO_N} per label, both methods), checks, label fidelity, "
-             "embeddings, diversity, classifiers, instance level")
+             "embeddings, diversity, classifiers, learning curves, instance level")
         run(TASK_PIPELINE, partition_key=task, ops=DEMO_CONFIG)
         print(f"  done ({time.monotonic() - started:.0f} s)")
     step("subjectivity ranking (LLM judge) and the report")
@@ -119,6 +152,9 @@ def main() -> int:
     print(f"  {len(lake.tables())} tables, each stored with its declared schema" if not mismatched
           else f"  tables not as declared in synthlake/tables.py: {mismatched}")
     step("results (from the lake)")
+    print("Macro-F1 and accuracy on the real test split: mean ± std over seeds [95% test-set "
+          "bootstrap interval]; the gap to all real data with its paired interval; what a "
+          "synthetic source is worth in real texts per label (real_equivalent)")
     print(headline_markdown(lake))
     print("\nLabel fidelity: the share of rows that carry their requested label, before "
           "and after the label filter (95% interval; real_oracle is a diagnostic)")
@@ -128,12 +164,16 @@ def main() -> int:
     print("\nWhat the label filter changes: macro-F1 trained on the kept rows and on as many "
           "from before the filter (mean and std over seeds)")
     print(markdown(query_file(lake, "filter_effect.sql")))
+    print("\nInstance level: accuracy on the test texts whose annotators agree at least gamma")
+    print(markdown(query_file(lake, "accuracy_vs_agreement.sql")))
     print()
     print(query_file(lake, "gap_vs_subjectivity.sql").to_string(index=False))
-    print(f"\ndone in {time.monotonic() - started:.0f} s. Where to look next:")
+    elapsed = time.monotonic() - started
+    print(f"\ndone in {elapsed // 60:.0f} min {elapsed % 60:.0f} s. Where to look next:")
     print("  make ui                                   the Dagster UI on http://127.0.0.1:3000")
     print(f"  {lake.root / '_reports' / 'report.md'}   the report with its plots")
     print("  .venv/bin/synthlake sql sql/headline.sql  the table above, in SQL")
+    print("  .venv/bin/synthlake sql sql/learning_curves.sql   the learning curves")
     print('  .venv/bin/synthlake sql "select reason, count(*) from synthetic_examples group by 1"')
     return 0
 

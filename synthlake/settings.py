@@ -46,8 +46,9 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in [
     Variable("SYNTHLAKE_REGEN_CRON", "0 3 * * 1", "cron of the regeneration schedule (UTC)"),
     Variable("SYNTHLAKE_REGEN_TASKS", None,
              "comma list of tasks the schedule regenerates (default: all)"),
-    Variable("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines", "tasks `make demo` runs"),
-    Variable("SYNTHLAKE_DEMO_N", "6", "texts per label `make demo` generates"),
+    Variable("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines,financial_phrasebank",
+             "tasks `make demo` runs"),
+    Variable("SYNTHLAKE_DEMO_N", "30", "texts per label `make demo` generates"),
 ]}
 
 
