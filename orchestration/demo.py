@@ -26,6 +26,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.evaluation import classifier_runs
 from orchestration.definitions import all_assets, all_checks, defs
 from synthlake import progress, settings
 from synthlake.catalog import load_catalog
@@ -39,8 +40,8 @@ DEMO_N = settings.integer("SYNTHLAKE_DEMO_N")
 TASK_PIPELINE = [
     "real_examples", "real_annotations",
     *[f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in Method],
-    "label_fidelity", "embeddings", "diversity_metrics", "similarity_to_real", "evaluations",
-    "predictions", "comparisons", "training_dynamics",
+    "label_fidelity", "embeddings", "diversity_metrics", "similarity_to_real",
+    *[key.to_user_string() for key in classifier_runs.keys],
     "instance_agreement", "instance_level_results",
 ]
 DEMO_CONFIG = {
@@ -66,7 +67,9 @@ def instance() -> dg.DagsterInstance:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():  # a user's own instance config is left alone
-        config.write_text("python_logs:\n  python_log_level: INFO\n  managed_python_loggers:\n"
+        # Offline by design: no telemetry, and no banner about it on the terminal.
+        config.write_text("telemetry:\n  enabled: false\npython_logs:\n"
+                          "  python_log_level: INFO\n  managed_python_loggers:\n"
                           + "".join(f"    - {name}\n" for name in CAPTURED_LOGGERS))
     return dg.DagsterInstance.get()
 

@@ -20,6 +20,18 @@ def test_jobs_resolve_with_their_assets():
     assert "real_examples" not in regen_keys and "evaluations" in regen_keys
 
 
+def test_the_demo_selection_resolves_against_the_definitions():
+    """Every asset the demo's task run selects exists, and no multi-asset is cut in two."""
+    from orchestration import demo
+    from orchestration.definitions import all_assets, all_checks
+
+    job = dg.Definitions(assets=[*all_assets], asset_checks=[*all_checks],
+                         resources=defs.resources, jobs=[
+        dg.define_asset_job("demo_task", selection=demo.TASK_PIPELINE)]).resolve_job_def("demo_task")
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert set(demo.TASK_PIPELINE) == keys
+
+
 def test_regeneration_schedule_requests_one_run_per_chosen_task(monkeypatch):
     monkeypatch.setenv("SYNTHLAKE_REGEN_TASKS", "sms_spam,ag_news")
     context = dg.build_schedule_context(
