@@ -63,8 +63,11 @@ def encode(texts: list[str], name: str, batch_size: int = 64) -> np.ndarray:
     model = load_embedder(name)
     # Sorting by length makes batches of similar length: less padding, faster on CPU.
     order = np.argsort([len(t) for t in texts])
+    # No bar: sentence-transformers draws one whenever its logger is at INFO, which a
+    # Dagster run that captures its logs sets.
     vectors = model.encode([texts[i] for i in order], batch_size=batch_size,
-                           normalize_embeddings=True, convert_to_numpy=True)
+                           normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=False)
     out = np.empty_like(vectors, dtype=np.float32)
     out[order] = vectors
     return out
