@@ -32,6 +32,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from synthlake import reliability
 from synthlake.catalog import TaskSpec
 
 GAMMAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -79,21 +80,34 @@ def bradley_terry(judgments: pd.DataFrame, tasks: list[str], prior: float = 0.5,
 
 
 def ranking(judgments: pd.DataFrame, tasks: list[str], method: str,
-            prior: float = 0.5) -> pd.DataFrame:
-    """`task_subjectivity` rows from judgments."""
+            prior: float = 0.5, threshold: float = reliability.SIGNAL_CONSISTENCY,
+            resamples: int = reliability.RESAMPLES) -> pd.DataFrame:
+    """`task_subjectivity` rows from judgments, with the judge's reliability
+    (`reliability`): each score's bootstrap interval, the order consistency and position
+    bias; where the consistency is under `threshold` the ranking has no signal and gets
+    no rank and no stars."""
     known = set(tasks)
     unknown = (set(judgments["task_a"]) | set(judgments["task_b"])) - known
     if unknown:
         raise ValueError(f"judgments name tasks not in the catalogue: {sorted(unknown)}")
     scores = bradley_terry(judgments, tasks, prior)
     counts = pd.concat([judgments["task_a"], judgments["task_b"]]).value_counts()
-    frame = pd.DataFrame({"task": tasks, "objectivity": scores.to_numpy()})
+    found = reliability.measure(judgments)
+    frame = pd.DataFrame({"task": tasks, "objectivity": scores.to_numpy()}).merge(
+        reliability.score_intervals(judgments, tasks, lambda j, t: bradley_terry(j, t, prior),
+                                    resamples=resamples), on="task")
     frame["subjectivity_rank"] = frame["objectivity"].rank(ascending=False, method="min").astype(int)
     n = len(frame)
     frame["stars"] = (1 + np.floor(4 * (frame["subjectivity_rank"] - 1) / max(n - 1, 1))).astype(int)
     frame["n_judgments"] = [int(counts.get(t, 0)) for t in tasks]
     frame["method"] = method
-    return frame.sort_values("subjectivity_rank").reset_index(drop=True)
+    frame["consistency"] = found.consistency
+    frame["position_first"] = found.position_first
+    frame["signal"] = found.signal(threshold)
+    if not found.signal(threshold):  # nothing to rank by: no rank, no stars
+        frame[["subjectivity_rank", "stars"]] = None
+    return frame.sort_values(["subjectivity_rank", "objectivity"], ascending=[True, False],
+                             na_position="last").reset_index(drop=True)
 
 
 # -- the LLM judge -------------------------------------------------------------------------
@@ -228,15 +242,19 @@ def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: 
     return judgments
 
 
-def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) -> pd.DataFrame:
-    import pyarrow as pa
+RANKING_NAMES = {"llm": "llm judge", "human": "people"}  # judge_kind -> ranking name
 
-    kinds = set(judgments["judge_kind"])
-    method = "llm judge" if kinds == {"llm"} else "human judgments" if kinds == {"human"} else \
-        "human and llm judgments"
-    frame = ranking(judgments, tasks, method)
-    lake.write_partition("task_subjectivity", pa.Table.from_pandas(frame, preserve_index=False),
-                         {}, run_id)
+
+def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) -> pd.DataFrame:
+    """One ranking per kind of judge (people, the LLM), each with its reliability, in one
+    commit of `task_subjectivity`."""
+    from synthlake import tables
+
+    frame = pd.concat([ranking(group, tasks, RANKING_NAMES.get(kind, kind))
+                       for kind, group in judgments.groupby("judge_kind")], ignore_index=True)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    lake.write_partition("task_subjectivity", tables.from_rows("task_subjectivity", rows), {},
+                         run_id)
     return frame
 
 

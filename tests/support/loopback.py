@@ -11,11 +11,17 @@ prompt) after a configurable latency, and injects faults on demand:
 
 With `--script FILE` (a JSON list of [substring, answer] pairs) a request whose last
 message contains a substring gets that answer, the first rule that matches winning: a
-judge that answers by rule. With `--max-request-bytes N` a larger request body gets the
-400 a model answers when its context length is exceeded. With `--rate-limit R` it also
-enforces a provider's limit of R requests per second (a bucket holding a tenth of a
-second's worth, so a burst barely exceeds the rate): a request over it is refused at once
-with 429 and a Retry-After saying when the next one would be admitted; the request log names it "rate limit".
+judge that answers by rule. With `--prefer FILE` (JSON: `order`, substrings from most to
+least preferred; `noise`; `bias`) a question that shows "Task A:" and "Task B:" is
+answered like a judge with a known preference: with probability `bias` "A" whatever is
+shown (position bias), else with probability `noise` a coin toss, else the preferred
+one (coins seeded by the request); each verdict is logged as `{"judged":
+[first, second, answer]}` with the indices into `order`. With `--max-request-bytes N` a
+larger request body gets the 400 a model answers when its context length is exceeded.
+With `--rate-limit R` it also enforces a provider's limit of R requests per second (a
+bucket holding a tenth of a second's worth, so a burst barely exceeds the rate): a
+request over it is refused at once with 429 and a Retry-After saying when the next one
+would be admitted; the request log names it "rate limit".
 
 Faults (in turn, round robin) hit the first `faults_per_request` attempts of a request
 whose body hash falls in `fault_rate`, so every request heals eventually. Every
@@ -61,13 +67,14 @@ class FaultServer:
                  faults_per_request: int = 1, slow_s: float = 5.0, api_key: str | None = None,
                  known_models: list[str] | None = None, request_log: Path | None = None,
                  rate_limit: float | None = None, max_request_bytes: int | None = None,
-                 script: list[tuple[str, str]] | None = None):
+                 script: list[tuple[str, str]] | None = None, prefer: dict | None = None):
         self.latency_s, self.tokens_per_s = latency_s, tokens_per_s
         self.faults, self.fault_rate = faults or [], fault_rate
         self.faults_per_request, self.slow_s = faults_per_request, slow_s
         self.api_key, self.known_models = api_key, known_models
         self.max_request_bytes = max_request_bytes
         self.script = script or []
+        self.prefer = prefer
         # A provider's limit, scaled down: per second, with a tenth of a second's burst.
         # Its own arithmetic (a virtual schedule), not the client's bucket: a test of the
         # client's limits against the client's own limiter would prove nothing.
@@ -127,7 +134,7 @@ class FaultServer:
         if fault == "drop":
             request.transport.close()
             raise ConnectionResetError("dropped on purpose")
-        text = self._scripted(body) or self._text(body, digest)
+        text = self._scripted(body) or self._preferred(body, digest) or self._text(body, digest)
         delay = self.latency_s + (len(text.split()) / self.tokens_per_s if self.tokens_per_s else 0)
         await asyncio.sleep(self.slow_s if fault == "slow" else delay)
         if fault == "malformed":
@@ -148,6 +155,27 @@ class FaultServer:
     def _scripted(self, body: dict) -> str | None:
         last = str((body.get("messages") or [{}])[-1].get("content", ""))
         return next((answer for needle, answer in self.script if needle in last), None)
+
+    def _preferred(self, body: dict, digest: str) -> str | None:
+        last = str((body.get("messages") or [{}])[-1].get("content", ""))
+        if not self.prefer or "Task A:" not in last or "Task B:" not in last:
+            return None
+        first, second = last.split("Task B:", 1)[0].split("Task A:", 1)[1], \
+            last.split("Task B:", 1)[1]
+        order = self.prefer["order"]
+        shown = [next(i for i, needle in enumerate(order) if needle in part)
+                 for part in (first, second)]
+        rng = random.Random(digest)
+        if rng.random() < self.prefer.get("bias", 0.0):
+            answer = "A"
+        else:
+            better = "A" if shown[0] < shown[1] else "B"
+            answer = better if rng.random() >= self.prefer.get("noise", 0.0) else \
+                rng.choice("AB")
+        if self.log:
+            self.log.write(json.dumps({"judged": [*shown, answer], "seed": body.get("seed")})
+                           + "\n")
+        return answer
 
     @staticmethod
     def _text(body: dict, digest: str) -> str:
@@ -204,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="a larger request body gets a 400 context-length error")
     parser.add_argument("--script", type=Path,
                         help="JSON list of [substring, answer]: answers by rule")
+    parser.add_argument("--prefer", type=Path,
+                        help="JSON {order, noise, bias}: a pairwise judge with a known preference")
     args = parser.parse_args(argv)
     import logging
 
@@ -219,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
         request_log=args.request_log, rate_limit=args.rate_limit,
         max_request_bytes=args.max_request_bytes,
         script=json.loads(args.script.read_text()) if args.script else None,
+        prefer=json.loads(args.prefer.read_text()) if args.prefer else None,
     )
     web.run_app(server.app(), host="127.0.0.1", port=args.port, print=None,
                 access_log=None, backlog=4096)

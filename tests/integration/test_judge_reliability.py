@@ -1,0 +1,72 @@
+"""The LLM task judge against a scripted judge on loopback whose preference, noise and
+position bias are known: the ranking recovers the preference and the reliability
+figures equal what the judge actually did."""
+
+import json
+from collections import Counter
+
+import pandas as pd
+from scipy.stats import kendalltau
+
+from synthlake import subjectivity
+from synthlake.catalog import load_catalog
+from synthlake.llm import EndpointConfig, Journal, session
+from synthlake.llm.embedded import free_port
+from tests.support import loopback
+
+
+def ask(url: str, specs: dict, journal, repetitions: int) -> tuple[pd.DataFrame, dict]:
+    examples = {name: [f"an example text of {name}"] for name in specs}
+    with session(EndpointConfig(base_url=url, model="dev"), journal) as llm:
+        return llm.run(lambda client: subjectivity.judge_with_llm(client, specs, examples,
+                                                                  repetitions))
+
+
+def expected(log: list[dict]) -> tuple[float, float]:
+    """Consistency and first-position share from the judge's own verdict log."""
+    verdicts = [entry for entry in log if "judged" in entry]
+    picked = {(first, second, entry["seed"]): first if answer == "A" else second
+              for entry in verdicts for first, second, answer in [entry["judged"]]}
+    both = [(a, b, seed) for a, b, seed in picked if a < b and (b, a, seed) in picked]
+    consistent = sum(picked[a, b, seed] == picked[b, a, seed] for a, b, seed in both)
+    firsts = Counter(answer == "A" for *_, answer in (e["judged"] for e in verdicts))
+    return consistent / len(both), firsts[True] / len(verdicts)
+
+
+def test_a_noisy_position_biased_judge_is_recovered_and_measured(tmp_path):
+    specs = load_catalog()
+    truth = sorted(specs)  # the scripted judge finds the alphabetically first task most objective
+    preference = tmp_path / "prefer.json"
+    preference.write_text(json.dumps({"order": [specs[t].description for t in truth],
+                                      "noise": 0.2, "bias": 0.3}))
+    log = tmp_path / "requests.jsonl"
+    with loopback.running(free_port(), "--prefer", str(preference),
+                          "--request-log", str(log)) as url:
+        journal = Journal.path_for_lake(tmp_path / "lake")
+        judgments, usage = ask(url, specs, journal, repetitions=3)
+        _, again = ask(url, specs, journal, repetitions=3)
+    assert usage["requests_sent"] == 45 * 2 * 3 and again["requests_sent"] == 0
+    ranked = subjectivity.ranking(judgments, truth, "llm judge")
+    scores = ranked.set_index("task").loc[truth, "objectivity"]
+    tau = kendalltau(scores, -pd.Series(range(len(truth)))).statistic
+    assert tau >= 0.8, ranked
+    consistency, first = expected(loopback.read_request_log(log))
+    assert ranked["consistency"].iloc[0] == consistency
+    assert ranked["position_first"].iloc[0] == first
+    assert 0.5 < consistency < 0.9 and first > 0.55, "the noise and the bias are there"
+    assert ranked["signal"].all() and ranked["stars"].notna().all()
+    inside = (ranked.objectivity_low <= ranked.objectivity) & (ranked.objectivity <= ranked.objectivity_high)
+    assert inside.all()
+
+
+def test_a_judge_that_always_names_the_first_task_has_no_signal(tmp_path):
+    specs = load_catalog()
+    preference = tmp_path / "prefer.json"
+    preference.write_text(json.dumps({"order": [s.description for s in specs.values()],
+                                      "bias": 1.0}))
+    with loopback.running(free_port(), "--prefer", str(preference)) as url:
+        judgments, _ = ask(url, specs, Journal.path_for_lake(tmp_path / "lake"), repetitions=1)
+    ranked = subjectivity.ranking(judgments, sorted(specs), "llm judge")
+    assert ranked["consistency"].iloc[0] == 0.0 and ranked["position_first"].iloc[0] == 1.0
+    assert not ranked["signal"].any()
+    assert ranked["subjectivity_rank"].isna().all() and ranked["stars"].isna().all()
