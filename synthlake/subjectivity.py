@@ -110,6 +110,58 @@ def ranking(judgments: pd.DataFrame, tasks: list[str], method: str,
                              na_position="last").reset_index(drop=True)
 
 
+# -- the gap against a ranking -------------------------------------------------------------
+MIN_TASKS = 4  # fewer tasks than this: a rank correlation is not estimable
+GAP_SOURCES = ("zero_shot", "few_shot")
+
+
+def spearman(gap: np.ndarray, subjectivity: np.ndarray) -> float:
+    """Spearman's rho, NaN when either side is constant (no ranking to correlate)."""
+    from scipy.stats import spearmanr
+
+    if len(set(gap)) < 2 or len(set(subjectivity)) < 2:
+        return float("nan")
+    return float(spearmanr(gap, subjectivity).statistic)
+
+
+def gap_correlations(gaps: pd.DataFrame, rankings: pd.DataFrame, resamples: int = 1000,
+                     seed: int = 0) -> list[dict]:
+    """`gap_correlations` rows: per ranking, classifier and synthetic source, Spearman's
+    rho between the gap (real_full minus the source's macro-F1) and subjectivity (minus
+    the ranking's objectivity score: positive rho = the gap grows with subjectivity, the
+    paper's finding), a 95% percentile interval from resampling tasks (a resample with a
+    constant side has no rho and is left out), and the number of tasks.
+
+    gaps:      task | classifier | train_source | gap
+    rankings:  ranking | task | score (higher = more objective) | signal | consistency
+
+    A ranking without signal, or fewer than `MIN_TASKS` tasks, gets no rho: its `reading`
+    says why."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, ranked in rankings.groupby("ranking"):
+        signal = bool(ranked["signal"].all())
+        for (classifier, source), group in gaps.groupby(["classifier", "train_source"]):
+            joined = group.merge(ranked, on="task").dropna(subset=["gap", "score"])
+            gap, subjective = joined["gap"].to_numpy(), -joined["score"].to_numpy()
+            row = {"ranking": name, "classifier": classifier, "train_source": source,
+                   "n_tasks": len(joined), "spearman": None, "low": None, "high": None}
+            if not signal:
+                consistency = ranked["consistency"].iloc[0]
+                row["reading"] = f"no signal (order consistency {consistency:.2f})"
+            elif len(joined) < MIN_TASKS:
+                row["reading"] = f"not estimable: {len(joined)} tasks (at least {MIN_TASKS})"
+            else:
+                picks = rng.integers(0, len(joined), (resamples, len(joined)))
+                spread = np.array([spearman(gap[p], subjective[p]) for p in picks])
+                low, high = np.nanpercentile(spread, [2.5, 97.5])
+                row.update(spearman=spearman(gap, subjective), low=float(low), high=float(high))
+                row["reading"] = (f"{row['spearman']:.2f} ({low:.2f} to {high:.2f}), "
+                                  f"{len(joined)} tasks")
+            rows.append(row)
+    return rows
+
+
 # -- the LLM judge -------------------------------------------------------------------------
 def task_card(spec: TaskSpec, examples: list[str]) -> str:
     labels = "; ".join(f"{lab.name}: {lab.description}" for lab in spec.labels)

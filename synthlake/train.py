@@ -78,6 +78,8 @@ class TrainConfig(BaseModel):
                                      "learning curve (4, 8, 16, ...); 0: no curves")
     curve_shares: list[float] = Field([0.25, 0.5], description="shares of each generated "
                                       "source's rows its own curve trains on (1 is its main run)")
+    curve_classifiers: list[Classifier] = Field(list(Classifier), description="classifiers "
+                                                "the learning curves train (of `classifiers`)")
 
 
 @dataclass
@@ -424,7 +426,7 @@ def curve_jobs(real: pd.DataFrame, sources: dict[str, pd.DataFrame],
     if len(sizes) < 2:
         return []
     jobs = []
-    for classifier in config.classifiers:
+    for classifier in (c for c in config.classifiers if c in config.curve_classifiers):
         for seed in seeds_of(config, classifier):
             for n in sizes:
                 frame = curves.nested_sample(real, n, seed)

@@ -35,3 +35,16 @@ LEFT JOIN comparisons c
  AND c.baseline = 'real_full'
 LEFT JOIN real_equivalents e
   ON e.task = r.task AND e.classifier = r.classifier AND e.train_source = r.train_source;
+
+-- Every ranking of the tasks by objectivity, one row per ranking and task (higher score =
+-- more objective): the judges' rankings with their reliability (`task_subjectivity`).
+CREATE OR REPLACE VIEW rankings AS
+SELECT method AS ranking, task, objectivity AS score, signal, consistency
+FROM task_subjectivity;
+
+-- The gap of each synthetic source to all real data (real_full minus the source's mean
+-- macro-F1), per task and classifier: what `gap_correlations` correlates with rankings.
+CREATE OR REPLACE VIEW synthetic_gaps AS
+SELECT task, classifier, train_source, gap_to_real_full AS gap
+FROM headline
+WHERE train_source IN ('zero_shot', 'few_shot') AND gap_to_real_full IS NOT NULL;
