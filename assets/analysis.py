@@ -49,9 +49,23 @@ def task_subjectivity(context: dg.AssetExecutionContext, lake: LakeResource) -> 
     judgments = lake.lake().read("pairwise_judgments").to_pandas()
     frame = subjectivity.write_ranking(lake.lake(), judgments, sorted(catalog.load_catalog()),
                                        context.run.run_id)
+    # Per ranking: the judge's order consistency, position bias and whether it has signal
+    # (without it, no rank and no stars are drawn).
+    judges = frame.groupby("method")[["consistency", "position_first", "signal"]].first()
     return dg.MaterializeResult(metadata={
         "ranking": markdown_table(frame.round(3).to_dict("records")),
-        "method": frame["method"].iloc[0]})
+        "reliability": markdown_table(judges.round(3).reset_index().to_dict("records"))})
+
+
+@dg.asset(group_name="analysis", kinds={"delta"}, deps=["evaluations", task_subjectivity],
+          metadata=table_metadata("gap_correlations"))
+def gap_correlations(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    """Spearman's rho of the real-vs-synthetic gap against each subjectivity ranking, with
+    its interval over tasks and the number of tasks (none where a ranking has no signal)."""
+    frame = subjectivity.write_gap_correlations(lake.lake(), context.run.run_id)
+    return dg.MaterializeResult(metadata={
+        "gap_correlations": markdown_table(frame.drop(columns=["spearman", "low", "high"])
+                                           .to_dict("records")) if len(frame) else "none yet"})
 
 
 @dg.multi_asset(
@@ -73,7 +87,8 @@ def instance_level(context: dg.AssetExecutionContext, lake: LakeResource):
 
 
 @dg.asset(group_name="analysis", kinds={"markdown"},
-          deps=["evaluations", task_subjectivity, "instance_level_results", "diversity_metrics"])
+          deps=["evaluations", task_subjectivity, gap_correlations, "instance_level_results",
+                "diversity_metrics"])
 def report_page(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """One readable page: headline table, plots, provenance (from the lake)."""
     path, figures = report.build_report(lake.lake())

@@ -21,6 +21,7 @@ all_assets = [
     evaluation.classifier_runs,
     analysis.pairwise_judgments,
     analysis.task_subjectivity,
+    analysis.gap_correlations,
     analysis.instance_level,
     analysis.report_page,
 ]

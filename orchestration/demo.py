@@ -151,7 +151,7 @@ def main() -> int:
         run(TASK_PIPELINE, partition_key=task, ops=DEMO_CONFIG)
         print(f"  done ({time.monotonic() - started:.0f} s)")
     step("subjectivity ranking (LLM judge) and the report")
-    run(["pairwise_judgments", "task_subjectivity", "report_page"],
+    run(["pairwise_judgments", "task_subjectivity", "gap_correlations", "report_page"],
         ops={"pairwise_judgments": {"config": {"repetitions": 1}}})
     mismatched = lake.schema_mismatches()
     print(f"  {len(lake.tables())} tables, each stored with its declared schema" if not mismatched

@@ -54,29 +54,30 @@ def _empty(ax, message: str) -> None:
 
 
 def gap_vs_subjectivity(frame: pd.DataFrame, path: Path) -> Path:
-    """Real-minus-synthetic macro-F1 gap against the subjectivity rank, one point per task."""
+    """Real-minus-synthetic macro-F1 gap against the objectivity rank of one ranking that
+    carries signal (`sql/gaps_by_task.sql`), one point per task and source. No ranking
+    with signal: an empty plot that says so, never a ranking drawn from noise."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    classifier = ""
-    if not frame.empty:  # one classifier per plot: the fine-tuned one when there is one
+    title = "no ranking with signal"
+    if not frame.empty:  # one ranking and classifier per plot: the fine-tuned one if any
+        ranking = frame["ranking"].iloc[0]
         classifier = "finetune" if (frame["classifier"] == "finetune").any() \
             else frame["classifier"].iloc[0]
-        frame = frame[frame["classifier"] == classifier]
+        frame = frame[(frame["ranking"] == ranking) & (frame["classifier"] == classifier)]
+        title = f"{classifier}, ranked by {ranking}"
     if frame.empty:
-        _empty(ax, "no evaluations joined with a subjectivity ranking yet")
-    else:
-        method = frame["ranking_method"].iloc[0]
-        for column, marker, name in (("gap_zero_shot", "o", "zero-shot"),
-                                     ("gap_few_shot", "s", "few-shot")):
-            rows = frame.dropna(subset=[column])
-            ax.scatter(rows["subjectivity_rank"], rows[column], marker=marker, label=name)
-            for row in rows.itertuples():
-                ax.annotate(row.task, (row.subjectivity_rank, getattr(row, column)), fontsize=7,
-                            xytext=(3, 3), textcoords="offset points")
+        _empty(ax, "no ranking with signal joined with the gaps yet")
+    for (source, rows), marker in zip(frame.groupby("train_source"), "os^", strict=False):
+        ax.scatter(rows["objectivity_rank"], rows["gap"], marker=marker, label=source)
+        for row in rows.itertuples():
+            ax.annotate(row.task, (row.objectivity_rank, row.gap), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+    if not frame.empty:
         ax.axhline(0, color="gray", lw=0.8)
-        ax.set_xlabel(f"subjectivity rank (1 = most objective; {method})")
+        ax.set_xlabel("objectivity rank (1 = most objective)")
         ax.set_ylabel("macro-F1 gap: real minus synthetic")
         ax.legend()
-    ax.set_title(f"Where synthetic data falls short ({classifier or 'no classifier'})")
+    ax.set_title(f"Where synthetic data falls short ({title})")
     return save(fig, path)
 
 

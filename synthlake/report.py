@@ -12,6 +12,7 @@ import pandas as pd
 
 from synthlake import plots
 from synthlake.lake import SQL_DIR, Lake, split_sql
+from synthlake.reliability import SIGNAL_CONSISTENCY
 
 
 def query_file(lake: Lake, name: str, con=None) -> pd.DataFrame:
@@ -81,12 +82,24 @@ def label_fidelity_note(fidelity: pd.DataFrame) -> str:
             f"`real_oracle` finds the requested label): {listing}.")
 
 
+def ranking_notes(rankings: pd.DataFrame) -> str:
+    """A sentence for each ranking without signal: it is shown, not drawn from."""
+    if rankings.empty:
+        return ""
+    silent = rankings[rankings["rank"] == "no signal"].groupby("ranking")["consistency"].first()
+    return "".join(f"\n> **The {name} ranking has no signal** (order consistency "
+                   f"{consistency:.2f}, under {SIGNAL_CONSISTENCY}): no rank, stars or "
+                   "correlation is drawn from it.\n" for name, consistency in silent.items())
+
+
 def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     folder = plots.reports_dir(lake)
     con = lake.connect()
     headline = query_file(lake, "headline.sql", con)
     compared = query_file(lake, "comparisons.sql", con)
     gap = query_file(lake, "gap_vs_subjectivity.sql", con)
+    gaps_by_task = query_file(lake, "gaps_by_task.sql", con)
+    rankings = query_file(lake, "rankings.sql", con)
     gamma = query_file(lake, "accuracy_vs_agreement.sql", con)
     diversity = query_file(lake, "diversity_vs_gap.sql", con)
     diversity_table = query_file(lake, "diversity_real_vs_synthetic.sql", con)
@@ -103,16 +116,14 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     figures = {
         **{f"data_map_{task}": png for task, png in maps.items()},
         **{f"learning_curves_{task}": png for task, png in curves_drawn.items()},
-        "gap_vs_subjectivity": plots.gap_vs_subjectivity(gap, folder / "gap_vs_subjectivity.png"),
+        "gap_vs_subjectivity": plots.gap_vs_subjectivity(gaps_by_task,
+                                                         folder / "gap_vs_subjectivity.png"),
         "accuracy_vs_gamma": plots.accuracy_vs_gamma(gamma, folder / "accuracy_vs_gamma.png"),
         "diversity_vs_gap": plots.diversity_vs_gap(diversity, folder / "diversity_vs_gap.png"),
     }
     models = con.sql("SELECT DISTINCT model FROM llm_responses").df()["model"].tolist() \
         if "llm_responses" in lake.tables() else []
-    ranking_note = ""
-    if not gap.empty and (gap["ranking_method"] == "llm judge").any():
-        ranking_note = ("\n> **The subjectivity ranking was made by an LLM judge**, not by "
-                        "people; treat it as a proxy for the paper's crowd study.\n")
+    ranking_note = ranking_notes(rankings)
     curve_images = "\n\n".join(f"![learning curves of {task}]({png.name})"
                                  for task, png in curves_drawn.items())
     data_maps = "\n\n".join(f"![data map of {task}]({png.name})" for task, png in maps.items()) \
@@ -180,8 +191,19 @@ test-set bootstrap. A score off the curve is said as such, never extrapolated.
 {curve_images}
 
 ## Subjectivity and the gap
+
+Every ranking of the tasks by objectivity, with its judge's reliability: the order
+consistency (share of pairs whose winner survives swapping the order) and the share of
+answers naming the first-shown task. An LLM judge is a stand-in for the paper's crowd
+study, not the same thing.
 {ranking_note}
-{markdown(gap)}
+{markdown(rankings, "No ranking yet.")}
+
+The gap (real_full minus the synthetic source's macro-F1) against each ranking:
+Spearman's rho (positive: the gap grows with subjectivity), its 95% interval from
+resampling tasks, and the number of tasks behind it.
+
+{markdown(gap, "No gaps and rankings to correlate yet.")}
 
 ![gap against subjectivity](gap_vs_subjectivity.png)
 

@@ -297,6 +297,19 @@ def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: 
 RANKING_NAMES = {"llm": "llm judge", "human": "people"}  # judge_kind -> ranking name
 
 
+def write_gap_correlations(lake, run_id: str) -> pd.DataFrame:
+    """`gap_correlations` from the lake's gaps and rankings (views `synthetic_gaps` and
+    `rankings`), in one commit."""
+    from synthlake import tables
+
+    con = lake.connect()
+    rows = gap_correlations(con.sql("SELECT * FROM synthetic_gaps").df(),
+                            con.sql("SELECT * FROM rankings").df())
+    lake.write_partition("gap_correlations", tables.from_rows("gap_correlations", rows), {},
+                         run_id)
+    return pd.DataFrame(rows)
+
+
 def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) -> pd.DataFrame:
     """One ranking per kind of judge (people, the LLM), each with its reliability, in one
     commit of `task_subjectivity`."""

@@ -33,26 +33,56 @@ def analysed_lake(tmp_path) -> Lake:
     return lake
 
 
-def test_gap_vs_subjectivity_sql_prints_gap_rank_and_spearman(analysed_lake, capsys):
-    assert cli(["--lake", str(analysed_lake.root), "sql", "sql/gap_vs_subjectivity.sql",
-                "--format", "csv"]) == 0
-    out = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
-    assert list(out.task) == TASKS, "ordered by subjectivity rank"
-    assert set(out.ranking_method) == {"llm judge"}
+def sql_csv(lake, query, capsys) -> pd.DataFrame:
+    assert cli(["--lake", str(lake.root), "sql", query, "--format", "csv"]) == 0
+    return pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+
+
+def test_gap_vs_subjectivity_sql_prints_spearman_its_interval_and_the_tasks(analysed_lake,
+                                                                             capsys):
+    subjectivity.write_gap_correlations(analysed_lake, "r")
+    out = sql_csv(analysed_lake, "sql/gap_vs_subjectivity.sql", capsys)
+    assert list(zip(out.ranking, out.train_source, strict=True)) == [
+        ("llm judge", "zero_shot"), ("llm judge", "few_shot")]
     evals = analysed_lake.read("evaluations").to_pandas()
     means = evals.groupby(["task", "train_source"]).macro_f1.mean().unstack()
+    ranked = analysed_lake.read("task_subjectivity").to_pandas().set_index("task")
+    rho = spearmanr(means.real_full - means.few_shot, -ranked.objectivity.loc[means.index]).statistic
+    few = out.set_index("train_source").loc["few_shot"]
+    assert few.spearman == pytest.approx(rho, abs=1e-3) and rho > 0.9
+    assert few.low <= few.spearman <= few.high and few.n_tasks == len(TASKS)
+    by_task = sql_csv(analysed_lake, "sql/gaps_by_task.sql", capsys)
+    few_rows = by_task[by_task.train_source == "few_shot"]
+    assert list(few_rows.task) == TASKS, "ordered by objectivity rank"
     expected_gap = (means.real_full - means.few_shot).loc[TASKS].round(3).to_numpy()
-    assert np.allclose(out.gap_few_shot, expected_gap, atol=1e-3)
-    rho = spearmanr(means.real_full - means.few_shot, out.set_index("task").subjectivity_rank
-                    .loc[means.index]).statistic
-    assert out.spearman_few_shot.iloc[0] == pytest.approx(rho, abs=1e-3)
-    assert rho > 0.9
+    assert np.allclose(few_rows.gap, expected_gap, atol=1e-3)
+
+
+def test_a_ranking_without_signal_or_with_few_tasks_gets_no_correlation():
+    gaps = pd.DataFrame({"task": list("abcde"), "classifier": "logreg",
+                         "train_source": "few_shot", "gap": [0.1, 0.2, 0.3, 0.4, 0.5]})
+    score = [5, 4, 3, 2, 1]
+    rankings = pd.concat([
+        pd.DataFrame({"ranking": "silent", "task": list("abcde"), "score": score,
+                      "signal": False, "consistency": 0.07}),
+        pd.DataFrame({"ranking": "few", "task": list("abc"), "score": score[:3],
+                      "signal": True, "consistency": 1.0}),
+        pd.DataFrame({"ranking": "people", "task": list("abcde"), "score": score,
+                      "signal": True, "consistency": None})])
+    rows = {r["ranking"]: r for r in subjectivity.gap_correlations(gaps, rankings)}
+    assert rows["silent"]["spearman"] is None
+    assert rows["silent"]["reading"] == "no signal (order consistency 0.07)"
+    assert rows["few"]["spearman"] is None and rows["few"]["n_tasks"] == 3
+    assert rows["few"]["reading"].startswith("not estimable: 3 tasks")
+    assert rows["people"]["spearman"] == pytest.approx(1.0) and rows["people"]["n_tasks"] == 5
 
 
 def test_report_renders_with_plots_from_the_lake(analysed_lake):
+    subjectivity.write_gap_correlations(analysed_lake, "r")
     path, figures = report.build_report(analysed_lake)
     text = path.read_text()
-    assert "LLM judge" in text and "| ag_news | real_full | finetune |" in text
+    assert "| llm judge | ag_news |" in text and "| ag_news | real_full | finetune |" in text
+    assert "ranking has no signal" not in text
     import matplotlib.image as mpimg
 
     gap_png = mpimg.imread(figures["gap_vs_subjectivity"])
@@ -151,3 +181,21 @@ def test_the_headline_carries_intervals_and_says_not_distinguishable(tmp_path):
     assert out.loc["real_full", "gap_to_real_full"] == "0.000"
     verdicts = report.query_file(lake, "comparisons.sql").set_index("train_source")["verdict"]
     assert verdicts.to_dict() == {"few_shot": "worse", "zero_shot": "not distinguishable"}
+
+
+def test_the_report_says_a_ranking_has_no_signal_and_draws_none(analysed_lake):
+    """A judge that names the first-shown task every time: shown with its consistency,
+    no rank, no correlation, and the gap plot stays empty."""
+    import matplotlib.image as mpimg
+
+    judged = pd.DataFrame([{"task_a": a, "task_b": b, "judge_id": "sim", "judge_kind": "llm",
+                            "winner": a} for a, b, _ in subjectivity.judge_plan(TASKS, 2)])
+    subjectivity.write_ranking(analysed_lake, judged, TASKS, "r2")
+    subjectivity.write_gap_correlations(analysed_lake, "r2")
+    path, figures = report.build_report(analysed_lake)
+    text = path.read_text()
+    assert "**The llm judge ranking has no signal** (order consistency 0.00" in text
+    assert "| llm judge | ag_news | 16 | 0.00 [0.00, 0.00] | no signal |" in text
+    assert "no signal (order consistency 0.00)" in text
+    gap_png = mpimg.imread(figures["gap_vs_subjectivity"])
+    assert np.mean(np.abs(gap_png[..., 0] - gap_png[..., 2]) > 0.2) < 0.001, "nothing drawn"
