@@ -59,8 +59,8 @@ DEMO_CONFIG = {
 
 # Loggers whose records Dagster captures into the run log (python_logs in dagster.yaml):
 # library warnings and load reports belong there, not on the terminal.
-CAPTURED_LOGGERS = ["py.warnings", "transformers", "sentence_transformers", "torch", "httpx",
-                    "synthlake"]
+# (Not torch: at INFO its compiler prints a report to the terminal when the process exits.)
+CAPTURED_LOGGERS = ["py.warnings", "transformers", "sentence_transformers", "httpx", "synthlake"]
 
 
 @functools.cache
