@@ -448,8 +448,9 @@ def curve_points(curve_runs: dict[tuple, Run], runs: dict[tuple[str, str, int], 
     grouped: dict[tuple, list] = {}
     for (*point, _seed), run in curve_runs.items():
         grouped.setdefault(tuple(point), []).append(run.predicted)
-    for source, classifier, seed in runs if curve_runs else []:
-        if source in curves.OWN_CURVES:
+    curved = {key[1] for key in curve_runs}  # the classifiers the curves trained
+    for source, classifier, seed in runs:
+        if source in curves.OWN_CURVES and classifier in curved:
             point = (source, classifier, curves.per_label(sources[source]), 1.0,
                      len(sources[source]))
             grouped.setdefault(point, []).append(runs[source, classifier, seed].predicted)
