@@ -205,10 +205,13 @@ def equivalent_rows(task: str, gold, n_labels: int, points: list[Point],
                     sources: dict[tuple[str, str], list]) -> list[dict]:
     """`real_equivalents` rows: every synthetic source (`sources[source, classifier]`:
     its seeds' predictions) against the real curve of its classifier."""
+    curve_of: dict[str, list[Point]] = {}
+    for p in sorted(points, key=lambda p: p.n_per_label):
+        if p.curve == REAL_CURVE:
+            curve_of.setdefault(p.classifier, []).append(p)
     rows = []
     for (source, classifier), runs in sources.items():
-        real = sorted((p for p in points if p.curve == REAL_CURVE and p.classifier == classifier),
-                      key=lambda p: p.n_per_label)
+        real = curve_of.get(classifier, [])
         if source in NOT_SYNTHETIC or len(real) < 2:
             continue
         sizes = [p.n_per_label for p in real]

@@ -127,6 +127,14 @@ def baselines_of(source: str) -> list[str]:
     return [str(b) for b in found if b != source]
 
 
+def by_source(predicted: dict[tuple[str, str, int], list]) -> dict[tuple[str, str], list]:
+    """Each (source, classifier)'s predictions, one per seed in seed order."""
+    runs: dict[tuple[str, str], list] = {}
+    for (source, classifier, _seed), found in sorted(predicted.items(), key=lambda kv: kv[0]):
+        runs.setdefault((source, classifier), []).append(found)
+    return runs
+
+
 def comparisons(task: str, gold, predicted: dict[tuple[str, str, int], list[int]],
                 n_labels: int) -> list[dict]:
     """`comparisons` rows: every source against each of its baselines (`baselines_of`)
@@ -136,9 +144,7 @@ def comparisons(task: str, gold, predicted: dict[tuple[str, str, int], list[int]
         difference (source minus baseline macro-F1) | low | high | p_value |
         distinguishable (the 95% interval excludes 0)
     """
-    runs: dict[tuple[str, str], list] = {}
-    for (source, classifier, _seed), found in sorted(predicted.items()):
-        runs.setdefault((source, classifier), []).append(found)
+    runs = by_source(predicted)
     rows = []
     for (source, classifier), mine in runs.items():
         for baseline in baselines_of(source):

@@ -181,8 +181,9 @@ def learning_curves(points: pd.DataFrame, equivalents: pd.DataFrame, task: str,
                         yerr=[own["macro_f1"] - own["low"], own["high"] - own["macro_f1"]],
                         fmt="s-", ms=4, capsize=2, color=ORIGIN_COLOURS.get(source, "#8172b3"),
                         label=f"{source} (25/50/100% of its rows)")
-        worth = equivalents[equivalents["classifier"] == classifier] if len(equivalents) else []
-        for k, row in enumerate(worth.itertuples() if len(worth) else []):
+        worth = equivalents[equivalents["classifier"] == classifier] if len(equivalents) \
+            else equivalents
+        for k, row in enumerate(worth.itertuples()):
             colour = ORIGIN_COLOURS.get(row.train_source, f"C{k + 3}")
             ax.axhline(row.macro_f1, color=colour, ls="--", lw=0.9)
             if pd.notna(row.equivalent):

@@ -90,11 +90,16 @@ class Split:
 
 
 # -- data --------------------------------------------------------------------------------
-def training_sources(lake, spec: TaskSpec, config: TrainConfig) -> dict[str, pd.DataFrame]:
+def real_train(lake, spec: TaskSpec) -> pd.DataFrame:
+    """The task's real train split as a source frame (origin `real`)."""
+    real = lake.read("real_examples", where={"task": spec.name, "split": "train"}).to_pandas()
+    return real.assign(origin="real")[SOURCE_COLUMNS]
+
+
+def training_sources(lake, spec: TaskSpec, config: TrainConfig,
+                     train: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """example_id | text | label | origin (real or a method) frames of every requested
-    source that has data."""
-    real = lake.read("real_examples", where={"task": spec.name}).to_pandas()
-    train = real[real["split"] == "train"].assign(origin="real")
+    source that has data; `train` is the real train split (`real_train`)."""
     synthetic = pd.DataFrame(columns=["method", "example_id", "text", "label", "status",
                                       "reason", "demo_example_ids"])
     if lake.exists("synthetic_examples"):
@@ -468,11 +473,10 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
 
     config = config or TrainConfig()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    sources = training_sources(lake, spec, config)
+    real = real_train(lake, spec)
+    sources = training_sources(lake, spec, config, real)
     test = test_split(lake, spec, config.max_test)
     gold = as_split(test, spec, ids=True)
-    real = lake.read("real_examples", where={"task": spec.name, "split": "train"}).to_pandas()
-    real = real.assign(origin="real")[SOURCE_COLUMNS]
     main = main_jobs(sources, config)
     curve = curve_jobs(real, sources, config) if config.curve_max_per_label else []
     done: dict[tuple, Run] = {}
@@ -498,9 +502,7 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
         spec.name, gold.labels, {key: run.predicted for key, run in runs.items()},
         len(names))), partition, run_id)
     points = curve_points({job.key: done[job.key] for job in curve}, runs, sources)
-    by_source: dict[tuple[str, str], list] = {}
-    for (source, classifier, _seed), run in runs.items():
-        by_source.setdefault((source, classifier), []).append(run.predicted)
+    by_source = evidence.by_source({key: run.predicted for key, run in runs.items()})
     lake.write_partition("learning_curves", tables.from_rows(
         "learning_curves", curves.curve_rows(spec.name, gold.labels, len(names), points)),
         partition, run_id)
