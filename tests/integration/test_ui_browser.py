@@ -54,6 +54,31 @@ def wait_for_text(driver, text: str, timeout: float = 60) -> None:
     raise AssertionError(f"{text!r} never appeared on {driver.current_url} (artifacts/ui_failure.png)")
 
 
+SCROLL_LISTS = """
+for (const el of document.querySelectorAll('*')) {
+  if (el.scrollHeight > el.clientHeight + 10 && getComputedStyle(el).overflowY !== 'visible') {
+    el.scrollTop += 300;
+  }
+}"""
+
+
+def find_in_catalog(driver, name: str, timeout: float = 60) -> None:
+    """Wait for the catalogue row of asset `name` (or of `name/...`), scrolling: the list
+    renders only the rows in view, so a long catalogue hides most of them."""
+    from selenium.webdriver.common.by import By
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = driver.find_elements(By.CSS_SELECTOR, f"[data-testid^='checkbox-{name}']")
+        keys = [r.get_attribute("data-testid").removeprefix("checkbox-") for r in rows]
+        if any(key == name or key.startswith(f"{name}/") for key in keys):
+            return
+        driver.execute_script(SCROLL_LISTS)
+        time.sleep(0.5)
+    driver.save_screenshot(str(ARTIFACTS / "ui_failure.png"))
+    raise AssertionError(f"no catalogue row for {name!r} (artifacts/ui_failure.png)")
+
+
 def click_button(driver, label: str, required: bool = True) -> bool:
     from selenium.webdriver.common.by import By
 
@@ -78,8 +103,10 @@ def test_ui_graph_partitions_and_a_launched_materialization(dagster_dev, browser
     browser.save_screenshot(str(ARTIFACTS / "ui_asset_graph.png"))
 
     browser.get(f"{base}/assets")  # the catalogue lists every asset of the graph
-    for name in ("real_examples", "synthetic_examples", "embeddings", "evaluations"):
-        wait_for_text(browser, name)
+    # In the catalogue's (alphabetical) order: the search only scrolls down.
+    for name in sorted(("real_examples", "synthetic_examples", "embeddings", "evaluations",
+                        "learning_curves", "gap_correlations")):
+        find_in_catalog(browser, name)
 
     # Every table asset shows its declared columns in the catalogue (synthlake/tables.py).
     nodes = graphql(port, "{ assetNodes { assetKey { path } metadataEntries { label "
