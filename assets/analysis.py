@@ -51,7 +51,8 @@ def task_subjectivity(context: dg.AssetExecutionContext, lake: LakeResource) -> 
                                        context.run.run_id)
     # Per ranking: the judge's order consistency, position bias and whether it has signal
     # (without it, no rank and no stars are drawn).
-    judges = frame.groupby("method")[["consistency", "position_first", "signal"]].first()
+    judges = frame.groupby("method")[["consistency", "pairs_both_orders", "position_first",
+                                      "signal"]].first()
     return dg.MaterializeResult(metadata={
         "ranking": markdown_table(frame.round(3).to_dict("records")),
         "reliability": markdown_table(judges.round(3).reset_index().to_dict("records"))})

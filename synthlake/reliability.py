@@ -40,15 +40,6 @@ class Reliability:
     def signal(self, threshold: float = SIGNAL_CONSISTENCY) -> bool:
         return self.consistency is None or self.consistency >= threshold
 
-    def text(self) -> str:
-        if self.consistency is None:
-            return "no pair asked in both orders: consistency not measured"
-        bias = ("" if self.position_first is None else
-                f"; named the first-shown task in {self.position_first:.0%} of "
-                f"{self.decided} decided answers")
-        return (f"order consistency {self.consistency:.2f} over {self.pairs_both_orders} pairs "
-                f"asked in both orders{bias}")
-
 
 def order_units(judgments: pd.DataFrame) -> pd.Series:
     """An id per judgment such that the k-th answer to (a, b) and the k-th to (b, a) of

@@ -86,10 +86,12 @@ def ranking_notes(rankings: pd.DataFrame) -> str:
     """A sentence for each ranking without signal: it is shown, not drawn from."""
     if rankings.empty:
         return ""
-    silent = rankings[rankings["rank"] == "no signal"].groupby("ranking")["consistency"].first()
+    silent = rankings[rankings["rank"] == "no signal"].groupby("ranking")[
+        ["consistency", "pairs"]].first()
     return "".join(f"\n> **The {name} ranking has no signal** (order consistency "
-                   f"{consistency:.2f}, under {SIGNAL_CONSISTENCY}): no rank, stars or "
-                   "correlation is drawn from it.\n" for name, consistency in silent.items())
+                   f"{row.consistency:.2f} over {row.pairs:.0f} pairs asked in both orders, under "
+                   f"{SIGNAL_CONSISTENCY}): no rank, stars or correlation is drawn from it.\n"
+                   for name, row in silent.iterrows())
 
 
 def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:

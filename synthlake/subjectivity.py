@@ -102,6 +102,7 @@ def ranking(judgments: pd.DataFrame, tasks: list[str], method: str,
     frame["n_judgments"] = [int(counts.get(t, 0)) for t in tasks]
     frame["method"] = method
     frame["consistency"] = found.consistency
+    frame["pairs_both_orders"] = found.pairs_both_orders
     frame["position_first"] = found.position_first
     frame["signal"] = found.signal(threshold)
     if not found.signal(threshold):  # nothing to rank by: no rank, no stars

@@ -192,6 +192,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("n_judgments", INT, "judgments behind it"),
            ("method", STRING, "who judged: the ranking's name"),
            ("consistency", FLOAT, "share of pairs whose winner survives swapping the order"),
+           ("pairs_both_orders", INT, "pairs asked in both orders behind it"),
            ("position_first", FLOAT, "share of decided answers naming the first-shown task"),
            ("signal", BOOL, "consistency at least the threshold (or not measurable)")),
     _table("gap_correlations", "the gap against each subjectivity ranking (subjectivity.py)",

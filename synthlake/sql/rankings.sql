@@ -7,6 +7,7 @@ SELECT method AS ranking, task, n_judgments,
        printf('%.2f [%.2f, %.2f]', objectivity, objectivity_low, objectivity_high) AS objectivity,
        coalesce(CAST(subjectivity_rank AS VARCHAR), 'no signal') AS rank,
        coalesce(CAST(stars AS VARCHAR), '') AS stars,
-       round(consistency, 2) AS consistency, round(position_first, 2) AS position_first
+       round(consistency, 2) AS consistency, pairs_both_orders AS pairs,
+       round(position_first, 2) AS position_first
 FROM task_subjectivity
 ORDER BY method, subjectivity_rank NULLS LAST, objectivity DESC;

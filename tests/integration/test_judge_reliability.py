@@ -52,6 +52,7 @@ def test_a_noisy_position_biased_judge_is_recovered_and_measured(tmp_path):
     assert tau >= 0.8, ranked
     consistency, first = expected(loopback.read_request_log(log))
     assert ranked["consistency"].iloc[0] == consistency
+    assert ranked["pairs_both_orders"].iloc[0] == 45 * 3
     assert ranked["position_first"].iloc[0] == first
     assert 0.5 < consistency < 0.9 and first > 0.55, "the noise and the bias are there"
     assert ranked["signal"].all() and ranked["stars"].notna().all()

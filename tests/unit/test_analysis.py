@@ -194,7 +194,8 @@ def test_the_report_says_a_ranking_has_no_signal_and_draws_none(analysed_lake):
     subjectivity.write_gap_correlations(analysed_lake, "r2")
     path, figures = report.build_report(analysed_lake)
     text = path.read_text()
-    assert "**The llm judge ranking has no signal** (order consistency 0.00" in text
+    assert ("**The llm judge ranking has no signal** (order consistency 0.00 over 20 pairs "
+            "asked in both orders") in text
     assert "| llm judge | ag_news | 16 | 0.00 [0.00, 0.00] | no signal |" in text
     assert "no signal (order consistency 0.00)" in text
     gap_png = mpimg.imread(figures["gap_vs_subjectivity"])
