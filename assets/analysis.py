@@ -3,37 +3,44 @@
 
 import dagster as dg
 
+from assets.config import ProxyParams
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_annotations, real_examples
 from assets.resources import LakeResource, LLMResource
-from synthlake import catalog, plots, report, settings, subjectivity
+from synthlake import catalog, plots, proxies, report, settings, subjectivity
 
 
 class JudgeParams(dg.Config):
     """Human judgments from a file (CSV/Parquet: task_a, task_b, winner, judge_id), or an
-    LLM judge over all pairs in both orders when no file is given."""
+    LLM judge over all pairs in both orders when no file is given; every answer recorded
+    by `synthlake judge` joins either."""
 
     judgments_file: str = ""
+    llm_judge: bool = True
     repetitions: int = 2
+    logprobs: bool = True  # ask for token logprobs (averaged over both orders where sent)
 
 
-@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[real_examples],
+# Written outside Dagster, by people answering `synthlake judge` in a terminal.
+human_judgments = dg.AssetSpec(
+    "human_judgments", group_name="subjectivity", kinds={"delta"},
+    metadata=table_metadata("human_judgments"),
+    description="People's answers to `synthlake judge`: which of two tasks is more objective "
+                "(appended by the CLI; read at the next materialization of pairwise_judgments)")
+
+
+@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[real_examples, human_judgments],
           metadata=table_metadata("pairwise_judgments"))
 def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
                        lake: LakeResource, llm: LLMResource) -> dg.MaterializeResult:
     """Which of two tasks is more objective, per judge (people, or an LLM)."""
     import pyarrow as pa
 
-    path = config.judgments_file or settings.get("SYNTHLAKE_JUDGMENTS")
-    specs = catalog.load_catalog()
-    if path:
-        frame = subjectivity.read_judgments_file(path)
-    else:
-        context.log.info(f"no judgments file: asking the LLM about {len(specs)} tasks")
-        frame = subjectivity.judge_tasks(lake.lake(), specs, llm.endpoint_config(),
-                                         config.repetitions)
-    frame = frame[subjectivity.JUDGMENT_COLUMNS]
+    frame = subjectivity.collect_judgments(
+        lake.lake(), catalog.load_catalog(), llm.endpoint_config(),
+        config.judgments_file or settings.get("SYNTHLAKE_JUDGMENTS"), config.llm_judge,
+        config.repetitions, config.logprobs, log=context.log.info)
     version = lake.lake().write_partition("pairwise_judgments",
                                           pa.Table.from_pandas(frame, preserve_index=False), {},
                                           context.run.run_id)
@@ -58,7 +65,25 @@ def task_subjectivity(context: dg.AssetExecutionContext, lake: LakeResource) -> 
         "reliability": markdown_table(judges.round(3).reset_index().to_dict("records"))})
 
 
-@dg.asset(group_name="analysis", kinds={"delta"}, deps=["evaluations", task_subjectivity],
+@dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[real_examples, real_annotations],
+          metadata=table_metadata("objectivity_proxies"))
+def objectivity_proxies(context: dg.AssetExecutionContext, config: ProxyParams,
+                        lake: LakeResource) -> dg.MaterializeResult:
+    """Proxies of each task's objectivity from real data alone (annotator agreement,
+    surface predictability), beside the judges' rankings with Kendall's tau."""
+    frame = proxies.write(lake.lake(), catalog.load_catalog(),
+                          proxies.ProxyConfig(**config.model_dump()), context.run.run_id,
+                          log=context.log.info)
+    agreement = subjectivity.ranking_agreement(
+        lake.lake().connect().sql("SELECT * FROM rankings").df())
+    return dg.MaterializeResult(metadata={
+        "proxies": markdown_table(frame.round(3).to_dict("records")),
+        "kendall_tau": markdown_table(agreement.round(3).to_dict("records"))
+        if len(agreement) else "one ranking only"})
+
+
+@dg.asset(group_name="analysis", kinds={"delta"},
+          deps=["evaluations", task_subjectivity, objectivity_proxies],
           metadata=table_metadata("gap_correlations"))
 def gap_correlations(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Spearman's rho of the real-vs-synthetic gap against each subjectivity ranking, with

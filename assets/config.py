@@ -1,6 +1,7 @@
 """Launchpad config (and resource fields) derived from the engine's pydantic configs.
 
-Each engine config (`GenerationConfig`, `TrainConfig`, `EmbeddingConfig`, `EndpointConfig`)
+Each engine config (`GenerationConfig`, `TrainConfig`, `EmbeddingConfig`, `ProxyConfig`,
+`EndpointConfig`)
 declares its fields once, with defaults, bounds and descriptions; the Dagster classes here
 are built from them, so every engine field shows in the Launchpad with its description
 and nothing is declared twice (tests/unit/test_config_parity.py checks it).
@@ -18,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 from synthlake.embed import EmbeddingConfig
 from synthlake.generate import GenerationConfig
+from synthlake.proxies import ProxyConfig
 from synthlake.train import TrainConfig
 
 
@@ -48,6 +50,7 @@ def launchpad_config(engine: type[BaseModel], name: str) -> type[dg.Config]:
 GenerationParams = launchpad_config(GenerationConfig, "GenerationParams")
 TrainingParams = launchpad_config(TrainConfig, "TrainingParams")
 EmbeddingParams = launchpad_config(EmbeddingConfig, "EmbeddingParams")
+ProxyParams = launchpad_config(ProxyConfig, "ProxyParams")
 
 
 def unset_by_default(field: FieldInfo) -> tuple[type, FieldInfo]:

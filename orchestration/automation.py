@@ -25,8 +25,9 @@ from synthlake.catalog import load_catalog
 GENERATION = dg.AssetSelection.assets(
     ["synthetic_examples", "zero_shot"], ["synthetic_examples", "few_shot"],
     ["llm_responses", "zero_shot"], ["llm_responses", "few_shot"])
-UNPARTITIONED = dg.AssetSelection.assets("task_catalog", "pairwise_judgments",
-                                         "task_subjectivity", "gap_correlations", "report_page")
+UNPARTITIONED = dg.AssetSelection.assets("task_catalog", "human_judgments", "pairwise_judgments",
+                                         "task_subjectivity", "objectivity_proxies",
+                                         "gap_correlations", "report_page")
 
 task_pipeline_job = dg.define_asset_job(
     "task_pipeline", selection=dg.AssetSelection.all() - UNPARTITIONED,

@@ -13,6 +13,9 @@
     synthlake llm serve                      run the embedded model server in the foreground
     synthlake train --task T                 classifiers per training source, real test split
     synthlake headline [--write-readme]      the real vs synthetic table, from the lake
+    synthlake judge --pairs N [--judge-id J] which of two tasks is more objective, asked of
+                                             you in the terminal (the paper's study);
+                                             answers go to `human_judgments`
 """
 
 from __future__ import annotations
@@ -103,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-readme", type=Path, nargs="?", const=Path("README.md"),
                    help="also replace the table between the headline markers of README.md")
     p.set_defaults(func=cmd_headline)
+
+    p = sub.add_parser("judge", help="judge pairs of tasks yourself: which is more objective")
+    p.add_argument("--pairs", type=int, default=10, help="pairs to show (default 10)")
+    p.add_argument("--judge-id", help="who is judging (default: $USER)")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    p.add_argument("--seed", type=int, help="seed of the pairs shown (default: random)")
+    p.set_defaults(func=cmd_judge)
 
     p = sub.add_parser("llm", help="the embedded model")
     llm_sub = p.add_subparsers(required=True, dest="llm_command")
@@ -293,6 +303,59 @@ def cmd_headline(args) -> None:
         _, tail = rest.split(HEADLINE_END, 1)
         note = "\n_Generated from the lake by `synthlake headline --write-readme`._\n\n"
         args.write_readme.write_text(f"{head}{HEADLINE_START}{note}{table}\n{HEADLINE_END}{tail}")
+
+
+ANSWERS = {"a": "A", "b": "B", "t": "tie", "tie": "tie"}
+
+
+def ask_choice(prompt: str) -> str | None:
+    """'A', 'B' or 'tie' from standard input; None on 'q' or the end of the input."""
+    while True:
+        try:
+            answer = input(prompt).strip().lower()
+        except EOFError:
+            return None
+        if answer in ("q", "quit"):
+            return None
+        if answer in ANSWERS:
+            return ANSWERS[answer]
+        print("  please answer a, b, t (tie) or q (quit)")
+
+
+def cmd_judge(args) -> int:
+    import os
+
+    import pyarrow as pa
+
+    from synthlake import subjectivity
+
+    if args.pairs < 1:
+        raise LakeError("--pairs: at least 1")
+    specs = {spec.name: spec for spec in selected_tasks(args.task)}
+    if len(specs) < 2:
+        raise catalog.TaskSpecError("--task: at least two tasks to compare")
+    lake, run_id = lake_of(args), new_run_id()
+    judge_id = args.judge_id or os.environ.get("USER") or "anonymous"
+    examples = subjectivity.card_examples(lake, specs, seed=args.seed or 0, k=2)
+    print(f"Which of two tasks is more objective?\n{subjectivity.OBJECTIVE_DEFINITION}\n")
+    recorded = 0
+    pairs = subjectivity.random_pairs(sorted(specs), args.pairs, args.seed)
+    for i, (a, b) in enumerate(pairs, 1):
+        print(f"-- pair {i} of {len(pairs)} --\n\nTask A:\n"
+              f"{subjectivity.task_card(specs[a], examples[a])}\n\nTask B:\n"
+              f"{subjectivity.task_card(specs[b], examples[b])}\n")
+        choice = ask_choice("More objective: a, b, t (tie), q (quit)? ")
+        if choice is None:
+            break
+        row = {"task_a": a, "task_b": b, "winner": {"A": a, "B": b}.get(choice, "tie"),
+               "judge_id": judge_id, "judge_kind": "human",
+               "judged_at": datetime.now(UTC)}
+        # One commit per answer: a judge who stops halfway keeps what they said.
+        lake.append("human_judgments", pa.Table.from_pylist([row]), run_id)
+        recorded += 1
+    print(f"recorded {recorded} judgments as {judge_id!r} in human_judgments; they join the "
+          "ranking at the next materialization of pairwise_judgments and task_subjectivity")
+    return 0 if recorded else 1
 
 
 def cmd_llm_serve(args) -> None:

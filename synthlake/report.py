@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthlake import plots
+from synthlake import plots, subjectivity
 from synthlake.lake import SQL_DIR, Lake, split_sql
 from synthlake.reliability import SIGNAL_CONSISTENCY
 
@@ -102,6 +102,9 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     gap = query_file(lake, "gap_vs_subjectivity.sql", con)
     gaps_by_task = query_file(lake, "gaps_by_task.sql", con)
     rankings = query_file(lake, "rankings.sql", con)
+    proxy_table = query_file(lake, "objectivity_proxies.sql", con)
+    side_by_side = query_file(lake, "rankings_side_by_side.sql", con)
+    taus = subjectivity.ranking_agreement(con.sql("SELECT * FROM rankings").df())
     gamma = query_file(lake, "accuracy_vs_agreement.sql", con)
     diversity = query_file(lake, "diversity_vs_gap.sql", con)
     diversity_table = query_file(lake, "diversity_real_vs_synthetic.sql", con)
@@ -200,6 +203,21 @@ answers naming the first-shown task. An LLM judge is a stand-in for the paper's 
 study, not the same thing.
 {ranking_note}
 {markdown(rankings, "No ranking yet.")}
+
+Objectivity **proxies** from real data alone, each a stand-in rather than a judgment
+(`objectivity_proxies`): annotator agreement (mean a_i, where a task has annotations) and
+surface predictability (macro-F1 of a bag-of-words classifier over that of the reference
+classifier on the same real texts: the label follows from identifiable words), with 95%
+bootstrap intervals and the n behind them.
+
+{markdown(proxy_table, "No proxies yet: materialize `objectivity_proxies`.")}
+
+Every ranking side by side (score, higher = more objective; none where a ranking has no
+signal), and Kendall's tau between each pair over the tasks both rank:
+
+{markdown(side_by_side, "No rankings yet.")}
+
+{markdown(taus.round(3), "Fewer than two rankings: nothing to compare.")}
 
 The gap (real_full minus the synthetic source's macro-F1) against each ranking:
 Spearman's rho (positive: the gap grows with subjectivity), its 95% interval from

@@ -4,6 +4,12 @@ Task level (the paper's crowd study): judges see two tasks (description, label
 descriptions, examples) and pick the more *objective* one. `pairwise_judgments` columns:
 
     task_a | task_b | winner (task_a, task_b, or "tie") | judge_id | judge_kind (human / llm)
+    | p_a (an LLM judge's probability of task_a, shown as "A", where the endpoint returns
+      token logprobs: P(A) / (P(A) + P(B)) of the answer's first token; else null)
+
+Where p_a is known, Bradley-Terry counts it as a soft win (p_a for task_a, 1 - p_a for
+task_b) and, as every pair is asked in both orders, the probabilities are averaged over
+both orders, which cancels a position bias; otherwise the letter answered counts.
 
 A Bradley-Terry model turns them into `task_subjectivity`:
 
@@ -51,9 +57,13 @@ def bradley_terry(judgments: pd.DataFrame, tasks: list[str], prior: float = 0.5,
     index = {t: i for i, t in enumerate(tasks)}
     k = len(tasks)
     wins = np.zeros((k, k))  # wins[i, j]: times i was judged more objective than j
-    for row in judgments.itertuples(index=False):
+    soft = judgments["p_a"] if "p_a" in judgments else pd.Series(np.nan, judgments.index)
+    for row, p_a in zip(judgments.itertuples(index=False), soft, strict=True):
         a, b = index[row.task_a], index[row.task_b]
-        if row.winner == "tie":
+        if pd.notna(p_a):  # the judge's probabilities: a soft win for each side
+            wins[a, b] += p_a
+            wins[b, a] += 1 - p_a
+        elif row.winner == "tie":
             wins[a, b] += 0.5
             wins[b, a] += 0.5
         elif row.winner == row.task_a:
@@ -163,6 +173,35 @@ def gap_correlations(gaps: pd.DataFrame, rankings: pd.DataFrame, resamples: int 
     return rows
 
 
+def ranking_agreement(rankings: pd.DataFrame) -> pd.DataFrame:
+    """Kendall's tau (tau-b) between every pair of rankings over the tasks both rank.
+
+    rankings:  ranking | task | score | signal | consistency   (the `rankings` view)
+    returns:   ranking_a | ranking_b | n_tasks | kendall_tau | reading
+
+    A pair including a ranking without signal, or sharing fewer than 3 tasks, gets no tau:
+    its `reading` says why."""
+    from scipy.stats import kendalltau
+
+    rows = []
+    names = sorted(rankings["ranking"].unique())
+    for a, b in itertools.combinations(names, 2):
+        left, right = (rankings[rankings["ranking"] == name] for name in (a, b))
+        joined = left.merge(right, on="task").dropna(subset=["score_x", "score_y"])
+        row = {"ranking_a": a, "ranking_b": b, "n_tasks": len(joined), "kendall_tau": None}
+        silent = [name for name, side in ((a, left), (b, right)) if not side["signal"].all()]
+        if silent:
+            row["reading"] = f"no signal in {', '.join(silent)}"
+        elif len(joined) < 3:
+            row["reading"] = f"not estimable: {len(joined)} tasks in common (at least 3)"
+        else:
+            tau = float(kendalltau(joined["score_x"], joined["score_y"]).statistic)
+            row.update(kendall_tau=tau, reading=f"{tau:.2f} over {len(joined)} tasks")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["ranking_a", "ranking_b", "n_tasks", "kendall_tau",
+                                       "reading"])
+
+
 # -- the LLM judge -------------------------------------------------------------------------
 def task_card(spec: TaskSpec, examples: list[str]) -> str:
     labels = "; ".join(f"{lab.name}: {lab.description}" for lab in spec.labels)
@@ -177,6 +216,20 @@ def judge_messages(card_a: str, card_b: str) -> list[dict]:
             f"{OBJECTIVE_DEFINITION}\n\nTask A:\n{card_a}\n\nTask B:\n{card_b}\n\n"
             "Which task is more objective? Answer with one letter: A or B.")},
     ]
+
+
+def option_probability(top_logprobs: dict[str, float] | None) -> float | None:
+    """P(A) / (P(A) + P(B)) from the first answer token's alternatives (" A", "a", ...
+    count as A); None when neither letter is among them."""
+    import math
+
+    mass = {"A": 0.0, "B": 0.0}
+    for token, logprob in (top_logprobs or {}).items():
+        letter = token.strip().upper()
+        if letter in mass:
+            mass[letter] += math.exp(logprob)
+    total = mass["A"] + mass["B"]
+    return mass["A"] / total if total > 0 else None
 
 
 def parse_choice(answer: str | None) -> str | None:
@@ -194,9 +247,11 @@ def judge_plan(tasks: list[str], repetitions: int) -> list[tuple[str, str, int]]
 
 
 async def judge_with_llm(client, specs: dict[str, TaskSpec], examples: dict[str, list[str]],
-                         repetitions: int = 2, temperature: float = 0.7) -> pd.DataFrame:
-    """Ask the LLM the paper's pairwise question; unparseable answers become ties (kept
-    countable in `raw_answer`)."""
+                         repetitions: int = 2, temperature: float = 0.7,
+                         logprobs: bool = True) -> pd.DataFrame:
+    """Ask the LLM the paper's pairwise question, with the first token's top logprobs
+    when `logprobs` (an endpoint that returns them gives p_a); unparseable answers
+    without probabilities become ties (kept countable in `raw_answer`)."""
     import asyncio
 
     from synthlake.llm import ChatRequest
@@ -205,14 +260,18 @@ async def judge_with_llm(client, specs: dict[str, TaskSpec], examples: dict[str,
     plan = judge_plan(list(specs), repetitions)
 
     async def one(a: str, b: str, rep: int) -> dict:
+        params = {"temperature": temperature, "max_tokens": 8, "seed": rep,
+                  **({"logprobs": True, "top_logprobs": 5} if logprobs else {})}
         request = ChatRequest("_subjectivity", "judge", judge_messages(cards[a], cards[b]),
-                              {"temperature": temperature, "max_tokens": 8, "seed": rep},
-                              slot=f"{a}|{b}|{rep}")
+                              params, slot=f"{a}|{b}|{rep}")
         response = await client.complete(request)
-        choice = parse_choice(response.text)
-        winner = {"A": a, "B": b}.get(choice, "tie")
+        p_a = option_probability(response.top_logprobs)
+        if p_a is None:
+            winner = {"A": a, "B": b}.get(parse_choice(response.text), "tie")
+        else:
+            winner = a if p_a > 0.5 else b if p_a < 0.5 else "tie"
         return {"task_a": a, "task_b": b, "winner": winner, "judge_id": client.model_label,
-                "judge_kind": "llm", "raw_answer": (response.text or "")[:100],
+                "judge_kind": "llm", "p_a": p_a, "raw_answer": (response.text or "")[:100],
                 "repetition": rep}
 
     rows = await asyncio.gather(*[one(a, b, r) for a, b, r in plan])
@@ -264,7 +323,12 @@ def instance_level_results(predictions: pd.DataFrame, agreement: pd.DataFrame,
 
 
 # -- against the lake -------------------------------------------------------------------------
-JUDGMENT_COLUMNS = ["task_a", "task_b", "winner", "judge_id", "judge_kind"]
+JUDGMENT_COLUMNS = ["task_a", "task_b", "winner", "judge_id", "judge_kind", "p_a"]
+
+
+def as_judgments(frame: pd.DataFrame) -> pd.DataFrame:
+    """`pairwise_judgments` columns (p_a null where a judge gave no probability)."""
+    return frame.reindex(columns=JUDGMENT_COLUMNS).astype({"p_a": float})
 
 
 def read_judgments_file(path) -> pd.DataFrame:
@@ -277,22 +341,71 @@ def read_judgments_file(path) -> pd.DataFrame:
     missing = [c for c in ("task_a", "task_b", "winner", "judge_id") if c not in frame.columns]
     if missing:
         raise RealDataError(f"{path}: missing columns {missing} (columns: {list(frame.columns)})")
-    return frame.assign(judge_kind=frame.get("judge_kind", "human"))[JUDGMENT_COLUMNS]
+    return as_judgments(frame.assign(judge_kind=frame.get("judge_kind", "human")))
 
 
-def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: int = 2,
-                seed: int = 0) -> pd.DataFrame:
-    """LLM judgments over all pairs and both orders, journaled like every LLM call."""
-    from synthlake.llm import Journal, session
-
-    examples = {}
+def card_examples(lake, specs: dict[str, TaskSpec], seed: int = 0, k: int = 3) -> dict[str, list[str]]:
+    """`k` real train texts per task (seeded) for the task cards; none for a task whose
+    real data is not in the lake."""
+    examples = {name: [] for name in specs}
+    if not lake.exists("real_examples"):
+        return examples
     for name in specs:
         real = lake.read("real_examples", where={"task": name, "split": "train"},
                          columns=["text"]).to_pandas()
-        examples[name] = real["text"].sample(n=min(3, len(real)), random_state=seed).tolist()
+        examples[name] = real["text"].sample(n=min(k, len(real)), random_state=seed).tolist()
+    return examples
+
+
+def random_pairs(tasks: list[str], n: int, seed: int | None = None) -> list[tuple[str, str]]:
+    """`n` pairs of distinct tasks in a random order each, the pairs least shown first
+    (every pair before any repeats)."""
+    rng = np.random.default_rng(seed)
+    pairs = list(itertools.combinations(sorted(tasks), 2))
+    chosen = []
+    while len(chosen) < n:
+        for i in rng.permutation(len(pairs))[: n - len(chosen)]:
+            a, b = pairs[i]
+            chosen.append((a, b) if rng.random() < 0.5 else (b, a))
+    return chosen
+
+
+def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: int = 2,
+                seed: int = 0, logprobs: bool = True) -> pd.DataFrame:
+    """LLM judgments over all pairs and both orders, journaled like every LLM call."""
+    from synthlake.llm import Journal, session
+
+    examples = card_examples(lake, specs, seed)
     with session(endpoint_config, Journal.path_for_lake(lake.root)) as llm:
-        judgments, _ = llm.run(lambda client: judge_with_llm(client, specs, examples, repetitions))
+        judgments, _ = llm.run(lambda client: judge_with_llm(client, specs, examples, repetitions,
+                                                         logprobs=logprobs))
     return judgments
+
+
+def human_judgments(lake) -> pd.DataFrame:
+    """Every judgment recorded by `synthlake judge` (`human_judgments`)."""
+    if not lake.exists("human_judgments"):
+        return as_judgments(pd.DataFrame())
+    return as_judgments(lake.read("human_judgments", columns=JUDGMENT_COLUMNS[:-1]).to_pandas())
+
+
+def collect_judgments(lake, specs: dict[str, TaskSpec], endpoint_config, judgments_file: str = "",
+                      llm_judge: bool = True, repetitions: int = 2, logprobs: bool = True,
+                      log=print) -> pd.DataFrame:
+    """`pairwise_judgments` rows: those of a judgments file, or else the LLM's (unless
+    `llm_judge` is off), and every answer given to `synthlake judge`."""
+    parts = [human_judgments(lake)]
+    if judgments_file:
+        parts.append(read_judgments_file(judgments_file))
+    elif llm_judge:
+        log(f"no judgments file: asking the LLM about {len(specs)} tasks")
+        parts.append(judge_tasks(lake, specs, endpoint_config, repetitions,
+                                 logprobs=logprobs))
+    frame = as_judgments(pd.concat([as_judgments(p) for p in parts], ignore_index=True))
+    if frame.empty:
+        raise ValueError("no judgments: no judgments file, no LLM judge and nothing recorded "
+                         "by `synthlake judge`")
+    return frame
 
 
 RANKING_NAMES = {"llm": "llm judge", "human": "people"}  # judge_kind -> ranking name

@@ -181,7 +181,13 @@ TABLES: dict[str, Table] = {t.name: t for t in [
     _table("pairwise_judgments", "which of two tasks is more objective, per judge", (),
            ("task_a", STRING, "first task"), ("task_b", STRING, "second task"),
            ("winner", STRING, "task_a, task_b or tie"), ("judge_id", STRING, "judge"),
-           ("judge_kind", STRING, "human or llm")),
+           ("judge_kind", STRING, "human or llm"),
+           ("p_a", FLOAT, "an LLM judge's probability of task_a (token logprobs); null: "
+            "a letter or a person")),
+    _table("human_judgments", "people's answers to `synthlake judge`, appended as given",
+           (), ("task_a", STRING, "the task shown as A"), ("task_b", STRING, "shown as B"),
+           ("winner", STRING, "task_a, task_b or tie"), ("judge_id", STRING, "who answered"),
+           ("judge_kind", STRING, "human"), ("judged_at", TIME, "when"), appended=True),
     _table("task_subjectivity", "Bradley-Terry ranking of the tasks by objectivity, per judge "
            "kind, with the judge's reliability (reliability.py)", (),
            TASK, ("objectivity", FLOAT, "Bradley-Terry log-strength (mean 0)"),
@@ -195,6 +201,13 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("pairs_both_orders", INT, "pairs asked in both orders behind it"),
            ("position_first", FLOAT, "share of decided answers naming the first-shown task"),
            ("signal", BOOL, "consistency at least the threshold (or not measurable)")),
+    _table("objectivity_proxies", "rankings of the tasks from real data alone, each a "
+           "proxy for objectivity (proxies.py)", (),
+           TASK, ("proxy", STRING, "annotator agreement or surface predictability"),
+           ("score", FLOAT, "higher = more objective"),
+           ("low", FLOAT, "95% bootstrap interval, low end"), ("high", FLOAT, "its high end"),
+           ("n", INT, "texts behind it (annotated, or test)"),
+           ("detail", STRING, "what it was computed from")),
     _table("gap_correlations", "the gap against each subjectivity ranking (subjectivity.py)",
            (),
            ("ranking", STRING, "the ranking: who judged, or which proxy"),

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import cartography, curves, tables
+from synthlake import cartography, curves, tables, versions
 from synthlake.catalog import TaskSpec
 from synthlake.progress import advance
 from synthlake.vocabulary import Classifier, Method, Reason, Status, TrainSource
@@ -96,14 +97,16 @@ def real_train(lake, spec: TaskSpec) -> pd.DataFrame:
     return real.assign(origin="real")[SOURCE_COLUMNS]
 
 
-def training_sources(lake, spec: TaskSpec, config: TrainConfig,
-                     train: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def training_sources(lake, spec: TaskSpec, config: TrainConfig, train: pd.DataFrame,
+                     gated: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
     """example_id | text | label | origin (real or a method) frames of every requested
-    source that has data; `train` is the real train split (`real_train`)."""
+    source that has data; `train` is the real train split (`real_train`). The rows of the
+    `gated` methods (their generation failed a blocking check) train nothing."""
     synthetic = pd.DataFrame(columns=["method", "example_id", "text", "label", "status",
                                       "reason", "demo_example_ids"])
     if lake.exists("synthetic_examples"):
         synthetic = lake.read("synthetic_examples", where={"task": spec.name}).to_pandas()
+        synthetic = synthetic[~synthetic["method"].isin(list(gated))]
     synthetic = synthetic.assign(origin=synthetic["method"])
     accepted = synthetic[synthetic["status"] == Status.ACCEPTED]
     passed = synthetic[(synthetic["status"] == Status.ACCEPTED)
@@ -356,6 +359,17 @@ def model_card(spec: TaskSpec, source: str, classifier: str, seed: int, config: 
 SEEDED = {Classifier.FINETUNE}  # the others give the same model whatever the seed: run once
 
 
+def fitted(spec: TaskSpec, config: TrainConfig, frame: pd.DataFrame, classifier: str,
+           seed: int):
+    """A `classifier` fitted on `frame` minus its validation share (which chooses the
+    epoch): (model, train rows, validation rows)."""
+    builders = {Classifier.FINETUNE: FineTuner, Classifier.LOGREG: EmbeddingLogReg}
+    train_frame, val_frame = hold_out(frame, config.validation_share, seed)
+    model = builders[classifier](spec, config, seed)
+    model.fit(as_split(train_frame, spec), as_split(val_frame, spec))
+    return model, train_frame, val_frame
+
+
 @dataclass
 class Run:
     """What one source x classifier x seed produced."""
@@ -371,10 +385,7 @@ def run_one(lake, spec: TaskSpec, config: TrainConfig, source: str, frame: pd.Da
     bootstrap intervals (`evidence`)."""
     from synthlake import evidence
 
-    builders = {Classifier.FINETUNE: FineTuner, Classifier.LOGREG: EmbeddingLogReg}
-    train_frame, val_frame = hold_out(frame, config.validation_share, seed)
-    model = builders[classifier](spec, config, seed)
-    model.fit(as_split(train_frame, spec), as_split(val_frame, spec))
+    model, train_frame, val_frame = fitted(spec, config, frame, classifier, seed)
     predicted = model.predict(gold.texts)
     result = metrics(gold.labels, predicted, spec.label_names)
     intervals = evidence.score_intervals(gold.labels, predicted, len(spec.labels), seed=seed)
@@ -474,7 +485,11 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     config = config or TrainConfig()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     real = real_train(lake, spec)
-    sources = training_sources(lake, spec, config, real)
+    gated = versions.failed_gates(lake, spec.name)
+    for method, suites in gated.items():
+        log(f"{spec.name} {method}: not trained, its generation failed the blocking "
+            f"check(s) {', '.join(suites)}")
+    sources = training_sources(lake, spec, config, real, gated)
     test = test_split(lake, spec, config.max_test)
     gold = as_split(test, spec, ids=True)
     main = main_jobs(sources, config)

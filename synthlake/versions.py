@@ -20,6 +20,23 @@ def generation_versions(lake, task: str) -> list[dict]:
             if e.get("partition") and e["partition"].get("task") == task]
 
 
+def failed_gates(lake, task: str) -> dict[str, list[str]]:
+    """method -> the blocking suites its current generation (the last commit of its
+    partition) failed, from `quality_results`; a method that passed, or whose current
+    generation was never checked, is absent."""
+    if not lake.exists("quality_results"):
+        return {}
+    current = {e["partition"]["method"]: e["version"] for e in generation_versions(lake, task)}
+    checks = lake.read("quality_results", where={"task": task}).to_pandas()
+    failed = checks[~checks["passed"].astype(bool) & ~checks["advisory"].fillna(False).astype(bool)]
+    out = {}
+    for method, version in current.items():
+        mine = failed[(failed["method"] == method) & (failed["delta_version"] == version)]
+        if len(mine):
+            out[method] = sorted(mine["suite"].unique())
+    return out
+
+
 def rows_at(lake, task: str, version: int, method: str | None = None) -> pd.DataFrame:
     where = {"task": task, **({"method": method} if method else {})}
     return lake.read("synthetic_examples", where=where, version=version).to_pandas()

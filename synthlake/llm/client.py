@@ -208,6 +208,7 @@ class LLMClient:
             text=scrub(answer.content, self._secrets), finish_reason=answer.finish_reason,
             prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
             latency_s=time.monotonic() - started, attempts=attempt, created_at=time.time(),
+            top_logprobs=answer.top_logprobs,
         )
 
     def _failure(self, request: ChatRequest, error: str, started: float, attempts: int) -> Response:

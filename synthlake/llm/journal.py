@@ -3,7 +3,8 @@
 A SQLite database in WAL mode under the lake (`<lake>/_journal/llm.sqlite`). Two tables:
 
     responses(request_key PK, task, method, model, messages, params, text, finish_reason,
-              prompt_tokens, completion_tokens, latency_s, attempts, error, created_at)
+              prompt_tokens, completion_tokens, latency_s, attempts, error, created_at,
+              top_logprobs)                -- JSON {token: logprob} of the first token, if asked
     in_flight(request_key PK, sent_at)     -- sent, no answer yet
 
 A request is marked in flight before it is sent and replaced by its response when the
@@ -34,7 +35,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     request_key TEXT PRIMARY KEY, task TEXT, method TEXT, model TEXT, messages TEXT,
     params TEXT, text TEXT, finish_reason TEXT, prompt_tokens INTEGER,
-    completion_tokens INTEGER, latency_s REAL, attempts INTEGER, error TEXT, created_at REAL
+    completion_tokens INTEGER, latency_s REAL, attempts INTEGER, error TEXT, created_at REAL,
+    top_logprobs TEXT
 );
 CREATE INDEX IF NOT EXISTS responses_task_method ON responses(task, method);
 CREATE TABLE IF NOT EXISTS in_flight (request_key TEXT PRIMARY KEY, sent_at REAL);
@@ -59,6 +61,7 @@ class Response:
     attempts: int = 1
     error: str | None = None
     created_at: float = 0.0
+    top_logprobs: dict[str, float] | None = None  # the first token's alternatives, if asked
     cached: bool = False  # read back from the journal, not sent in this run
 
     def row(self) -> dict:
@@ -70,7 +73,9 @@ class Response:
                 "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens, "latency_s": self.latency_s,
                 "attempts": self.attempts, "error": self.error,
-                "created_at": self.created_at or time.time()}
+                "created_at": self.created_at or time.time(),
+                "top_logprobs": None if self.top_logprobs is None
+                else json.dumps(self.top_logprobs, ensure_ascii=False)}
 
 
 class Journal:
@@ -83,6 +88,9 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        known = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+        if "top_logprobs" not in known:  # a journal from before logprobs were kept
+            self._db.execute("ALTER TABLE responses ADD COLUMN top_logprobs TEXT")
         # This loop turn's writes, committed together by `_commit_batch`.
         self._marks: list[tuple[str, float]] = []
         self._records: list[tuple] = []
@@ -160,4 +168,6 @@ def _to_response(row: tuple, cached: bool) -> Response:
     values = dict(zip(_COLUMNS, row, strict=True))
     values["messages"] = json.loads(values["messages"])
     values["params"] = json.loads(values["params"])
+    if values["top_logprobs"] is not None:
+        values["top_logprobs"] = json.loads(values["top_logprobs"])
     return Response(**values, cached=cached)

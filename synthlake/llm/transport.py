@@ -58,6 +58,7 @@ class ChatAnswer:
     finish_reason: str | None
     prompt_tokens: int
     completion_tokens: int
+    top_logprobs: dict[str, float] | None = None  # first token: alternative -> logprob
 
 
 class Wire(Protocol):
@@ -115,7 +116,8 @@ def _answer(raw: bytes) -> ChatAnswer:
         return ChatAnswer(content=choice["message"].get("content") or "",
                           finish_reason=choice.get("finish_reason"),
                           prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                          completion_tokens=int(usage.get("completion_tokens") or 0))
+                          completion_tokens=int(usage.get("completion_tokens") or 0),
+                          top_logprobs=first_token_logprobs(choice))
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise UnreadableAnswer(f"{type(exc).__name__}: {exc}; body starts "
                                f"{raw[:80].decode(errors='replace')!r}") from None
@@ -139,3 +141,14 @@ def _seconds(value: str | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None  # an HTTP date; the backoff schedule applies instead
+
+
+def first_token_logprobs(choice: dict) -> dict[str, float] | None:
+    """{token: logprob} of the first generated token's alternatives (OpenAI's
+    `logprobs.content[0].top_logprobs`), or None when the endpoint sent none."""
+    content = (choice.get("logprobs") or {}).get("content") or []
+    if not content:
+        return None
+    first = content[0]
+    alternatives = first.get("top_logprobs") or [first]
+    return {str(a["token"]): float(a["logprob"]) for a in alternatives}

@@ -37,10 +37,14 @@ LEFT JOIN real_equivalents e
   ON e.task = r.task AND e.classifier = r.classifier AND e.train_source = r.train_source;
 
 -- Every ranking of the tasks by objectivity, one row per ranking and task (higher score =
--- more objective): the judges' rankings with their reliability (`task_subjectivity`).
+-- more objective): the judges' rankings with their reliability (`task_subjectivity`),
+-- and the objectivity proxies from real data (`objectivity_proxies`, named "proxy: ...").
 CREATE OR REPLACE VIEW rankings AS
-SELECT method AS ranking, task, objectivity AS score, signal, consistency
-FROM task_subjectivity;
+SELECT method AS ranking, 'judges' AS kind, task, objectivity AS score, signal, consistency
+FROM task_subjectivity
+UNION ALL
+SELECT 'proxy: ' || proxy, 'proxy', task, score, true, NULL
+FROM objectivity_proxies;
 
 -- The gap of each synthetic source to all real data (real_full minus the source's mean
 -- macro-F1), per task and classifier: what `gap_correlations` correlates with rankings.

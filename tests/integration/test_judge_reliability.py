@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 import pandas as pd
+import pytest
 from scipy.stats import kendalltau
 
 from synthlake import subjectivity
@@ -15,11 +16,14 @@ from synthlake.llm.embedded import free_port
 from tests.support import loopback
 
 
-def ask(url: str, specs: dict, journal, repetitions: int) -> tuple[pd.DataFrame, dict]:
+def ask(url: str, specs: dict, journal, repetitions: int,
+        logprobs: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The judge's letters (the path of an endpoint without logprobs), or its
+    probabilities."""
     examples = {name: [f"an example text of {name}"] for name in specs}
     with session(EndpointConfig(base_url=url, model="dev"), journal) as llm:
-        return llm.run(lambda client: subjectivity.judge_with_llm(client, specs, examples,
-                                                                  repetitions))
+        return llm.run(lambda client: subjectivity.judge_with_llm(
+            client, specs, examples, repetitions, logprobs=logprobs))
 
 
 def expected(log: list[dict]) -> tuple[float, float]:
@@ -33,13 +37,19 @@ def expected(log: list[dict]) -> tuple[float, float]:
     return consistent / len(both), firsts[True] / len(verdicts)
 
 
-def test_a_noisy_position_biased_judge_is_recovered_and_measured(tmp_path):
+def noisy_biased_judge(tmp_path):
+    """The catalogue, its preferred order (alphabetical: the first task most objective),
+    the scripted judge's preference file (20% noise, 30% position bias) and its log."""
     specs = load_catalog()
-    truth = sorted(specs)  # the scripted judge finds the alphabetically first task most objective
+    truth = sorted(specs)
     preference = tmp_path / "prefer.json"
     preference.write_text(json.dumps({"order": [specs[t].description for t in truth],
                                       "noise": 0.2, "bias": 0.3}))
-    log = tmp_path / "requests.jsonl"
+    return specs, truth, preference, tmp_path / "requests.jsonl"
+
+
+def test_a_noisy_position_biased_judge_is_recovered_and_measured(tmp_path):
+    specs, truth, preference, log = noisy_biased_judge(tmp_path)
     with loopback.running(free_port(), "--prefer", str(preference),
                           "--request-log", str(log)) as url:
         journal = Journal.path_for_lake(tmp_path / "lake")
@@ -71,3 +81,24 @@ def test_a_judge_that_always_names_the_first_task_has_no_signal(tmp_path):
     assert ranked["consistency"].iloc[0] == 0.0 and ranked["position_first"].iloc[0] == 1.0
     assert not ranked["signal"].any()
     assert ranked["subjectivity_rank"].isna().all() and ranked["stars"].isna().all()
+
+
+def test_with_logprobs_the_probabilities_are_averaged_over_both_orders(tmp_path):
+    """An endpoint that returns logprobs: each judgment keeps the judge's probability of
+    the first-shown task, Bradley-Terry averages them over both orders (the position
+    bias cancels) and one repetition recovers the order exactly; the journal keeps the
+    logprobs, so a re-run sends nothing and finds the same probabilities."""
+    specs, truth, preference, log = noisy_biased_judge(tmp_path)
+    with loopback.running(free_port(), "--prefer", str(preference),
+                          "--request-log", str(log)) as url:
+        journal = Journal.path_for_lake(tmp_path / "lake")
+        judgments, usage = ask(url, specs, journal, repetitions=1, logprobs=True)
+        again, rerun = ask(url, specs, journal, repetitions=1, logprobs=True)
+    assert usage["requests_sent"] == 90 and rerun["requests_sent"] == 0
+    sent = sorted(e["p_a"] for e in loopback.read_request_log(log) if "p_a" in e)
+    assert sorted(judgments["p_a"].round(9)) == sorted(round(p, 9) for p in sent)
+    assert again["p_a"].tolist() == judgments["p_a"].tolist()
+    ranked = subjectivity.ranking(judgments, truth, "llm judge")
+    scores = ranked.set_index("task").loc[truth, "objectivity"]
+    assert kendalltau(scores, -pd.Series(range(len(truth)))).statistic == pytest.approx(1.0)
+    assert ranked["consistency"].iloc[0] == 1.0 and ranked["signal"].all()

@@ -16,8 +16,10 @@ least preferred; `noise`; `bias`) a question that shows "Task A:" and "Task B:" 
 answered like a judge with a known preference: with probability `bias` "A" whatever is
 shown (position bias), else with probability `noise` a coin toss, else the preferred
 one (coins seeded by the request); each verdict is logged as `{"judged":
-[first, second, answer]}` with the indices into `order`. With `--max-request-bytes N` a
-larger request body gets the 400 a model answers when its context length is exceeded.
+[first, second, answer]}` with the indices into `order`. A judge request asking for
+`logprobs` also gets the first token's `top_logprobs`: A and B at that distribution.
+With `--max-request-bytes N` a larger request body gets the 400 a model answers when its
+context length is exceeded.
 With `--rate-limit R` it also enforces a provider's limit of R requests per second (a
 bucket holding a tenth of a second's worth, so a burst barely exceeds the rate): a
 request over it is refused at once with 429 and a Retry-After saying when the next one
@@ -36,6 +38,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import os
 import random
 import re
@@ -134,14 +137,28 @@ class FaultServer:
         if fault == "drop":
             request.transport.close()
             raise ConnectionResetError("dropped on purpose")
-        text = self._scripted(body) or self._preferred(body, digest) or self._text(body, digest)
+        judged = self._preferred(body, digest)
+        text = self._scripted(body) or (judged and judged[0]) or self._text(body, digest)
         delay = self.latency_s + (len(text.split()) / self.tokens_per_s if self.tokens_per_s else 0)
         await asyncio.sleep(self.slow_s if fault == "slow" else delay)
         if fault == "malformed":
             return web.Response(text='{"choices": [ {"message": ', content_type="application/json")
         content = "" if fault == "empty" else text
         finish = "length" if fault == "length" else "stop"
-        return web.json_response(self._completion(body, content, finish))
+        completion = self._completion(body, content, finish)
+        if judged and body.get("logprobs"):
+            completion["choices"][0]["logprobs"] = self._logprobs(judged)
+        return web.json_response(completion)
+
+    @staticmethod
+    def _logprobs(judged: tuple[str, float]) -> dict:
+        """OpenAI's `logprobs` of a one-token answer: the letter given, and A and B at
+        the judge's probabilities."""
+        answer, p_a = judged
+        top = [{"token": "A", "logprob": math.log(max(p_a, 1e-12))},
+               {"token": "B", "logprob": math.log(max(1 - p_a, 1e-12))}]
+        chosen = next(t for t in top if t["token"] == answer)
+        return {"content": [{**chosen, "top_logprobs": top}]}
 
     def _fault(self, digest: str) -> str | None:
         if not self.faults or self.attempts[digest] > self.faults_per_request:
@@ -156,7 +173,8 @@ class FaultServer:
         last = str((body.get("messages") or [{}])[-1].get("content", ""))
         return next((answer for needle, answer in self.script if needle in last), None)
 
-    def _preferred(self, body: dict, digest: str) -> str | None:
+    def _preferred(self, body: dict, digest: str) -> tuple[str, float] | None:
+        """(the letter answered, the judge's probability of "A") for a judge question."""
         last = str((body.get("messages") or [{}])[-1].get("content", ""))
         if not self.prefer or "Task A:" not in last or "Task B:" not in last:
             return None
@@ -166,16 +184,17 @@ class FaultServer:
         shown = [next(i for i, needle in enumerate(order) if needle in part)
                  for part in (first, second)]
         rng = random.Random(digest)
-        if rng.random() < self.prefer.get("bias", 0.0):
-            answer = "A"
-        else:
-            better = "A" if shown[0] < shown[1] else "B"
-            answer = better if rng.random() >= self.prefer.get("noise", 0.0) else \
-                rng.choice("AB")
+        bias, noise = self.prefer.get("bias", 0.0), self.prefer.get("noise", 0.0)
+        better = "A" if shown[0] < shown[1] else "B"
+        # Position bias first; past it the noise coin, then a toss if the coin says so.
+        answer = "A" if rng.random() < bias else \
+            better if rng.random() >= noise else rng.choice("AB")
+        # The answer's distribution: A by bias, else the better one or a coin.
+        p_a = bias + (1 - bias) * ((1 - noise) * (better == "A") + noise / 2)
         if self.log:
-            self.log.write(json.dumps({"judged": [*shown, answer], "seed": body.get("seed")})
-                           + "\n")
-        return answer
+            self.log.write(json.dumps({"judged": [*shown, answer], "seed": body.get("seed"),
+                                       "p_a": p_a}) + "\n")
+        return answer, p_a
 
     @staticmethod
     def _text(body: dict, digest: str) -> str:

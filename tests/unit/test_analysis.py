@@ -200,3 +200,48 @@ def test_the_report_says_a_ranking_has_no_signal_and_draws_none(analysed_lake):
     assert "no signal (order consistency 0.00)" in text
     gap_png = mpimg.imread(figures["gap_vs_subjectivity"])
     assert np.mean(np.abs(gap_png[..., 0] - gap_png[..., 2]) > 0.2) < 0.001, "nothing drawn"
+
+
+def test_kendall_tau_between_rankings_follows_scipy_and_says_when_it_has_none():
+    from scipy.stats import kendalltau
+
+    tasks = list("abcdef")
+    noisy = [6, 5, 3, 4, 1, 2]
+    rankings = pd.concat([
+        pd.DataFrame({"ranking": "people", "task": tasks, "score": [6, 5, 4, 3, 2, 1],
+                      "signal": True}),
+        pd.DataFrame({"ranking": "proxy: x", "task": tasks, "score": noisy, "signal": True}),
+        pd.DataFrame({"ranking": "reversed", "task": tasks, "score": [1, 2, 3, 4, 5, 6],
+                      "signal": True}),
+        pd.DataFrame({"ranking": "silent", "task": tasks, "score": noisy, "signal": False}),
+        pd.DataFrame({"ranking": "two", "task": tasks[:2], "score": [1, 2], "signal": True})])
+    out = subjectivity.ranking_agreement(rankings).set_index(["ranking_a", "ranking_b"])
+    expected = kendalltau([6, 5, 4, 3, 2, 1], noisy).statistic
+    assert out.loc[("people", "proxy: x"), "kendall_tau"] == pytest.approx(expected)
+    assert out.loc[("people", "reversed"), "kendall_tau"] == pytest.approx(-1.0)
+    assert out.loc[("people", "proxy: x"), "n_tasks"] == 6
+    assert out.loc[("people", "silent"), "reading"] == "no signal in silent"
+    assert pd.isna(out.loc[("people", "silent"), "kendall_tau"])
+    assert out.loc[("people", "two"), "reading"].startswith("not estimable: 2 tasks")
+    assert len(out) == 10, "every pair of the five rankings"
+
+
+def test_proxies_stand_beside_the_judges_in_sql_correlations_and_the_report(analysed_lake,
+                                                                            capsys):
+    """Proxies are rankings like any other: the side-by-side SQL, Kendall's tau against
+    the judge, a gap correlation of their own, and named as proxies in the report."""
+    objectivity = dict(zip(TASKS, [0.9, 0.8, 0.7, 0.6, 0.5], strict=True))  # = judge order
+    rows = [{"task": t, "proxy": "surface predictability", "score": s, "low": s - 0.05,
+             "high": s + 0.05, "n": 500, "detail": "planted"} for t, s in objectivity.items()]
+    analysed_lake.write_partition("objectivity_proxies",
+                                  tables.from_rows("objectivity_proxies", rows), {}, "r")
+    side = sql_csv(analysed_lake, "sql/rankings_side_by_side.sql", capsys).set_index("task")
+    assert side.loc["ag_news", "proxy: surface predictability"] == 0.9
+    assert set(side.columns) == {"llm judge", "proxy: surface predictability"}
+    found = subjectivity.write_gap_correlations(analysed_lake, "r")
+    proxy = found[(found.ranking == "proxy: surface predictability")
+                  & (found.train_source == "few_shot")].iloc[0]
+    assert proxy.n_tasks == 5 and proxy.spearman == pytest.approx(1.0)
+    text = report.build_report(analysed_lake)[0].read_text()
+    assert "| surface predictability | ag_news | 0.900 [0.850, 0.950] | 500 | planted |" in text
+    assert "| llm judge | proxy: surface predictability | 5 | 1.0 | 1.00 over 5 tasks |" in text

@@ -12,12 +12,13 @@ from synthlake import settings
 from synthlake.embed import EmbeddingConfig
 from synthlake.generate import GenerationConfig
 from synthlake.llm import EndpointConfig
+from synthlake.proxies import ProxyConfig
 from synthlake.train import TrainConfig
 from tests.support.data import REPO
 
 # engine config -> the op whose Launchpad config must offer all of it
 LAUNCHPAD = {GenerationConfig: "generate_few_shot", TrainConfig: "classifier_runs",
-             EmbeddingConfig: "embeddings"}
+             EmbeddingConfig: "embeddings", ProxyConfig: "objectivity_proxies"}
 
 
 def _op_fields(op_name: str) -> dict:

@@ -74,3 +74,33 @@ def test_a_failed_commit_reaches_every_writer_and_writes_nothing(tmp_path):
     assert journal.in_flight() == set()  # the mark shared the failed transaction
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         journal.lookup("b")
+
+
+def test_logprobs_round_trip_and_an_older_journal_gains_their_column(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the schema before logprobs were kept
+        db.executescript("""
+            CREATE TABLE responses (request_key TEXT PRIMARY KEY, task TEXT, method TEXT,
+              model TEXT, messages TEXT, params TEXT, text TEXT, finish_reason TEXT,
+              prompt_tokens INTEGER, completion_tokens INTEGER, latency_s REAL,
+              attempts INTEGER, error TEXT, created_at REAL);
+            INSERT INTO responses VALUES ('old', 't', 'm', 'dev', '[]', '{}', 'hello', 'stop',
+              1, 1, 0.1, 1, NULL, 0);""")
+    journal = Journal(path)
+    assert journal.lookup("old").text == "hello" and journal.lookup("old").top_logprobs is None
+    answer = _response("new")
+    answer.top_logprobs = {"A": -0.1, " B": -2.4}
+    asyncio.run(journal.record(answer))
+    assert journal.lookup("new").top_logprobs == {"A": -0.1, " B": -2.4}
+
+
+def test_the_judge_reads_each_option_from_the_first_tokens_logprobs():
+    import math
+
+    from synthlake.subjectivity import option_probability
+
+    p = option_probability({"A": math.log(0.6), " a": math.log(0.1), "B": math.log(0.2),
+                            "Task": math.log(0.1)})
+    assert p == pytest.approx(0.7 / 0.9)
+    assert option_probability({"Task": -0.1, "The": -3.0}) is None
+    assert option_probability(None) is None

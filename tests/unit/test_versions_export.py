@@ -69,3 +69,34 @@ def test_exports_load_back_with_the_same_rows(lake, tmp_path):
     card = (tmp_path / "hf" / "README.md").read_text()
     ham = int((expected.label == "ham").sum())
     assert "model-a" in card and f"few_shot/ham: {ham}" in card and "EMNLP 2023" in card
+
+
+def test_a_failed_gate_keeps_only_that_methods_current_generation_out_of_training(lake):
+    """The blocking checks of each method's current generation decide: a failure of an
+    older version, or an advisory failure, gates nothing; the other method still trains."""
+    from synthlake import tables, train
+    from synthlake.catalog import get_task
+
+    def checked(method: str, version: int, suite: str, passed: bool, advisory: bool = False):
+        lake.append("quality_results", tables.from_rows("quality_results", [{
+            "task": "sms_spam", "method": method, "checked_table": "synthetic_examples",
+            "delta_version": version, "suite": suite, "expectation": "e", "passed": passed,
+            "advisory": advisory}]), "r")
+
+    old_few = write_generation(lake, 10, "m", method="few_shot")
+    checked("few_shot", old_few, "label_fidelity", passed=False)
+    zero = write_generation(lake, 10, "m", method="zero_shot")
+    checked("zero_shot", zero, "label_fidelity", passed=False)
+    checked("zero_shot", zero, "label_balance", passed=False)
+    checked("zero_shot", zero, "duplicates", passed=True)
+    few = write_generation(lake, 10, "m", method="few_shot", offset=50)
+    checked("few_shot", few, "label_fidelity", passed=False, advisory=True)
+    gated = versions.failed_gates(lake, "sms_spam")
+    assert gated == {"zero_shot": ["label_balance", "label_fidelity"]}
+    real = pd.DataFrame({"example_id": ["r1", "r2"], "text": ["a", "b"], "label": ["ham", "spam"],
+                         "origin": "real"})
+    sources = train.training_sources(lake, get_task("sms_spam"), train.TrainConfig(), real,
+                                      gated)
+    assert "few_shot" in sources and "zero_shot" not in sources
+    assert "zero_shot" in train.training_sources(lake, get_task("sms_spam"),
+                                                 train.TrainConfig(), real)
