@@ -82,7 +82,8 @@ def gap_vs_subjectivity(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def accuracy_vs_gamma(frame: pd.DataFrame, path: Path) -> Path:
-    """Accuracy on test examples with agreement >= gamma, one line per source and task."""
+    """Accuracy on test examples with agreement >= gamma, one line per source and task
+    (mean over classifiers) with its band (the mean of their 95% Wilson intervals)."""
     tasks = sorted(frame["task"].unique()) if not frame.empty else []
     fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(5 * max(len(tasks), 1), 3.6),
                              squeeze=False)
@@ -91,8 +92,10 @@ def accuracy_vs_gamma(frame: pd.DataFrame, path: Path) -> Path:
     for ax, task in zip(axes[0], tasks, strict=False):
         rows = frame[frame["task"] == task]
         for source, group in rows.groupby("train_source"):
-            means = group.groupby("gamma")["accuracy"].mean()
-            ax.plot(means.index, means.values, marker="o", label=source)
+            means = group.groupby("gamma")[["accuracy", "accuracy_low", "accuracy_high"]].mean()
+            line, = ax.plot(means.index, means["accuracy"], marker="o", label=source)
+            ax.fill_between(means.index, means["accuracy_low"], means["accuracy_high"],
+                            color=line.get_color(), alpha=0.12, linewidth=0)
         ax.set_title(task)
         ax.set_xlabel("agreement threshold γ")
         ax.set_ylabel("accuracy")

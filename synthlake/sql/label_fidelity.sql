@@ -15,14 +15,13 @@ WITH staged AS (
            avg((predicted_label <> 'unknown')::INT) AS named_a_label
     FROM staged
     GROUP BY ALL
-), wilson AS (
-    SELECT *, k / n AS p, 1.96 ^ 2 / n AS z2n FROM counts
+), shares AS (
+    SELECT *, k / n AS p FROM counts
 )
 SELECT task, method, label, judge, filter, n, k AS agree, round(p, 3) AS share,
-       round((p + z2n / 2 - 1.96 * sqrt(p * (1 - p) / n + z2n / (4 * n))) / (1 + z2n), 3) AS low,
-       round((p + z2n / 2 + 1.96 * sqrt(p * (1 - p) / n + z2n / (4 * n))) / (1 + z2n), 3) AS high,
+       round(wilson_low(p, n), 3) AS low, round(wilson_high(p, n), 3) AS high,
        round(mean_p_requested, 3) AS mean_p_requested, round(named_a_label, 3) AS named_a_label
-FROM wilson
+FROM shares
 ORDER BY task,
          (SELECT position FROM vocabulary WHERE kind = 'method' AND value = method),
          label,

@@ -2,6 +2,15 @@
 -- name by `Lake.connect()` (through deltalake, so it works offline and can time travel);
 -- a view whose tables are not materialized yet is skipped.
 
+-- The 95% Wilson interval of a share p observed over n trials (low and high end): one
+-- formula for every share the SQL files report.
+CREATE OR REPLACE MACRO wilson_low(p, n) AS
+    (p + 1.96 ^ 2 / n / 2 - 1.96 * sqrt(p * (1 - p) / n + 1.96 ^ 2 / n / (4 * n)))
+    / (1 + 1.96 ^ 2 / n);
+CREATE OR REPLACE MACRO wilson_high(p, n) AS
+    (p + 1.96 ^ 2 / n / 2 + 1.96 * sqrt(p * (1 - p) / n + 1.96 ^ 2 / n / (4 * n)))
+    / (1 + 1.96 ^ 2 / n);
+
 -- Rows per task, split and label of the real data.
 CREATE OR REPLACE VIEW real_label_counts AS
 SELECT task, split, label, count(*) AS n

@@ -245,3 +245,21 @@ def test_proxies_stand_beside_the_judges_in_sql_correlations_and_the_report(anal
     text = report.build_report(analysed_lake)[0].read_text()
     assert "| surface predictability | ag_news | 0.900 [0.850, 0.950] | 500 | planted |" in text
     assert "| llm judge | proxy: surface predictability | 5 | 1.0 | 1.00 over 5 tasks |" in text
+
+
+def test_instance_level_accuracy_carries_scipys_wilson_interval(tmp_path):
+    from scipy.stats import binomtest
+
+    lake = Lake(tmp_path / "lake")
+    rows = [{"task": "t", "train_source": "real_full", "classifier": "logreg", "seed": 0,
+             "gamma": gamma, "n": n, "accuracy": k / n, "macro_f1": 0.5}
+            for gamma, n, k in [(0.5, 400, 300), (0.8, 40, 38), (1.0, 7, 7)]]
+    lake.write_partition("instance_level_results", tables.from_rows("instance_level_results", rows),
+                         {"task": "t"}, "r")
+    out = report.query_file(lake, "accuracy_vs_agreement.sql")
+    for row, (_, n, k) in zip(out.itertuples(), [(0.5, 400, 300), (0.8, 40, 38), (1.0, 7, 7)],
+                              strict=True):
+        expected = binomtest(k, n).proportion_ci(method="wilson")
+        assert row.n_examples == n and row.accuracy == round(k / n, 3)
+        assert (row.accuracy_low, row.accuracy_high) == pytest.approx(
+            (expected.low, expected.high), abs=1e-3)
