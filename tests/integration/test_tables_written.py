@@ -19,8 +19,9 @@ def test_every_table_a_pipeline_run_writes_matches_its_declaration(tmp_path, dag
     """The whole graph for one task (the demo's path, on a loopback endpoint, logreg
     only): every table written is stored exactly as declared, empty ones included."""
     root = tmp_path / "lake"
-    partitioned = [k for a in all_assets if a.partitions_def for k in a.keys]
-    unpartitioned = [k for a in all_assets if not a.partitions_def for k in a.keys]
+    runnable = [a for a in all_assets if isinstance(a, dg.AssetsDefinition)]
+    partitioned = [k for a in runnable if a.partitions_def for k in a.keys]
+    unpartitioned = [k for a in runnable if not a.partitions_def for k in a.keys]
     config = {"ops": {"generate_few_shot": {"config": {"n_per_label": 4}},
                       "generate_zero_shot": {"config": {"n_per_label": 4}},
                       "embeddings": {"config": {"max_real_per_split": 300}},
@@ -35,5 +36,6 @@ def test_every_table_a_pipeline_run_writes_matches_its_declaration(tmp_path, dag
                                     run_config=config if partition else {})
             assert result.success
     lake = Lake(root)
-    assert set(lake.tables()) == set(tables.TABLES)
+    # `human_judgments` is written by people, through `synthlake judge`, not by a run.
+    assert set(lake.tables()) == set(tables.TABLES) - {"human_judgments"}
     assert lake.schema_mismatches() == {}
