@@ -114,8 +114,8 @@ def ranking(judgments: pd.DataFrame, tasks: list[str], method: str,
     frame["consistency"] = found.consistency
     frame["pairs_both_orders"] = found.pairs_both_orders
     frame["position_first"] = found.position_first
-    frame["signal"] = found.signal(threshold)
-    if not found.signal(threshold):  # nothing to rank by: no rank, no stars
+    frame["signal"] = signal = found.signal(threshold)
+    if not signal:  # nothing to rank by: no rank, no stars
         frame[["subjectivity_rank", "stars"]] = None
     return frame.sort_values(["subjectivity_rank", "objectivity"], ascending=[True, False],
                              na_position="last").reset_index(drop=True)
@@ -123,7 +123,6 @@ def ranking(judgments: pd.DataFrame, tasks: list[str], method: str,
 
 # -- the gap against a ranking -------------------------------------------------------------
 MIN_TASKS = 4  # fewer tasks than this: a rank correlation is not estimable
-GAP_SOURCES = ("zero_shot", "few_shot")
 
 
 def spearman(gap: np.ndarray, subjectivity: np.ndarray) -> float:
@@ -386,7 +385,8 @@ def human_judgments(lake) -> pd.DataFrame:
     """Every judgment recorded by `synthlake judge` (`human_judgments`)."""
     if not lake.exists("human_judgments"):
         return as_judgments(pd.DataFrame())
-    return as_judgments(lake.read("human_judgments", columns=JUDGMENT_COLUMNS[:-1]).to_pandas())
+    people = [c for c in JUDGMENT_COLUMNS if c != "p_a"]  # people give no probability
+    return as_judgments(lake.read("human_judgments", columns=people).to_pandas())
 
 
 def collect_judgments(lake, specs: dict[str, TaskSpec], endpoint_config, judgments_file: str = "",
@@ -401,7 +401,7 @@ def collect_judgments(lake, specs: dict[str, TaskSpec], endpoint_config, judgmen
         log(f"no judgments file: asking the LLM about {len(specs)} tasks")
         parts.append(judge_tasks(lake, specs, endpoint_config, repetitions,
                                  logprobs=logprobs))
-    frame = as_judgments(pd.concat([as_judgments(p) for p in parts], ignore_index=True))
+    frame = as_judgments(pd.concat(parts, ignore_index=True))
     if frame.empty:
         raise ValueError("no judgments: no judgments file, no LLM judge and nothing recorded "
                          "by `synthlake judge`")
