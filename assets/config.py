@@ -1,7 +1,8 @@
 """Launchpad config (and resource fields) derived from the engine's pydantic configs.
 
-Each engine config (`GenerationConfig`, `TrainConfig`, `EmbeddingConfig`, `ProxyConfig`,
-`EndpointConfig`)
+Each engine config (`GenerationConfig`, `AttributeConfig`, `RoundsConfig`, `TrainConfig`,
+`EmbeddingConfig`,
+`ProxyConfig`, `EndpointConfig`)
 declares its fields once, with defaults, bounds and descriptions; the Dagster classes here
 are built from them, so every engine field shows in the Launchpad with its description
 and nothing is declared twice (tests/unit/test_config_parity.py checks it).
@@ -17,9 +18,11 @@ import dagster as dg
 from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
+from synthlake.attributes import AttributeConfig
 from synthlake.embed import EmbeddingConfig
 from synthlake.generate import GenerationConfig
 from synthlake.proxies import ProxyConfig
+from synthlake.rounds import RoundsConfig
 from synthlake.train import TrainConfig
 
 
@@ -48,6 +51,8 @@ def launchpad_config(engine: type[BaseModel], name: str) -> type[dg.Config]:
 
 
 GenerationParams = launchpad_config(GenerationConfig, "GenerationParams")
+AttributeParams = launchpad_config(AttributeConfig, "AttributeParams")
+RoundsParams = launchpad_config(RoundsConfig, "RoundsParams")
 TrainingParams = launchpad_config(TrainConfig, "TrainingParams")
 EmbeddingParams = launchpad_config(EmbeddingConfig, "EmbeddingParams")
 ProxyParams = launchpad_config(ProxyConfig, "ProxyParams")

@@ -1,4 +1,5 @@
-"""Label fidelity of the accepted synthetic rows, per task (both methods)."""
+"""Label fidelity of the accepted synthetic rows, and coverage of the attribute values,
+per task (every method)."""
 
 import dagster as dg
 
@@ -6,7 +7,7 @@ from assets.generation import synthetic_key
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.resources import LakeResource, LLMResource
-from synthlake import fidelity
+from synthlake import coverage, fidelity, plots
 from synthlake.vocabulary import FilterStage, Method
 
 
@@ -36,3 +37,25 @@ def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource,
         "llm_judge_tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0),
         "delta_versions": markdown_table([{"method": m, "version": v} for m, v in versions.items()]),
     })
+
+
+@dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
+          deps=[synthetic_key(m) for m in Method], metadata=table_metadata("attribute_coverage"))
+def attribute_coverage(context: dg.AssetExecutionContext,
+                       lake: LakeResource) -> dg.MaterializeResult:
+    """Per method, label and attribute value: answers asked for it, accepted, and the share
+    the label filter's judge found the label in (95% Wilson interval), with a heat map."""
+    spec = lake.task(context)
+    frame = coverage.compute(lake.lake(), spec.name)
+    version = coverage.write(lake.lake(), spec.name, frame, context.run.run_id)
+    failing = coverage.failing(lake.lake(), spec.name)
+    if len(failing):
+        context.log.warning(f"{spec.name}: {len(failing)} label x value cells with nothing "
+                            f"accepted or fidelity under {spec.fidelity.min_agreement}")
+    figure = plots.coverage(frame, spec.name,
+                            plots.reports_dir(lake.lake()) / f"coverage_{spec.name}.png")
+    return dg.MaterializeResult(metadata={
+        "heat_map": dg.MetadataValue.md(plots.as_markdown_image(figure, "coverage")),
+        "cells": len(frame),
+        "failing_cells": markdown_table(failing.drop(columns="task").to_dict("records")),
+        "delta_version": version})

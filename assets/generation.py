@@ -1,6 +1,7 @@
-"""Synthetic generation: one asset per method, partitioned by task.
+"""Synthetic generation: the attribute set, then one asset per method, partitioned by task.
 
-`synthetic_examples/zero_shot` and `synthetic_examples/few_shot` write their method's
+`attributes` asks the LLM for the task's attribute dimensions and values (with the task
+file's pins, additions and bans); `synthetic_examples/<method>` writes its method's
 partition of the `synthetic_examples` Delta table (partitioned by task and method), and
 `llm_responses/<method>` the raw answers. One asset per method, rather than a task x
 method partition, lets one Dagster run take a task from real data through generation,
@@ -9,13 +10,44 @@ blocking quality checks and everything downstream.
 
 import dagster as dg
 
-from assets.config import GenerationParams
+from assets.config import AttributeParams, GenerationParams, RoundsParams
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource, LLMResource
+from synthlake import attributes as attribute_sets
+from synthlake import plots, rounds
 from synthlake.generate import GenerationConfig, generate
-from synthlake.vocabulary import Method
+from synthlake.vocabulary import PROMPTED, Method
+
+
+@dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
+          deps=[real_examples], metadata=table_metadata("attributes"))
+def attributes(context: dg.AssetExecutionContext, config: AttributeParams, lake: LakeResource,
+               llm: LLMResource) -> dg.MaterializeResult:
+    """Dimensions and values attributed generation samples: proposed by the LLM (journaled),
+    pinned, added or forbidden by the task file, added by the run."""
+    spec = lake.task(context)
+    frame, usage = attribute_sets.propose(
+        lake.lake(), spec, attribute_sets.AttributeConfig(**config.model_dump()),
+        llm.endpoint_config())
+    version = attribute_sets.write(lake.lake(), spec, frame, context.run.run_id)
+    shown = frame.assign(label=frame["label"].fillna("(every label)"))
+    summary = shown.groupby(["label", "dimension", "source"]).agg(
+        values=("value", lambda v: "; ".join(v))).reset_index()
+    proposed = int((frame["source"] == attribute_sets.Source.LLM).sum())
+    context.log.info(f"{spec.name}: {len(frame)} values in {frame['dimension'].nunique()} "
+                     f"dimensions, {proposed} of them proposed by the LLM "
+                     f"({usage.get('requests_sent', 0)} requests sent)")
+    if spec.attributes.propose and not proposed:
+        context.log.warning(f"{spec.name}: the LLM proposed no usable value (small models "
+                            "rarely answer with a list); the set is the task file's")
+    return dg.MaterializeResult(metadata={
+        "values": markdown_table(summary.to_dict("records")),
+        "dimensions": int(frame["dimension"].nunique()), "rows": len(frame),
+        "proposed_by_llm": proposed,
+        "requests_sent": usage.get("requests_sent", 0), "from_journal": usage.get("cached", 0),
+        "delta_version": version})
 
 
 def synthetic_key(method: str) -> dg.AssetKey:
@@ -24,13 +56,15 @@ def synthetic_key(method: str) -> dg.AssetKey:
 
 
 def generation_asset(method: str) -> dg.AssetsDefinition:
+    inputs = [real_examples, *([attributes] if method == Method.ATTRIBUTED else [])]
+
     @dg.multi_asset(
         name=f"generate_{method}",
         specs=[
-            dg.AssetSpec(synthetic_key(method), deps=[real_examples], kinds={"delta"},
+            dg.AssetSpec(synthetic_key(method), deps=inputs, kinds={"delta"},
                          description=f"{method} generations, parsed, with provenance",
                          metadata=table_metadata("synthetic_examples")),
-            dg.AssetSpec(["llm_responses", method], deps=[real_examples], kinds={"delta"},
+            dg.AssetSpec(["llm_responses", method], deps=inputs, kinds={"delta"},
                          description=f"raw LLM answers of the {method} generation",
                          metadata=table_metadata("llm_responses")),
         ],
@@ -84,4 +118,43 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
     return _generate
 
 
-generation_assets = [generation_asset(method.value) for method in Method]
+@dg.multi_asset(
+    name="generate_error_driven",
+    specs=[
+        dg.AssetSpec(synthetic_key(Method.ERROR_DRIVEN), kinds={"delta"},
+                     deps=[real_examples, *[synthetic_key(m) for m in PROMPTED]],
+                     description="error-driven generations: more like the real texts a "
+                                 "classifier trained on the set so far gets wrong",
+                     metadata=table_metadata("synthetic_examples")),
+        dg.AssetSpec(["llm_responses", Method.ERROR_DRIVEN.value], kinds={"delta"},
+                     deps=[real_examples], metadata=table_metadata("llm_responses"),
+                     description="raw LLM answers of the error-driven rounds"),
+        dg.AssetSpec("error_rounds", kinds={"delta"}, deps=[real_examples],
+                     metadata=table_metadata("error_rounds"),
+                     description="each round's classifier and its macro-F1 (one Delta "
+                                 "version per round)"),
+    ],
+    partitions_def=task_partitions,
+    group_name="generation",
+)
+def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParams,
+                          lake: LakeResource, llm: LLMResource):
+    """Round 0 samples another method's kept rows; each round trains a classifier, and
+    the seed-pool texts it gets wrong become the next requests' demonstrations."""
+    spec = lake.task(context)
+    found = rounds.run(lake.lake(), spec, context.run.run_id,
+                       rounds.RoundsConfig(**config.model_dump()), llm.endpoint_config(),
+                       log=context.log.info)
+    figure = plots.rounds(found, spec.name,
+                          plots.reports_dir(lake.lake()) / f"rounds_{spec.name}.png")
+    yield dg.MaterializeResult(asset_key=synthetic_key(Method.ERROR_DRIVEN), metadata={
+        "rows_per_round": markdown_table(found.drop(columns="task").to_dict("records"))})
+    yield dg.MaterializeResult(asset_key=dg.AssetKey(["llm_responses",
+                                                      Method.ERROR_DRIVEN.value]))
+    yield dg.MaterializeResult(asset_key=dg.AssetKey("error_rounds"), metadata={
+        "f1_by_round": dg.MetadataValue.md(plots.as_markdown_image(figure, "rounds")),
+        "rounds": len(found) - 1})
+
+
+generation_assets = [*[generation_asset(method.value) for method in PROMPTED],
+                     generate_error_driven]

@@ -21,10 +21,13 @@ import dagster as dg
 from assets.partitions import task_partitions
 from synthlake import settings
 from synthlake.catalog import load_catalog
+from synthlake.vocabulary import Method
 
+# The attribute set and every method's generation: a regeneration asks again (a changed
+# model proposes afresh; an unchanged one answers from the journal, for nothing).
 GENERATION = dg.AssetSelection.assets(
-    ["synthetic_examples", "zero_shot"], ["synthetic_examples", "few_shot"],
-    ["llm_responses", "zero_shot"], ["llm_responses", "few_shot"])
+    "attributes", *[[table, method.value] for table in ("synthetic_examples", "llm_responses")
+                    for method in Method])
 UNPARTITIONED = dg.AssetSelection.assets("task_catalog", "human_judgments", "pairwise_judgments",
                                          "task_subjectivity", "objectivity_proxies",
                                          "gap_correlations", "report_page")

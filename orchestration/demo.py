@@ -34,23 +34,34 @@ from synthlake import progress, settings
 from synthlake.catalog import load_catalog
 from synthlake.generate import GenerationShortfall
 from synthlake.lake import Lake
-from synthlake.report import headline_markdown, label_fidelity_note, markdown, query_file
-from synthlake.vocabulary import Method
+from synthlake.report import (
+    diversity_note,
+    headline_markdown,
+    label_fidelity_note,
+    markdown,
+    query_file,
+)
+from synthlake.vocabulary import PROMPTED, Method
 
 DEMO_TASKS = settings.names("SYNTHLAKE_DEMO_TASKS")
 DEMO_N = settings.integer("SYNTHLAKE_DEMO_N")
-GENERATION = [f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in Method]
+GENERATION = [f"{table}/{m}" for table in ("synthetic_examples", "llm_responses") for m in PROMPTED]
+# Error-driven rounds train a classifier per round: the demo runs them on its first task.
+ERROR_DRIVEN = [f"synthetic_examples/{Method.ERROR_DRIVEN}", f"llm_responses/{Method.ERROR_DRIVEN}",
+                "error_rounds"]
 AFTER_GENERATION = [
-    "label_fidelity", "embeddings", "diversity_metrics", "similarity_to_real",
+    "label_fidelity", "attribute_coverage", "embeddings", "diversity_metrics", "similarity_to_real",
     *[key.to_user_string() for key in classifier_runs.keys],
     "instance_agreement", "instance_level_results",
 ]
-TASK_PIPELINE = ["real_examples", "real_annotations", *GENERATION, *AFTER_GENERATION]
+TASK_PIPELINE = ["real_examples", "real_annotations", "attributes", *GENERATION, *AFTER_GENERATION]
 DEMO_CONFIG = {
     # (Completion tokens stay the task's: capping them at 40 cut sms_spam's generation
     # time by a quarter but tripled financial_phrasebank's truncated answers, 2026-11-23.)
     **{f"generate_{m}": {"config": {"n_per_label": DEMO_N, "max_attempts_factor": 8.0}}
-       for m in Method},
+       for m in PROMPTED},
+    "generate_error_driven": {"config": {"n_per_label": DEMO_N, "rounds": 2, "max_test": 400,
+                                         "max_attempts_factor": 8.0}},
     "embeddings": {"config": {"max_real_per_split": 500}},
     # Small enough for 2 CPU cores in a few minutes; the defaults train on up to 4,000
     # real texts, test on 2,000 and keep every model.
@@ -152,9 +163,12 @@ def main() -> int:
         run(["real_examples", "real_annotations"], partition_key=task)
     print(f"  {len(load_catalog())} tasks loaded ({time.monotonic() - started:.0f} s)")
     for task in DEMO_TASKS:
-        step(f"{task}: generation ({DEMO_N} per label, both methods), checks, label fidelity, "
-             "embeddings, diversity, classifiers, learning curves, instance level")
-        if not run(TASK_PIPELINE, partition_key=task, ops=DEMO_CONFIG):
+        methods = [*PROMPTED, *([Method.ERROR_DRIVEN] if task == DEMO_TASKS[0] else [])]
+        step(f"{task}: attributes, generation ({DEMO_N} per label, {', '.join(methods)}), "
+             "checks, label fidelity, coverage, embeddings, diversity, classifiers, learning "
+             "curves, instance level")
+        selection = TASK_PIPELINE + (ERROR_DRIVEN if task == DEMO_TASKS[0] else [])
+        if not run(selection, partition_key=task, ops=DEMO_CONFIG):
             # A gate blocks only the data that failed it: training leaves out a method
             # whose generation failed a blocking check (versions.failed_gates).
             print("  measuring and training on what passed (real data, the other method)")
@@ -184,6 +198,18 @@ def main() -> int:
     print("\nWhat the label filter changes: macro-F1 trained on the kept rows and on as many "
           "from before the filter (mean and std over seeds)")
     print(markdown(query_file(lake, "filter_effect.sql")))
+    print("\nEvery source on an equal budget: diversity at one n (95% jackknife intervals) "
+          "beside macro-F1 (95% bootstrap interval)")
+    equal = query_file(lake, "diversity_vs_gap.sql")
+    print(diversity_note(equal))
+    print(markdown(equal))
+    print("\nCoverage: attribute values where the generator fails (nothing accepted, or the "
+          "label rarely carried)")
+    cells = query_file(lake, "attribute_coverage.sql")
+    print(markdown(cells if cells.empty else cells[cells["verdict"] != ""],
+                   empty="none: every value was accepted and carried its label"))
+    print("\nError-driven rounds: macro-F1 of each round's classifier (logreg, 95% interval)")
+    print(markdown(query_file(lake, "error_rounds.sql")))
     print("\nInstance level: accuracy on the test texts whose annotators agree at least gamma")
     print(markdown(query_file(lake, "accuracy_vs_agreement.sql")))
     print()

@@ -152,13 +152,37 @@ class Fidelity(StrictModel):
     """Which judge decides whether a generated text carries its label (`fidelity.py`)."""
 
     judge: JudgeChoice = Field(
-        default="auto", description="auto: seed_classifier for few-shot (it uses only the real "
-        "texts the method already shows), llm for zero-shot (no real data); none: not judged")
+        default="auto", description="auto: seed_classifier for few-shot and error-driven (it "
+        "uses only the real texts those methods already show), llm for zero-shot and "
+        "attributed (no real data); none: not judged")
     min_p: float = Field(default=0.5, ge=0, le=1, description="a text whose judge gives its "
                          "requested label a lower probability is a label mismatch")
     min_agreement: float = Field(default=0.8, ge=0, le=1, description="blocking check "
                                  "`label_fidelity`: the share of each label's accepted rows "
                                  "the judge must find that label in")
+
+
+class AttributeValues(StrictModel):
+    """Values of one attribute dimension, for every label or for one."""
+
+    dimension: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str | None = Field(default=None, description="empty: every label")
+    values: list[str] = Field(min_length=1)
+
+
+class Attributes(StrictModel):
+    """Attribute-conditioned generation (`attributes.py`): what the LLM is asked to propose,
+    and what the task file pins (exactly these values, the LLM not asked for them), adds
+    or forbids. `style_attributes` join as values of their dimensions."""
+
+    propose: bool = Field(default=True, description="ask the LLM (false: only values given here)")
+    dimensions: int = Field(default=3, ge=0, le=10, description="dimensions the LLM proposes")
+    values_per_dimension: int = Field(default=5, ge=2, le=20)
+    subtopics_per_label: int = Field(default=5, ge=0, le=20, description="label-specific "
+                                     "values of the dimension `subtopic` (0: none)")
+    pin: list[AttributeValues] = Field(default_factory=list)
+    add: list[AttributeValues] = Field(default_factory=list)
+    forbid: list[AttributeValues] = Field(default_factory=list)
 
 
 class TaskSpec(StrictModel):
@@ -176,6 +200,7 @@ class TaskSpec(StrictModel):
     data: DataSource
     quality: Quality = Quality()
     fidelity: Fidelity = Fidelity()
+    attributes: Attributes = Attributes()
     max_length_tokens: int = Field(default=128, ge=8, description="classifier truncation")
     citation: str | None = None
 
@@ -200,6 +225,11 @@ class TaskSpec(StrictModel):
         empty = [k for k, values in self.style_attributes.items() if not values]
         if empty:
             raise ValueError(f"style_attributes {empty} have no values")
+        named = {entry.label for block in (self.attributes.pin, self.attributes.add,
+                                           self.attributes.forbid) for entry in block}
+        unknown_labels = named - {None, *self.label_names}
+        if unknown_labels:
+            raise ValueError(f"attributes name labels not in `labels`: {sorted(unknown_labels)}")
         mapped = set(self.data.label_map.values())
         unknown_targets = mapped - set(self.label_names)
         if unknown_targets:

@@ -38,13 +38,13 @@ import numpy as np
 import pandas as pd
 
 from synthlake import evidence
-from synthlake.vocabulary import TrainSource
+from synthlake.vocabulary import FILTERED, TrainSource
 
 REAL_CURVE = "real"
 SMALLEST = 4
 # Sources whose own curve is trained (the generated sets); every synthetic source gets
 # its real-data equivalent.
-OWN_CURVES = (TrainSource.ZERO_SHOT, TrainSource.FEW_SHOT)
+OWN_CURVES = tuple(FILTERED.values())
 NOT_SYNTHETIC = (TrainSource.REAL, TrainSource.REAL_FULL)
 
 

@@ -47,24 +47,64 @@ def _block_rows(n_columns: int) -> int:
     return int(np.clip(BLOCK_BYTES // (4 * max(n_columns, 1)), 64, 8192))
 
 
-def nearest_other_similarity(vectors: np.ndarray) -> np.ndarray:
-    """For each row, its largest cosine similarity to any *other* row."""
+def two_nearest(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each row: its largest cosine similarity to any *other* row, that row's index,
+    and the second largest (-inf with fewer than three rows)."""
     x = normalise(vectors)
     n = len(x)
-    best = np.empty(n, dtype=np.float32)
+    best, second = np.empty(n, dtype=np.float32), np.full(n, -np.inf, dtype=np.float32)
+    nearest = np.empty(n, dtype=np.int64)
     step = _block_rows(n)
     for start in range(0, n, step):
         stop = min(start + step, n)
+        rows = np.arange(stop - start)
         block = x[start:stop] @ x.T  # (rows, n)
-        block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not itself
-        best[start:stop] = block.max(axis=1)
-    return best
+        block[rows, np.arange(start, stop)] = -np.inf  # not itself
+        nearest[start:stop] = block.argmax(axis=1)
+        best[start:stop] = block[rows, nearest[start:stop]]
+        if n >= 3:
+            block[rows, nearest[start:stop]] = -np.inf
+            second[start:stop] = block.max(axis=1)
+    return best, nearest, second
+
+
+def nearest_other_similarity(vectors: np.ndarray) -> np.ndarray:
+    """For each row, its largest cosine similarity to any *other* row."""
+    return two_nearest(vectors)[0]
 
 
 def chamfer(vectors: np.ndarray) -> float:
     if len(vectors) < 2:
         return float("nan")
     return float(np.mean(1.0 - nearest_other_similarity(vectors).astype(np.float64)))
+
+
+def jackknife_intervals(vectors: np.ndarray, z: float = 1.96) -> dict[str, float]:
+    """95% delete-one jackknife intervals of remote clique and chamfer (NaN under 3 texts).
+
+    Not the bootstrap: a resample with replacement repeats texts, and a repeat is a
+    neighbour at distance 0, which drags chamfer down. Each leave-one-out value is exact
+    and cheap: remote clique from the sum of the vectors less the one left out; chamfer
+    from each row's two nearest neighbours (leaving out a row's nearest makes its second
+    the nearest)."""
+    n = len(vectors)
+    keys = ("remote_clique_low", "remote_clique_high", "chamfer_low", "chamfer_high")
+    if n < 3:
+        return dict.fromkeys(keys, float("nan"))
+    x = normalise(vectors).astype(np.float64)
+    rest = x.sum(axis=0) - x  # row k: the sum without row k
+    clique = 1.0 - (np.einsum("ij,ij->i", rest, rest) - (n - 1)) / ((n - 1) * (n - 2))
+    best, nearest, second = (a.astype(np.float64) if a.dtype != np.int64 else a
+                             for a in two_nearest(vectors))
+    total = np.sum(1.0 - best)
+    moved = np.bincount(nearest, weights=best - second, minlength=n)  # rows whose nearest is k
+    chamfer_out = (total - (1.0 - best) + moved) / (n - 1)
+    found = {}
+    for name, leave_one_out, full in (("remote_clique", clique, remote_clique(vectors)),
+                                      ("chamfer", chamfer_out, float(np.mean(1.0 - best)))):
+        se = np.sqrt((n - 1) / n * np.sum((leave_one_out - leave_one_out.mean()) ** 2))
+        found[f"{name}_low"], found[f"{name}_high"] = full - z * se, full + z * se
+    return found
 
 
 def mean_top_k_similarity(queries: np.ndarray, corpus: np.ndarray, k: int = 5) -> float:
@@ -113,7 +153,8 @@ def measure_task(lake, task: str, run_id: str, seed: int = 0) -> tuple:
     """Write the task's partitions of `diversity_metrics` and `similarity_to_real`.
 
     `diversity_metrics`: task | source | label (a label, or ALL) | n_kind (full or
-    comparison) | n | remote_clique | chamfer | embedder | sample_seed. `real` means the
+    comparison) | n | remote_clique | chamfer | remote_clique_low | remote_clique_high |
+    chamfer_low | chamfer_high (95% jackknife) | embedder | sample_seed. `real` means the
     real train sample. The comparison n of a group is the smallest n of any source in it.
 
     `similarity_to_real`: task | source | n_source | n_real_test | mean_top5_similarity |
@@ -140,8 +181,8 @@ def measure_task(lake, task: str, run_id: str, seed: int = 0) -> tuple:
                 chosen = vectors[index[subsample(len(index), n, seed)]]
                 rows.append({"task": task, "source": source, "label": label, "n_kind": kind,
                              "n": len(chosen), "remote_clique": remote_clique(chosen),
-                             "chamfer": chamfer(chosen), "embedder": embedder,
-                             "sample_seed": seed})
+                             "chamfer": chamfer(chosen), **jackknife_intervals(chosen),
+                             "embedder": embedder, "sample_seed": seed})
     metrics = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
     test_vectors = vectors[frame.index[is_test].to_numpy()]
     similarity = pa.Table.from_pylist([{

@@ -116,12 +116,11 @@ def baselines_of(source: str) -> list[str]:
     """What a training source is compared with: size-matched real data, all real data,
     and for a filtered synthetic source its unfiltered counterpart (all real data is the
     reference of the others, compared with none)."""
-    from synthlake.vocabulary import TrainSource
+    from synthlake.vocabulary import FILTERED, UNFILTERED, TrainSource
 
     if source == TrainSource.REAL_FULL:
         return []
-    unfiltered = {TrainSource.ZERO_SHOT: TrainSource.ZERO_SHOT_UNFILTERED,
-                  TrainSource.FEW_SHOT: TrainSource.FEW_SHOT_UNFILTERED}
+    unfiltered = {FILTERED[m]: UNFILTERED[m] for m in FILTERED}
     found = [TrainSource.REAL, TrainSource.REAL_FULL] + (
         [unfiltered[source]] if source in unfiltered else [])
     return [str(b) for b in found if b != source]

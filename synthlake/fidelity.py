@@ -49,7 +49,7 @@ import pandas as pd
 
 from synthlake import prompts, tables
 from synthlake.catalog import TaskSpec
-from synthlake.vocabulary import FilterStage, Judge, Method, Reason, Status
+from synthlake.vocabulary import SHOWS_REAL, FilterStage, Judge, Method, Reason, Status
 
 ORACLE_BAR = 0.9  # share of kept rows the oracle should find labelled (report, demo)
 ORACLE_PER_LABEL = 2000  # real train texts per label the oracle learns from, at most
@@ -222,7 +222,7 @@ def judge_for(spec: TaskSpec, method: str) -> Judge | None:
     """The judge a task's `fidelity.judge` names for a method (`auto` resolved)."""
     chosen = spec.fidelity.judge
     if chosen == "auto":
-        return Judge.SEED_CLASSIFIER if method == Method.FEW_SHOT else Judge.LLM
+        return Judge.SEED_CLASSIFIER if method in SHOWS_REAL else Judge.LLM
     return None if chosen == "none" else Judge(chosen)
 
 

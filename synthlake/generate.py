@@ -14,7 +14,8 @@ the same prompts, finds every answer in the journal, and sends nothing.
 
     task | method | label | text | example_id | request_key | model | prompt_version |
     temperature | seed | slot | demo_example_ids | diversity_prompted | status | reason |
-    created_at | run_id
+    fidelity_judge | judged_label | p_requested | created_at |
+    attributes (list of {dimension, value}: what an attributed request asked for) | run_id
 
 `llm_responses` columns (the raw journal of this task and method):
 
@@ -35,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import fidelity, parse, prompts, similarity, tables
+from synthlake import attributes, fidelity, parse, prompts, similarity, tables
 from synthlake.catalog import TaskSpec
 from synthlake.lake import Lake
 from synthlake.llm import (
@@ -100,6 +101,7 @@ class Candidate:
     demo_texts: list[str] = field(default_factory=list)
     seed: int = 0
     verdict: tuple[str, float] | None = None  # the label filter's (judged_label, p_requested)
+    attributes: dict[str, str] = field(default_factory=dict)  # dimension -> value asked for
 
 
 class GenerationShortfall(RuntimeError):
@@ -165,8 +167,10 @@ class Generator:
     def __init__(self, client: LLMClient, spec: TaskSpec, method: str,
                  config: GenerationConfig, test_texts: list[str],
                  progress: Progress | None = None,
-                 label_filter: fidelity.LabelFilter | None = None):
+                 label_filter: fidelity.LabelFilter | None = None,
+                 attribute_set: attributes.AttributeSet | None = None):
         self.client, self.spec, self.method, self.config = client, spec, method, config
+        self.attribute_set = attribute_set
         self.test_texts = test_texts
         self.label_filter = label_filter
         self.progress = progress or (lambda *_: None)
@@ -250,6 +254,26 @@ class Generator:
         return Candidate(label, slot, (label, slot_index), response, text, reason,
                          demo_ids=demo_ids, demo_texts=texts, seed=seed)
 
+    # -- attributed: independent requests, one value per attribute dimension --------
+    async def _attributed_one(self, label: str, slot_index: int) -> Candidate:
+        spec = self.spec
+        values = self.attribute_set.assign(label, slot_index, self.config.seed, spec.name)
+        rng = prompts.rng_for(self.config.seed, spec.name, self.method, label, slot_index)
+        slot = f"a{slot_index}"
+        response, seed = await self._ask(label, slot,
+                                         prompts.attributed_messages(spec, label, values, rng))
+        text, reason = self._judge(response)
+        if reason is None:
+            self._count(label)
+        return Candidate(label, slot, (label, slot_index), response, text, reason, seed=seed,
+                         attributes=values)
+
+    async def _independent(self, label: str, slot_index: int,
+                           pool: prompts.DemoPool | None) -> Candidate:
+        if self.method == Method.ATTRIBUTED:
+            return await self._attributed_one(label, slot_index)
+        return await self._few_shot_one(label, slot_index, pool)
+
     # -- waves until each label's quota is met --------------------------------------
     async def run(self, pools: dict[str, prompts.DemoPool] | None) -> list[Candidate]:
         """Waves over all labels at once. Between waves (nothing in flight) one final
@@ -312,7 +336,7 @@ class Generator:
             # it can go out soon. One coroutine per slot would build thousands of prompts
             # before the first request left, and hold them all in memory.
             for slot_index in slots:
-                done.append(await self._few_shot_one(label, slot_index, pool))
+                done.append(await self._independent(label, slot_index, pool))
 
         await asyncio.gather(*[worker() for _ in range(self.client.config.max_concurrency)])
         return done  # any order: `finalize` sorts by slot
@@ -372,12 +396,14 @@ def _reject_similar(ordered: list[Candidate], matrix, references: set[str], thre
 
 
 def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
-                    config: GenerationConfig, judge: str | None = None) -> pa.Table:
+                    config: GenerationConfig, judge: str | None = None,
+                    prompt_version: str | None = None) -> pa.Table:
     rows = [{
         "task": spec.name, "method": method, "label": c.label, "text": c.text or None,
         "example_id": f"{method}-{c.response.request_key[:16]}",
         "request_key": c.response.request_key, "model": c.response.model,
-        "prompt_version": spec.prompt_version, "temperature": config.temperature,
+        "prompt_version": prompt_version or spec.prompt_version,
+        "temperature": config.temperature,
         "seed": c.seed, "slot": c.slot, "demo_example_ids": c.demo_ids,
         "diversity_prompted": c.diversity_prompted,
         "status": Status.ACCEPTED if c.reason is None else Status.REJECTED, "reason": c.reason,
@@ -385,6 +411,7 @@ def synthetic_table(spec: TaskSpec, method: str, candidates: list[Candidate],
         "judged_label": c.verdict[0] if c.verdict else None,
         "p_requested": c.verdict[1] if c.verdict else None,
         "created_at": pd.Timestamp(c.response.created_at, unit="s", tz="UTC"),
+        "attributes": [{"dimension": d, "value": v} for d, v in c.attributes.items()] or None,
     } for c in candidates]
     return pa.Table.from_pylist(rows, schema=SYNTHETIC_SCHEMA)
 
@@ -425,6 +452,8 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     real = lake.read("real_examples", where={"task": spec.name},
                      columns=["split", "example_id", "text", "label"]).to_pandas()
     pools = prompts.seed_pool(real, spec, config.seed) if method == Method.FEW_SHOT else None
+    attribute_set = attributes.read(lake, spec) if method == Method.ATTRIBUTED else None
+    version = attribute_set and attributes.prompt_version(spec, attribute_set)
     test_texts = real.loc[real["split"] == "test", "text"].tolist()
     fixed = fixed_temperature(endpoint)
     if fixed not in (None, config.temperature):  # never record a temperature not applied
@@ -435,7 +464,8 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
                                          0.0 if fixed is None else fixed)
     with session(endpoint, Journal.path_for_lake(lake.root), wire) as llm:
         candidates, usage = llm.run(lambda client: Generator(
-            client, spec, method, config, test_texts, progress, label_filter).run(pools))
+            client, spec, method, config, test_texts, progress, label_filter,
+            attribute_set).run(pools))
     report = report_of(spec, method, llm.model_label, candidates, config, usage)
     report.judge = label_filter and str(label_filter.judge.name)
     refuse_large_shortfall(report, config)
@@ -444,6 +474,7 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     report.responses_version = lake.write_partition(
         "llm_responses", responses_table(responses), partition, run_id)
     report.examples_version = lake.write_partition(
-        "synthetic_examples", synthetic_table(spec, method, candidates, config, report.judge),
+        "synthetic_examples",
+        synthetic_table(spec, method, candidates, config, report.judge, version),
         partition, run_id)
     return report

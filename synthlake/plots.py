@@ -123,7 +123,8 @@ def diversity_vs_gap(frame: pd.DataFrame, path: Path) -> Path:
     return save(fig, path)
 
 
-ORIGIN_COLOURS = {"real": "#4c72b0", "zero_shot": "#dd8452", "few_shot": "#55a868"}
+ORIGIN_COLOURS = {"real": "#4c72b0", "zero_shot": "#dd8452", "few_shot": "#55a868",
+                  "attributed": "#c44e52"}
 
 
 def data_map(dynamics: pd.DataFrame, task: str, path: Path) -> Path:
@@ -210,3 +211,56 @@ def learning_curve_figure(lake, task: str) -> Path:
     points, worth = (lake.read(name, where=where).to_pandas() if lake.exists(name)
                      else pd.DataFrame() for name in ("learning_curves", "real_equivalents"))
     return learning_curves(points, worth, task, reports_dir(lake) / f"learning_curves_{task}.png")
+
+
+def coverage(frame: pd.DataFrame, task: str, path: Path) -> Path:
+    """A heat map of `attribute_coverage`: one row per attribute value (grouped by
+    dimension), one column per label (and method, where several record values); colour
+    the label fidelity (red: the judge rarely finds the label), each cell annotated
+    "accepted/requested"; grey where the value does not apply or nothing was judged."""
+    import numpy as np
+
+    fig_height = 1.2 + 0.24 * max(len(frame.groupby(["dimension", "value"])), 1)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * frame["label"].nunique() + 3), fig_height))
+    if frame.empty:
+        _empty(ax, "no rows record attribute values yet")
+        return save(fig, path)
+    several = frame["method"].nunique() > 1
+    cells = frame.assign(row=frame["dimension"] + ": " + frame["value"],
+                         column=(frame["method"] + "\n" if several else "") + frame["label"])
+    rows = list(dict.fromkeys(cells.sort_values(["dimension", "value"])["row"]))
+    columns = sorted(set(cells["column"]))
+    grid = np.full((len(rows), len(columns)), np.nan)
+    for cell in cells.itertuples():
+        i, j = rows.index(cell.row), columns.index(cell.column)
+        grid[i, j] = cell.fidelity if pd.notna(cell.fidelity) else np.nan
+        ax.text(j, i, f"{cell.accepted}/{cell.requested}", ha="center", va="center", fontsize=6)
+    cmap = plt.get_cmap("RdYlGn").copy()
+    cmap.set_bad("#dddddd")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(columns)), columns, fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=6)
+    fig.colorbar(image, ax=ax, label="label fidelity (judge finds the label)", shrink=0.8)
+    ax.set_title(f"{task}: coverage (cells: accepted/requested)", fontsize=9)
+    return save(fig, path)
+
+
+def rounds(frame: pd.DataFrame, task: str, path: Path) -> Path:
+    """Macro-F1 on the real test split after each error-driven round, with its 95%
+    bootstrap interval, and the seed-pool texts the round's classifier got wrong."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    if frame.empty:
+        _empty(ax, "no error-driven rounds yet")
+        return save(fig, path)
+    ax.errorbar(frame["round"], frame["macro_f1"],
+                yerr=[frame["macro_f1"] - frame["macro_f1_low"],
+                      frame["macro_f1_high"] - frame["macro_f1"]],
+                fmt="o-", capsize=3, color=ORIGIN_COLOURS["real"])
+    for row in frame.itertuples():
+        ax.annotate(f"n={row.n_train}, {row.validation_errors} wrong", (row.round, row.macro_f1),
+                    fontsize=7, xytext=(4, -10), textcoords="offset points")
+    ax.set_xticks(frame["round"])
+    ax.set_xlabel("round (0: the start sample)")
+    ax.set_ylabel("macro-F1 (real test, logreg)")
+    ax.set_title(f"{task}: error-driven rounds (95% intervals)", fontsize=9)
+    return save(fig, path)

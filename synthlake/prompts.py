@@ -1,4 +1,4 @@
-"""Prompts of the two generation methods (Li et al., EMNLP 2023), built from a TaskSpec.
+"""Prompts of the generation methods (Li et al., EMNLP 2023, and attributed), from a TaskSpec.
 
 Zero-shot: one conversation stream per (label, stream index). The system message is
 the task's context prompt; each user turn is the generation prompt with style values
@@ -26,6 +26,16 @@ generation prompt:
             modify or rewrite the example I have given.
             <generation prompt>
 
+Attributed (not the paper's): independent requests, each asking for one value of every
+attribute dimension (`attributes.py` deals them, balanced); dimensions the generation
+prompt has slots for fill those, the others are listed:
+
+    system: <context prompt>
+    user:   <generation prompt>
+            The text should have these properties:
+            - tone: formal
+            - subtopic: a lottery prize
+
 Every random choice comes from `rng_for(...)`, seeded by the slot it serves, so a
 re-run rebuilds the same prompts and finds their answers in the journal.
 """
@@ -51,9 +61,12 @@ def request_seed(*parts: object) -> int:
     return int(hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:8], 16) >> 1
 
 
-def generation_prompt(spec: TaskSpec, label: str, rng: random.Random) -> str:
-    """The task's generation prompt with the label, word limits and sampled style values."""
+def generation_prompt(spec: TaskSpec, label: str, rng: random.Random,
+                      given: dict[str, str] | None = None) -> str:
+    """The task's generation prompt with the label, word limits and style values: sampled,
+    or as `given` (attributed generation's values of the same dimensions)."""
     slots = {name: rng.choice(values) for name, values in sorted(spec.style_attributes.items())}
+    slots.update({name: value for name, value in (given or {}).items() if name in slots})
     slots.update(
         label=label,
         label_description=spec.label(label).description.rstrip("."),
@@ -97,6 +110,19 @@ def few_shot_messages(spec: TaskSpec, label: str, demos: list[str], rng: random.
         f'Here are examples of texts with the label "{label}":\n{examples}\n\n'
         f"{spec.few_shot.constraint}\n{generation_prompt(spec, label, rng)}"
     )
+    return [{"role": "system", "content": spec.context_prompt},
+            {"role": "user", "content": user}]
+
+
+def attributed_messages(spec: TaskSpec, label: str, values: dict[str, str],
+                        rng: random.Random) -> list[dict]:
+    """The generation prompt with one value per attribute dimension: the dimensions the
+    prompt has slots for fill them, the others are listed after it."""
+    listed = "\n".join(f"- {dim.replace('_', ' ')}: {value}" for dim, value in values.items()
+                       if dim not in spec.style_attributes)
+    user = generation_prompt(spec, label, rng, values)
+    if listed:
+        user += f"\nThe text should have these properties:\n{listed}"
     return [{"role": "system", "content": spec.context_prompt},
             {"role": "user", "content": user}]
 

@@ -94,6 +94,28 @@ def ranking_notes(rankings: pd.DataFrame) -> str:
                    for name, row in silent.iterrows())
 
 
+def diversity_note(frame: pd.DataFrame) -> str:
+    """Per task, the most and least diverse source by remote clique at the equal n, said
+    as "above" only where the two 95% jackknife intervals do not overlap."""
+    if frame.empty:
+        return ""
+    sentences = []
+    sources = frame.drop_duplicates(["task", "source"]).dropna(subset=["rc_low"])
+    for task, group in sources.groupby("task"):
+        ranked = group.sort_values("remote_clique", ascending=False)
+        top, bottom = ranked.iloc[0], ranked.iloc[-1]
+        if top["source"] == bottom["source"]:
+            continue
+        apart = top["rc_low"] > bottom["rc_high"]
+        verdict = ("more diverse than" if apart else
+                   "not distinguishable (overlapping intervals) from")
+        sentences.append(f"{task} (n = {int(top['n'])} per source): {top['source']} "
+                         f"{top['remote_clique']:.3f} [{top['rc_low']:.3f}, {top['rc_high']:.3f}] "
+                         f"is {verdict} {bottom['source']} {bottom['remote_clique']:.3f} "
+                         f"[{bottom['rc_low']:.3f}, {bottom['rc_high']:.3f}].")
+    return "\n".join(f"- {s}" for s in sentences)
+
+
 def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     folder = plots.reports_dir(lake)
     con = lake.connect()
@@ -107,7 +129,15 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     taus = subjectivity.ranking_agreement(con.sql("SELECT * FROM rankings").df())
     gamma = query_file(lake, "accuracy_vs_agreement.sql", con)
     diversity = query_file(lake, "diversity_vs_gap.sql", con)
-    diversity_table = query_file(lake, "diversity_real_vs_synthetic.sql", con)
+    coverage = (lake.read("attribute_coverage").to_pandas() if lake.exists("attribute_coverage")
+                else pd.DataFrame(columns=["task"]))
+    covered = {task: plots.coverage(group, task, folder / f"coverage_{task}.png")
+               for task, group in coverage.groupby("task")}
+    error_rounds = query_file(lake, "error_rounds.sql", con)
+    stored_rounds = (lake.read("error_rounds").to_pandas() if lake.exists("error_rounds")
+                     else pd.DataFrame(columns=["task"]))
+    rounds_drawn = {task: plots.rounds(group, task, folder / f"rounds_{task}.png")
+                    for task, group in stored_rounds.groupby("task")}
     fidelity = query_file(lake, "label_fidelity.sql", con)
     fidelity_note = label_fidelity_note(fidelity)
     filter_effect = query_file(lake, "filter_effect.sql", con)
@@ -121,6 +151,8 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     figures = {
         **{f"data_map_{task}": png for task, png in maps.items()},
         **{f"learning_curves_{task}": png for task, png in curves_drawn.items()},
+        **{f"coverage_{task}": png for task, png in covered.items()},
+        **{f"rounds_{task}": png for task, png in rounds_drawn.items()},
         "gap_vs_subjectivity": plots.gap_vs_subjectivity(gaps_by_task,
                                                          folder / "gap_vs_subjectivity.png"),
         "accuracy_vs_gamma": plots.accuracy_vs_gamma(gamma, folder / "accuracy_vs_gamma.png"),
@@ -129,6 +161,10 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     models = con.sql("SELECT DISTINCT model FROM llm_responses").df()["model"].tolist() \
         if "llm_responses" in lake.tables() else []
     ranking_note = ranking_notes(rankings)
+    rounds_images = "\n\n".join(f"![error-driven rounds of {task}]({png.name})"
+                                  for task, png in rounds_drawn.items())
+    coverage_images = "\n\n".join(f"![coverage of {task}]({png.name})"
+                                    for task, png in covered.items())
     curve_images = "\n\n".join(f"![learning curves of {task}]({png.name})"
                                  for task, png in curves_drawn.items())
     data_maps = "\n\n".join(f"![data map of {task}]({png.name})" for task, png in maps.items()) \
@@ -235,11 +271,38 @@ Accuracy on test examples whose annotator agreement is at least γ.
 
 {markdown(gamma)}
 
-## Diversity
+## Diversity and the gap on an equal budget
 
-{markdown(diversity_table)}
+Every source at the same number of texts per task (the smallest source's, pooled over
+labels), remote clique and chamfer with 95% jackknife intervals, beside each classifier's
+macro-F1 (95% bootstrap interval) and the texts it learned from (`equal_budget`: every
+generated source had as many). `sql/diversity_vs_gap.sql`.
+
+{diversity_note(diversity)}
+
+{markdown(diversity)}
 
 ![diversity against the gap](diversity_vs_gap.png)
+
+## Error-driven rounds
+
+Each round's classifier (logistic regression on frozen embeddings) on the real test split,
+with its 95% bootstrap interval and the paired change from the round before ("not
+distinguishable" where its interval contains 0). `sql/error_rounds.sql`.
+
+{markdown(error_rounds, "No error-driven rounds yet: materialize `generate_error_driven`.")}
+
+{rounds_images}
+
+## Coverage of the attribute values
+
+Per label and attribute value of the attributed generation: answers asked for it and
+accepted (cells), and the share in which the label filter's judge found the label
+(colour; grey: nothing judged). `sql/attribute_coverage.sql` lists the cells where
+nothing was accepted or the fidelity interval lies below the task's bar.
+
+{coverage_images or "No rows record attribute values yet: materialize `attributes`, "
+ "`generate_attributed` and `attribute_coverage`."}
 
 ## Provenance
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from synthlake.vocabulary import Method
+
 STRING, INT, FLOAT, BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 TIME = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
@@ -45,7 +47,8 @@ def _table(name: str, description: str, partition_by: tuple[str, ...], *columns,
 
 
 TASK = ("task", STRING, "task name (catalogue)")
-METHOD = ("method", STRING, "generation method: zero_shot or few_shot")
+METHOD = ("method", STRING, "generation method: " + ", ".join(Method))
+ATTRIBUTE_VALUES = pa.list_(pa.struct([("dimension", STRING), ("value", STRING)]))
 LABEL = ("label", STRING, "label name")
 EXAMPLE_ID = ("example_id", STRING, "stable id: hash of task and text")
 SOURCE_RUN = (("train_source", STRING, "what the classifier was trained on"),
@@ -77,7 +80,39 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("fidelity_judge", STRING, "the judge of the label filter (none: not judged)"),
            ("judged_label", STRING, "the label that judge found, or unknown"),
            ("p_requested", FLOAT, "that judge's probability of the requested label"),
-           ("created_at", TIME, "when the answer arrived")),
+           ("created_at", TIME, "when the answer arrived"),
+           ("attributes", ATTRIBUTE_VALUES, "the attribute values asked for (attributed)")),
+    _table("attributes", "dimensions and values attributed generation samples "
+           "(attributes.py)", ("task",),
+           TASK, ("label", STRING, "the label the value is for; null: every label"),
+           ("dimension", STRING, "topic, tone, subtopic, ..."), ("value", STRING, "the value"),
+           ("source", STRING, "llm (proposed), yaml (the task file) or user (a run)")),
+    _table("attribute_coverage", "per method, label and attribute value: what was asked, "
+           "accepted and carried its label (coverage.py)", ("task",),
+           TASK, METHOD, LABEL, ("dimension", STRING, "attribute dimension"),
+           ("value", STRING, "attribute value"), ("requested", INT, "answers asked for it"),
+           ("passed", INT, "answers that passed every check but the label filter"),
+           ("accepted", INT, "rows accepted"),
+           ("carried", INT, "passed rows the label filter's judge found their label in"),
+           ("judged", INT, "passed rows that judge named a label for"),
+           ("fidelity", FLOAT, "carried / judged"),
+           ("fidelity_low", FLOAT, "95% Wilson interval, low end"),
+           ("fidelity_high", FLOAT, "its high end")),
+    _table("error_rounds", "error-driven generation: the classifier of each round, scored "
+           "(rounds.py)", ("task",),
+           TASK, ("round", INT, "0: the start sample; the last: the final set"),
+           ("start_method", STRING, "the method round 0 sampled"),
+           ("classifier", STRING, "logreg on frozen embeddings"),
+           ("n_train", INT, "texts it learned from"),
+           ("n_validation", INT, "seed-pool texts it was checked on"),
+           ("validation_errors", INT, "of them misclassified: the next demonstrations"),
+           ("validation_f1", FLOAT, "macro-F1 on the seed pool"),
+           ("macro_f1", FLOAT, "macro-F1 on the real test split"),
+           ("macro_f1_low", FLOAT, "95% bootstrap interval, low end"),
+           ("macro_f1_high", FLOAT, "its high end"), ("n_test", INT, "test texts"),
+           ("change", FLOAT, "macro-F1 minus the round before's, on the same test texts"),
+           ("change_low", FLOAT, "95% paired-bootstrap interval, low end"),
+           ("change_high", FLOAT, "its high end")),
     _table("llm_responses", "the raw answers of a task and method (from the journal)",
            ("task", "method"),
            ("request_key", STRING, "journal key"), TASK, METHOD, ("model", STRING, "model"),
@@ -104,6 +139,10 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("n_kind", STRING, "own size or matched size"), ("n", INT, "texts measured"),
            ("remote_clique", FLOAT, "mean pairwise distance"),
            ("chamfer", FLOAT, "mean nearest-neighbour distance"), ("embedder", STRING, "embedder"),
+           ("remote_clique_low", FLOAT, "95% delete-one jackknife interval, low end"),
+           ("remote_clique_high", FLOAT, "its high end"),
+           ("chamfer_low", FLOAT, "95% delete-one jackknife interval, low end"),
+           ("chamfer_high", FLOAT, "its high end"),
            ("sample_seed", INT, "seed of the size-matched sample")),
     _table("similarity_to_real", "mean top-5 cosine similarity to real test texts", ("task",),
            TASK, ("source", STRING, "real or a method"), ("n_source", INT, "texts"),

@@ -4,12 +4,12 @@ Training sources of a task (configurable):
 
     real_full             all real train texts (capped at `max_train_real`, stratified)
     real                  real train texts, as many per label as the few-shot set has
-    zero_shot, few_shot   the accepted synthetic texts of that method (the label filter
-                          kept them)
+    zero_shot, few_shot,  the accepted synthetic texts of that method (the label filter
+    attributed            kept them)
     real_small+few_shot   the real texts shown as demonstrations plus the few-shot texts
                           (the paper's augmentation study)
-    zero_shot_unfiltered, as many texts per label as the filtered source, drawn from the
-    few_shot_unfiltered   rows that passed every check but the label filter: what the
+    <method>_unfiltered   as many texts per label as the filtered source, drawn from the
+                          rows that passed every check but the label filter: what the
                           filter changes. Trained only where the filter rejected something
                           (otherwise they are the filtered rows again)
 
@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from synthlake import cartography, curves, tables, versions
 from synthlake.catalog import TaskSpec
 from synthlake.progress import advance
-from synthlake.vocabulary import Classifier, Method, Reason, Status, TrainSource
+from synthlake.vocabulary import FILTERED, UNFILTERED, Classifier, Method, Reason, Status, TrainSource
 
 
 class TrainConfig(BaseModel):
@@ -118,8 +118,7 @@ def training_sources(lake, spec: TaskSpec, config: TrainConfig, train: pd.DataFr
     candidates = {
         TrainSource.REAL_FULL: stratified_cap(train, config.max_train_real, seed=0),
         TrainSource.REAL: matched_sample(train, reference["label"].value_counts(), seed=0),
-        TrainSource.ZERO_SHOT: by_method[Method.ZERO_SHOT],
-        TrainSource.FEW_SHOT: few,
+        **{FILTERED[m]: by_method[m] for m in Method},
         TrainSource.REAL_SMALL_FEW_SHOT: pd.concat([train[train["example_id"].isin(shown)], few])
         if len(few) else few,
         **{UNFILTERED[m]: unfiltered(passed[passed["method"] == m], by_method[m]) for m in Method},
@@ -130,8 +129,6 @@ def training_sources(lake, spec: TaskSpec, config: TrainConfig, train: pd.DataFr
 
 
 SOURCE_COLUMNS = ["example_id", "text", "label", "origin"]
-UNFILTERED = {Method.ZERO_SHOT: TrainSource.ZERO_SHOT_UNFILTERED,
-              Method.FEW_SHOT: TrainSource.FEW_SHOT_UNFILTERED}
 
 
 def unfiltered(passed: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:

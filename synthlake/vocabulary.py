@@ -16,8 +16,16 @@ from enum import StrEnum
 class Method(StrEnum):
     """How synthetic texts are generated."""
 
-    ZERO_SHOT = "zero_shot"
-    FEW_SHOT = "few_shot"
+    ZERO_SHOT = "zero_shot"  # the paper's: conversation streams with the diversity prompt
+    FEW_SHOT = "few_shot"  # the paper's: real demonstrations
+    ATTRIBUTED = "attributed"  # one value per attribute dimension in each request
+    ERROR_DRIVEN = "error_driven"  # rounds: more like the real texts a classifier gets wrong
+
+
+# Methods one request at a time from a prompt (`generate.py`); error-driven rounds wrap
+# generation in training (`rounds.py`).
+PROMPTED = (Method.ZERO_SHOT, Method.FEW_SHOT, Method.ATTRIBUTED)
+SHOWS_REAL = (Method.FEW_SHOT, Method.ERROR_DRIVEN)  # requests show real train texts
 
 
 class TrainSource(StrEnum):
@@ -30,6 +38,15 @@ class TrainSource(StrEnum):
     FEW_SHOT = "few_shot"
     FEW_SHOT_UNFILTERED = "few_shot_unfiltered"
     REAL_SMALL_FEW_SHOT = "real_small+few_shot"  # demonstrations shown + few-shot texts
+    ATTRIBUTED = "attributed"
+    ATTRIBUTED_UNFILTERED = "attributed_unfiltered"
+    ERROR_DRIVEN = "error_driven"
+    ERROR_DRIVEN_UNFILTERED = "error_driven_unfiltered"
+
+
+# Each method's training sources: its kept rows, and as many before the label filter.
+FILTERED = {m: TrainSource(m.value) for m in Method}
+UNFILTERED = {m: TrainSource(f"{m.value}_unfiltered") for m in Method}
 
 
 class Classifier(StrEnum):

@@ -16,8 +16,8 @@ SELECT f.task, f.train_source AS method, f.classifier,
 FROM headline f
 JOIN headline u
   ON u.task = f.task AND u.classifier = f.classifier
- AND ((f.train_source = 'zero_shot' AND u.train_source = 'zero_shot_unfiltered')
-      OR (f.train_source = 'few_shot' AND u.train_source = 'few_shot_unfiltered'))
+ AND u.train_source = f.train_source || '_unfiltered'
+ AND f.train_source IN (SELECT value FROM vocabulary WHERE kind = 'method')
 LEFT JOIN comparisons c
   ON c.task = f.task AND c.classifier = f.classifier AND c.train_source = f.train_source
  AND c.baseline = u.train_source

@@ -60,4 +60,5 @@ FROM objectivity_proxies;
 CREATE OR REPLACE VIEW synthetic_gaps AS
 SELECT task, classifier, train_source, gap_to_real_full AS gap
 FROM headline
-WHERE train_source IN ('zero_shot', 'few_shot') AND gap_to_real_full IS NOT NULL;
+WHERE train_source IN (SELECT value FROM vocabulary WHERE kind = 'method')
+  AND gap_to_real_full IS NOT NULL;

@@ -11,6 +11,7 @@ from quality.checks import all_checks
 from synthlake import tables
 from synthlake.lake import Lake
 from synthlake.llm.embedded import free_port
+from synthlake.vocabulary import PROMPTED
 from tests.support import loopback
 
 
@@ -22,8 +23,9 @@ def test_every_table_a_pipeline_run_writes_matches_its_declaration(tmp_path, dag
     runnable = [a for a in all_assets if isinstance(a, dg.AssetsDefinition)]
     partitioned = [k for a in runnable if a.partitions_def for k in a.keys]
     unpartitioned = [k for a in runnable if not a.partitions_def for k in a.keys]
-    config = {"ops": {"generate_few_shot": {"config": {"n_per_label": 4}},
-                      "generate_zero_shot": {"config": {"n_per_label": 4}},
+    config = {"ops": {**{f"generate_{m}": {"config": {"n_per_label": 4}} for m in PROMPTED},
+                      "generate_error_driven": {"config": {"n_per_label": 4, "rounds": 1,
+                                                           "max_test": 300}},
                       "embeddings": {"config": {"max_real_per_split": 300}},
                       "classifier_runs": {"config": {"classifiers": ["logreg"], "seeds": [0],
                                                      "max_train_real": 300, "max_test": 300}}}}

@@ -9,16 +9,19 @@ import pytest
 
 from orchestration.definitions import defs
 from synthlake import settings
+from synthlake.attributes import AttributeConfig
 from synthlake.embed import EmbeddingConfig
 from synthlake.generate import GenerationConfig
 from synthlake.llm import EndpointConfig
 from synthlake.proxies import ProxyConfig
+from synthlake.rounds import RoundsConfig
 from synthlake.train import TrainConfig
 from tests.support.data import REPO
 
 # engine config -> the op whose Launchpad config must offer all of it
 LAUNCHPAD = {GenerationConfig: "generate_few_shot", TrainConfig: "classifier_runs",
-             EmbeddingConfig: "embeddings", ProxyConfig: "objectivity_proxies"}
+             EmbeddingConfig: "embeddings", ProxyConfig: "objectivity_proxies",
+             AttributeConfig: "attributes", RoundsConfig: "generate_error_driven"}
 
 
 def _op_fields(op_name: str) -> dict:

@@ -54,3 +54,34 @@ def test_subsample_is_seeded_and_sorted():
     a, b = dv.subsample(100, 10, 3), dv.subsample(100, 10, 3)
     assert (a == b).all() and len(set(a)) == 10 and (np.diff(a) > 0).all()
     assert (dv.subsample(5, 10, 0) == np.arange(5)).all()
+
+
+def test_jackknife_leave_one_out_values_are_exact():
+    """The closed forms equal leaving each row out and measuring again."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 8))
+    x[5] = x[4]  # a repeat: its nearest is at distance 0
+    found = dv.jackknife_intervals(x)
+    for name, measure in (("remote_clique", dv.remote_clique_reference),
+                          ("chamfer", dv.chamfer_reference)):
+        loo = np.array([measure(np.delete(x, k, axis=0)) for k in range(len(x))])
+        se = np.sqrt((len(x) - 1) / len(x) * np.sum((loo - loo.mean()) ** 2))
+        full = measure(x)
+        assert found[f"{name}_low"] == pytest.approx(full - 1.96 * se, abs=1e-6)
+        assert found[f"{name}_high"] == pytest.approx(full + 1.96 * se, abs=1e-6)
+    assert np.isnan(dv.jackknife_intervals(x[:2])["chamfer_low"])
+
+
+def test_jackknife_intervals_cover_the_population_value():
+    """Samples of 80 from a population of clustered texts: the remote-clique interval
+    covers the population's value in about 95% of 300 draws."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(6, 16))
+    population = centres[rng.integers(0, 6, 4000)] + rng.normal(scale=0.8, size=(4000, 16))
+    truth = dv.remote_clique(population)
+    covered = []
+    for _ in range(300):
+        sample = population[rng.choice(4000, 80, replace=False)]
+        found = dv.jackknife_intervals(sample)
+        covered.append(found["remote_clique_low"] <= truth <= found["remote_clique_high"])
+    assert 0.90 <= np.mean(covered) <= 0.99

@@ -1,0 +1,56 @@
+"""Error-driven rounds end to end against the loopback endpoint: round 0 samples the
+few-shot rows, each round's requests show the seed-pool texts the round's classifier got
+wrong, every round is one Delta version with its macro-F1, and a re-run sends nothing."""
+
+from synthlake import prompts, rounds
+from synthlake.catalog import get_task
+from synthlake.generate import GenerationConfig, generate
+from synthlake.lake import Lake
+from synthlake.llm import EndpointConfig
+from synthlake.llm.embedded import free_port
+from synthlake.realdata import write_real_examples
+from synthlake.vocabulary import Method, Status
+from tests.support import loopback
+
+
+def test_two_rounds_record_f1_per_round_and_show_the_errors(lake: Lake, tmp_path):
+    spec = get_task("sms_spam").with_judge("none")  # the loopback's texts carry no label
+    write_real_examples(lake, spec, "real")
+    log = tmp_path / "requests.jsonl"
+    config = rounds.RoundsConfig(n_per_label=12, rounds=2, max_test=300)
+    with loopback.running(free_port(), "--request-log", str(log)) as url:
+        endpoint = EndpointConfig(base_url=url, model="dev", backoff_base_s=0.05)
+        generate(lake, spec, Method.FEW_SHOT, "r0", GenerationConfig(n_per_label=12), endpoint)
+        before = lake.version("synthetic_examples")
+        found = rounds.run(lake, spec, "r1", config, endpoint, log=lambda _: None)
+        sent = len(loopback.read_request_log(log))
+
+        # 12 per label in three parts: round 0 samples 4 few-shot rows per label, each
+        # round adds 4; the row of round r scores the set after round r.
+        assert found["round"].tolist() == [0, 1, 2]
+        assert found["n_train"].tolist() == [8, 16, 24]
+        assert (found["macro_f1_low"] <= found["macro_f1"]).all()
+        assert (found["macro_f1"] <= found["macro_f1_high"]).all()
+        assert found["change"].isna().tolist() == [True, False, False]
+        # Each round wrote its row as a version of its own (and the final score one more).
+        versions = [h for h in lake.history("error_rounds") if h.get("run_id") == "r1"]
+        assert len(versions) == 3
+
+        rows = lake.read("synthetic_examples", where={"method": "error_driven"}).to_pandas()
+        kept = rows[rows["status"] == Status.ACCEPTED]
+        per_round = kept["slot"].str.split("/").str[0].value_counts().to_dict()
+        assert per_round == {"r0": 8, "r1": 8, "r2": 8}
+        assert kept["example_id"].is_unique
+        assert kept.groupby("label").size().to_dict() == {"ham": 12, "spam": 12}
+        assert lake.version("synthetic_examples") > before
+
+        # Round 1's demonstrations are seed-pool texts round 0's classifier got wrong.
+        real = lake.read("real_examples", where={"task": "sms_spam"}).to_pandas()
+        pool = {t for p in prompts.seed_pool(real, spec, 0).values() for t in p.texts}
+        shown = {i for ids in rows[rows["slot"].str.startswith("r1/")]["demo_example_ids"]
+                 for i in ids}
+        assert shown and shown <= set(real[real["text"].isin(pool)]["example_id"])
+
+        again = rounds.run(lake, spec, "r2", config, endpoint, log=lambda _: None)
+        assert len(loopback.read_request_log(log)) == sent
+        assert again.equals(found)
