@@ -7,9 +7,11 @@
     synthlake history --task T               generation versions of a task (or --table T)
     synthlake diff --task T --from V1 --to V2  two generation versions compared
     synthlake export --task T --format hf    accepted examples to parquet, jsonl or a HF folder
+    synthlake attributes --task T            the LLM proposes attribute dimensions and values
     synthlake generate --task T --method M   synthetic data (embedded model by default);
                                              exit 0: every quota met, 1: written with a
                                              reported shortfall, 2: error or refused shortfall
+    synthlake rounds --task T --rounds 2     error-driven generation (after a method's rows)
     synthlake llm serve                      run the embedded model server in the foreground
     synthlake train --task T                 classifiers per training source, real test split
     synthlake headline [--write-readme]      the real vs synthetic table, from the lake
@@ -32,12 +34,14 @@ from pathlib import Path
 import pydantic
 
 from synthlake import catalog, realdata
+from synthlake.attributes import AttributeSetError
 from synthlake.generate import GenerationConfig, GenerationShortfall
 from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, EndpointConfig, FatalLLMError
 from synthlake.llm.embedded import LocalModelError
+from synthlake.rounds import RoundsConfig, RoundsError
 from synthlake.train import TrainConfig
-from synthlake.vocabulary import Classifier, Method, TrainSource
+from synthlake.vocabulary import PROMPTED, Classifier, Method, TrainSource
 
 
 def new_run_id() -> str:
@@ -50,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except (catalog.TaskSpecError, realdata.RealDataError, LakeError, FatalLLMError,
-            BudgetExceeded, LocalModelError, GenerationShortfall) as exc:
+            BudgetExceeded, LocalModelError, GenerationShortfall, AttributeSetError,
+            RoundsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except pydantic.ValidationError as exc:  # a flag out of its declared bounds
@@ -85,14 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
                        "written (and reported); 2 on an error, or a shortfall larger than "
                        "--max-shortfall-share (the partition is left as it was).")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
-    p.add_argument("--method", action="append", choices=list(Method),
-                   help="zero_shot or few_shot (repeatable; default: both)")
+    p.add_argument("--method", action="append", choices=list(PROMPTED),
+                   help=f"{', '.join(PROMPTED)} (repeatable; default: all; attributed needs "
+                   "`synthlake attributes` first)")
     p.add_argument("--judge", choices=typing.get_args(catalog.JudgeChoice),
                    help="the label filter's judge for this run (default: the task's "
                    "fidelity.judge); none: no filter")
     add_config_options(p, GenerationConfig, GENERATION_OPTIONS)
     add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("attributes", help="ask the LLM for the attribute dimensions and "
+                       "values of tasks (attributed generation samples them)")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
+    p.set_defaults(func=cmd_attributes)
+
+    p = sub.add_parser("rounds", help="error-driven generation: rounds of training, finding "
+                       "the real texts the classifier gets wrong, and asking for more like them")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    add_config_options(p, RoundsConfig, ROUNDS_OPTIONS)
+    add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
+    p.set_defaults(func=cmd_rounds)
 
     p = sub.add_parser("train", help="train and evaluate classifiers per training source")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
@@ -220,6 +239,8 @@ GENERATION_OPTIONS = {"n_per_label": None, "temperature": None, "seed": None,
                       "max_tokens": None, "max_shortfall_share": None}
 ENDPOINT_OPTIONS = {"max_concurrency": "--concurrency", "timeout_s": "--timeout",
                     "max_total_tokens": None, "max_cost_usd": None}
+ROUNDS_OPTIONS = {"n_per_label": None, "rounds": None, "start": None, "seed": None,
+                  "max_test": None}
 TRAIN_OPTIONS = {"epochs": None, "model": None, "batch_size": None, "learning_rate": None,
                  "validation_share": None, "max_train_real": None, "max_test": None}
 
@@ -253,7 +274,7 @@ def cmd_generate(args) -> int:
     short = []
     for spec in selected_tasks(args.task):
         spec = spec.with_judge(args.judge) if args.judge else spec
-        for method in args.method or list(Method):
+        for method in args.method or list(PROMPTED):
             with attached(Bars()):
                 report = generate(lake, spec, method, run_id, config, endpoint)
             usage = report.usage
@@ -273,6 +294,31 @@ def cmd_generate(args) -> int:
     for line in short:
         print(f"warning: {line} (written; see the shortfall above)", file=sys.stderr)
     return 1 if short else 0
+
+
+def cmd_attributes(args) -> None:
+    from synthlake import attributes
+
+    lake, run_id = lake_of(args), new_run_id()
+    endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
+    for spec in selected_tasks(args.task):
+        frame, usage = attributes.propose(lake, spec, attributes.AttributeConfig(), endpoint)
+        attributes.write(lake, spec, frame, run_id)
+        print(f"{spec.name}: {len(frame)} values in {frame['dimension'].nunique()} dimensions, "
+              f"{(frame['source'] == attributes.Source.LLM).sum()} proposed by the LLM "
+              f"({usage.get('requests_sent', 0)} requests sent, {usage.get('cached', 0)} "
+              "from the journal)")
+        print(render(frame, "table"))
+
+
+def cmd_rounds(args) -> None:
+    from synthlake import rounds
+
+    lake, run_id = lake_of(args), new_run_id()
+    config = RoundsConfig(**given(args, ROUNDS_OPTIONS))
+    endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
+    for spec in selected_tasks(args.task):
+        rounds.run(lake, spec, run_id, config, endpoint)
 
 
 def cmd_train(args) -> None:

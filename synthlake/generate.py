@@ -55,7 +55,7 @@ from synthlake.llm import (
     usage_of,
 )
 from synthlake.progress import advance
-from synthlake.vocabulary import SET_REASONS, Method, Reason, Status
+from synthlake.vocabulary import PROMPTED, SET_REASONS, Method, Reason, Status
 
 SYNTHETIC_SCHEMA = tables.TABLES["synthetic_examples"].data_schema
 RESPONSES_SCHEMA = tables.TABLES["llm_responses"].data_schema
@@ -447,8 +447,9 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     `wire` replaces the HTTP exchange (see `llm.session`)."""
     config = config or GenerationConfig()
     endpoint = endpoint or EndpointConfig.from_env()
-    if method not in list(Method):
-        raise ValueError(f"unknown method {method!r}: {', '.join(Method)}")
+    if method not in PROMPTED:
+        raise ValueError(f"method {method!r}: generate runs {', '.join(PROMPTED)} (error-driven "
+                         "rounds: `rounds.run`, `synthlake rounds`)")
     real = lake.read("real_examples", where={"task": spec.name},
                      columns=["split", "example_id", "text", "label"]).to_pandas()
     pools = prompts.seed_pool(real, spec, config.seed) if method == Method.FEW_SHOT else None

@@ -46,6 +46,10 @@ from synthlake.vocabulary import PROMPTED, Classifier, Method, Reason, Status
 METHOD = Method.ERROR_DRIVEN
 
 
+class RoundsError(ValueError):
+    """Rounds that cannot start; the message names the task and what to run first."""
+
+
 class RoundsConfig(BaseModel):
     """Settings of one error-driven run."""
 
@@ -125,13 +129,13 @@ def round_zero(lake: Lake, spec: TaskSpec, config: RoundsConfig, quota: int) -> 
     """A seeded sample of `quota` kept rows per label of the start method, re-keyed as
     error-driven rows of round 0."""
     if not lake.exists("synthetic_examples"):
-        raise ValueError(f"task {spec.name}: no {config.start} rows to start from; generate "
+        raise RoundsError(f"task {spec.name}: no {config.start} rows to start from; generate "
                          f"{config.start} first")
     rows = lake.read("synthetic_examples",
                      where={"task": spec.name, "method": config.start}).to_pandas()
     kept = rows[rows["status"] == Status.ACCEPTED]
     if kept["label"].nunique() < len(spec.labels):
-        raise ValueError(f"task {spec.name}: {config.start} has no kept rows for "
+        raise RoundsError(f"task {spec.name}: {config.start} has no kept rows for "
                          f"{sorted(set(spec.label_names) - set(kept['label']))}; generate "
                          f"{config.start} first")
     sample = pd.concat([group.sample(n=min(quota, len(group)), random_state=config.seed)
@@ -147,7 +151,7 @@ def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = N
     config = config or RoundsConfig()
     endpoint = endpoint or EndpointConfig.from_env()
     if config.start not in PROMPTED:
-        raise ValueError(f"start {config.start!r}: one of {', '.join(PROMPTED)}")
+        raise RoundsError(f"start {config.start!r}: one of {', '.join(PROMPTED)}")
     real = lake.read("real_examples", where={"task": spec.name},
                      columns=["split", "example_id", "text", "label"]).to_pandas()
     pool = pd.DataFrame([{"example_id": i, "text": t, "label": label}

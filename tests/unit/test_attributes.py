@@ -146,3 +146,18 @@ def test_attributed_generation_without_attributes_names_the_asset(lake, spec):
     with pytest.raises(attributes.AttributeSetError, match="materialize the `attributes` asset"):
         generate(lake, spec, Method.ATTRIBUTED, "r1", GenerationConfig(n_per_label=2),
                  fake_endpoint(), wire=FakeWire(proposer))
+
+
+def test_the_cli_says_what_to_run_first_in_one_line(tmp_path, capsys):
+    from synthlake.cli import main as cli
+
+    lake = ["--lake", str(tmp_path / "lake")]
+    assert cli([*lake, "real", "--task", "sms_spam"]) == 0
+    capsys.readouterr()
+    assert cli([*lake, "generate", "--task", "sms_spam", "--method", "attributed"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "materialize the `attributes` asset" in error
+    assert cli([*lake, "rounds", "--task", "sms_spam"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == ("error: task sms_spam: no few_shot rows to start from; generate "
+                     "few_shot first")
