@@ -1,6 +1,7 @@
 """Launchpad config (and resource fields) derived from the engine's pydantic configs.
 
-Each engine config (`GenerationConfig`, `AttributeConfig`, `RoundsConfig`, `TrainConfig`,
+Each engine config (`GenerationConfig`, `AttributeConfig`, `RoundsConfig`, `PlanConfig`,
+`TrainConfig`,
 `EmbeddingConfig`,
 `ProxyConfig`, `EndpointConfig`)
 declares its fields once, with defaults, bounds and descriptions; the Dagster classes here
@@ -21,6 +22,7 @@ from pydantic.fields import FieldInfo
 from synthlake.attributes import AttributeConfig
 from synthlake.embed import EmbeddingConfig
 from synthlake.generate import GenerationConfig
+from synthlake.plan import PlanConfig
 from synthlake.proxies import ProxyConfig
 from synthlake.rounds import RoundsConfig
 from synthlake.train import TrainConfig
@@ -53,6 +55,7 @@ def launchpad_config(engine: type[BaseModel], name: str) -> type[dg.Config]:
 GenerationParams = launchpad_config(GenerationConfig, "GenerationParams")
 AttributeParams = launchpad_config(AttributeConfig, "AttributeParams")
 RoundsParams = launchpad_config(RoundsConfig, "RoundsParams")
+PlanParams = launchpad_config(PlanConfig, "PlanParams")
 TrainingParams = launchpad_config(TrainConfig, "TrainingParams")
 EmbeddingParams = launchpad_config(EmbeddingConfig, "EmbeddingParams")
 ProxyParams = launchpad_config(ProxyConfig, "ProxyParams")

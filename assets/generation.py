@@ -10,13 +10,13 @@ blocking quality checks and everything downstream.
 
 import dagster as dg
 
-from assets.config import AttributeParams, GenerationParams, RoundsParams
+from assets.config import AttributeParams, GenerationParams, PlanParams, RoundsParams
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource, LLMResource
 from synthlake import attributes as attribute_sets
-from synthlake import plots, rounds
+from synthlake import plan, plots, rounds
 from synthlake.generate import GenerationConfig, generate
 from synthlake.vocabulary import PROMPTED, Method
 
@@ -154,6 +154,25 @@ def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParam
     yield dg.MaterializeResult(asset_key=dg.AssetKey("error_rounds"), metadata={
         "f1_by_round": dg.MetadataValue.md(plots.as_markdown_image(figure, "rounds")),
         "rounds": len(found) - 1})
+
+
+@dg.asset(partitions_def=task_partitions, group_name="generation", deps=[real_examples])
+def generation_plan(context: dg.AssetExecutionContext, config: PlanParams, lake: LakeResource,
+                    llm: LLMResource) -> dg.MaterializeResult:
+    """Before spending: a pilot of the planned generation (journaled, so the full run
+    reuses it) and the full run's requests, tokens, cost and wall time extrapolated, with
+    the pilot's acceptance and label fidelity (95% intervals)."""
+    spec = lake.task(context)
+    frame = plan.forecast(lake.lake(), spec, plan.PlanConfig(**config.model_dump()),
+                          llm.endpoint_config())
+    figures = frame.set_index("quantity")["forecast"]
+    context.log.info(f"{spec.name}/{config.method} at {config.n_per_label} per label: "
+                     f"{figures['requests']:.0f} requests, {figures['tokens']:.0f} tokens, "
+                     f"{figures['cost_usd']:.2f} USD")
+    return dg.MaterializeResult(metadata={
+        "forecast": markdown_table(frame.round(4).to_dict("records")),
+        "requests": float(figures["requests"]), "tokens": float(figures["tokens"]),
+        "cost_usd": float(figures["cost_usd"]), "acceptance": float(figures["acceptance"])})
 
 
 generation_assets = [*[generation_asset(method.value) for method in PROMPTED],

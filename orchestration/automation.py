@@ -32,8 +32,11 @@ UNPARTITIONED = dg.AssetSelection.assets("task_catalog", "human_judgments", "pai
                                          "task_subjectivity", "objectivity_proxies",
                                          "gap_correlations", "report_page")
 
+# A forecast is asked for before spending, not part of every pipeline run.
+ON_DEMAND = dg.AssetSelection.assets("generation_plan")
+
 task_pipeline_job = dg.define_asset_job(
-    "task_pipeline", selection=dg.AssetSelection.all() - UNPARTITIONED,
+    "task_pipeline", selection=dg.AssetSelection.all() - UNPARTITIONED - ON_DEMAND,
     partitions_def=task_partitions,
     description="Real data, generation, checks, embeddings, diversity, training, "
                 "instance-level results: one task partition.")

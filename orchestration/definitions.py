@@ -14,6 +14,7 @@ all_assets = [
     real.task_catalog,
     real.real_examples,
     real.real_annotations,
+    generation.generation_plan,
     generation.attributes,
     *generation.generation_assets,
     fidelity.label_fidelity,

@@ -12,6 +12,8 @@
                                              exit 0: every quota met, 1: written with a
                                              reported shortfall, 2: error or refused shortfall
     synthlake rounds --task T --rounds 2     error-driven generation (after a method's rows)
+    synthlake plan --task T --method M --n-per-label N [--batch]
+                                             requests, tokens, cost and time, from a pilot
     synthlake llm serve                      run the embedded model server in the foreground
     synthlake train --task T                 classifiers per training source, real test split
     synthlake headline [--write-readme]      the real vs synthetic table, from the lake
@@ -39,6 +41,7 @@ from synthlake.generate import GenerationConfig, GenerationShortfall
 from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, EndpointConfig, FatalLLMError
 from synthlake.llm.embedded import LocalModelError
+from synthlake.plan import PlanConfig
 from synthlake.rounds import RoundsConfig, RoundsError
 from synthlake.train import TrainConfig
 from synthlake.vocabulary import PROMPTED, Classifier, Method, TrainSource
@@ -105,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
     add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
     p.set_defaults(func=cmd_attributes)
+
+    p = sub.add_parser("plan", help="forecast a generation's requests, tokens, cost and "
+                       "time from a small pilot (journaled: the full run reuses it)")
+    p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
+    add_config_options(p, PlanConfig, PLAN_OPTIONS)
+    p.add_argument("--price-in", type=float, help="USD per million prompt tokens of the model")
+    p.add_argument("--price-out", type=float, help="USD per million completion tokens")
+    add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("rounds", help="error-driven generation: rounds of training, finding "
                        "the real texts the classifier gets wrong, and asking for more like them")
@@ -239,6 +251,8 @@ GENERATION_OPTIONS = {"n_per_label": None, "temperature": None, "seed": None,
                       "max_tokens": None, "max_shortfall_share": None}
 ENDPOINT_OPTIONS = {"max_concurrency": "--concurrency", "timeout_s": "--timeout",
                     "max_total_tokens": None, "max_cost_usd": None}
+PLAN_OPTIONS = {"method": None, "n_per_label": None, "pilot_per_label": None, "batch": None,
+                "seed": None}
 ROUNDS_OPTIONS = {"n_per_label": None, "rounds": None, "start": None, "seed": None,
                   "max_test": None}
 TRAIN_OPTIONS = {"epochs": None, "model": None, "batch_size": None, "learning_rate": None,
@@ -252,7 +266,8 @@ def add_config_options(parser, model, options: dict[str, str | None]) -> None:
         field = model.model_fields[name]
         kind = next((t for t in (bool, int, float, str) if t in _types_of(field.annotation)), str)
         default = "" if field.default is None else f" (default {field.default})"
-        parser.add_argument(flag or "--" + name.replace("_", "-"), dest=name, type=kind,
+        how = {"action": "store_const", "const": True} if kind is bool else {"type": kind}
+        parser.add_argument(flag or "--" + name.replace("_", "-"), dest=name, **how,
                             help=f"{field.description}{default}")
 
 
@@ -308,6 +323,23 @@ def cmd_attributes(args) -> None:
               f"{(frame['source'] == attributes.Source.LLM).sum()} proposed by the LLM "
               f"({usage.get('requests_sent', 0)} requests sent, {usage.get('cached', 0)} "
               "from the journal)")
+        print(render(frame, "table"))
+
+
+def cmd_plan(args) -> None:
+    from synthlake import plan
+
+    config = PlanConfig(**given(args, PLAN_OPTIONS))
+    endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
+    if args.price_in is not None or args.price_out is not None:
+        endpoint = endpoint.model_copy(update={"prices_per_million": {
+            endpoint.model_label(): [args.price_in or 0.0, args.price_out or 0.0]}})
+    lake = lake_of(args)
+    for spec in selected_tasks(args.task):
+        frame = plan.forecast(lake, spec, config, endpoint)
+        mode = "batch" if config.batch else "online"
+        print(f"{spec.name}/{config.method}: {config.n_per_label} per label, {mode}, from a "
+              f"pilot of {config.pilot_per_label} per label")
         print(render(frame, "table"))
 
 

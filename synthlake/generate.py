@@ -439,14 +439,20 @@ def report_of(spec: TaskSpec, method: str, model: str, candidates: list[Candidat
                             judge_usage=usage_of(usage, fidelity.FIDELITY_KIND))
 
 
-def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
-             config: GenerationConfig | None = None, endpoint: EndpointConfig | None = None,
-             progress: Progress | None = None, wire: Wire | None = None) -> GenerationReport:
-    """Generate one task x method, journal every answer, write both tables (one commit
-    each, this partition only). Uses the embedded model when no endpoint is configured;
-    `wire` replaces the HTTP exchange (see `llm.session`)."""
-    config = config or GenerationConfig()
-    endpoint = endpoint or EndpointConfig.from_env()
+@dataclass
+class Generation:
+    """A generation run, not written: its candidates, report and the label filter's judge."""
+
+    candidates: list[Candidate]
+    report: GenerationReport
+    prompt_version: str | None
+
+
+def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationConfig,
+                   endpoint: EndpointConfig, progress: Progress | None = None,
+                   wire: Wire | None = None) -> Generation:
+    """Generate one task x method (journaled) without writing a table: what `generate`
+    writes, and what a plan's pilot measures (`plan.py`)."""
     if method not in PROMPTED:
         raise ValueError(f"method {method!r}: generate runs {', '.join(PROMPTED)} (error-driven "
                          "rounds: `rounds.run`, `synthlake rounds`)")
@@ -469,6 +475,19 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
             attribute_set).run(pools))
     report = report_of(spec, method, llm.model_label, candidates, config, usage)
     report.judge = label_filter and str(label_filter.judge.name)
+    return Generation(candidates, report, version)
+
+
+def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
+             config: GenerationConfig | None = None, endpoint: EndpointConfig | None = None,
+             progress: Progress | None = None, wire: Wire | None = None) -> GenerationReport:
+    """Generate one task x method, journal every answer, write both tables (one commit
+    each, this partition only). Uses the embedded model when no endpoint is configured;
+    `wire` replaces the HTTP exchange (see `llm.session`)."""
+    config = config or GenerationConfig()
+    endpoint = endpoint or EndpointConfig.from_env()
+    found = run_generation(lake, spec, method, config, endpoint, progress, wire)
+    report, candidates = found.report, found.candidates
     refuse_large_shortfall(report, config)
     partition = {"task": spec.name, "method": method}
     responses = [c.response for c in candidates]
@@ -476,6 +495,6 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
         "llm_responses", responses_table(responses), partition, run_id)
     report.examples_version = lake.write_partition(
         "synthetic_examples",
-        synthetic_table(spec, method, candidates, config, report.judge, version),
+        synthetic_table(spec, method, candidates, config, report.judge, found.prompt_version),
         partition, run_id)
     return report

@@ -231,8 +231,7 @@ class LLMClient:
         return random.uniform(ceiling / 2, ceiling)  # "equal jitter"
 
     def _cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        price_in, price_out = self.config.prices_per_million.get(self.model_label, (0.0, 0.0))
-        return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+        return self.config.cost(self.model_label, prompt_tokens, completion_tokens)
 
     def _check_budget(self, request: ChatRequest) -> int:
         """Raise if this request could cross a budget; return the tokens it reserves.

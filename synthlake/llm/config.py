@@ -67,6 +67,19 @@ class EndpointConfig(BaseModel):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    def model_label(self) -> str:
+        """The model name recorded in tables and keyed in `prices_per_million`."""
+        if self.base_url:
+            return self.model or ""
+        from synthlake.llm.embedded import MODEL_LABEL
+
+        return MODEL_LABEL
+
+    def cost(self, model_label: str, prompt_tokens: float, completion_tokens: float) -> float:
+        """USD at the configured prices of a model (0 for a model without prices)."""
+        price_in, price_out = self.prices_per_million.get(model_label, (0.0, 0.0))
+        return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+
     def api_key(self) -> str:
         # Local servers accept any key; the protocol insists on one.
         return os.environ.get(self.api_key_env) or "no-key"

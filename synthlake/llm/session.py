@@ -44,12 +44,12 @@ def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
     if config.base_url:
         if not config.model:
             raise FatalLLMError("OPENAI_BASE_URL is set but no model: set SYNTHLAKE_MODEL")
-        yield Endpoint(config.base_url, config.model, config.model)
+        yield Endpoint(config.base_url, config.model, config.model_label())
         return
     from synthlake.llm import embedded
 
     with embedded.start_server() as server:
-        yield Endpoint(server.base_url, server.model, embedded.MODEL_LABEL)
+        yield Endpoint(server.base_url, server.model, config.model_label())
 
 
 def fixed_temperature(config: EndpointConfig) -> float | None:

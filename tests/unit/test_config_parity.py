@@ -13,6 +13,7 @@ from synthlake.attributes import AttributeConfig
 from synthlake.embed import EmbeddingConfig
 from synthlake.generate import GenerationConfig
 from synthlake.llm import EndpointConfig
+from synthlake.plan import PlanConfig
 from synthlake.proxies import ProxyConfig
 from synthlake.rounds import RoundsConfig
 from synthlake.train import TrainConfig
@@ -21,7 +22,8 @@ from tests.support.data import REPO
 # engine config -> the op whose Launchpad config must offer all of it
 LAUNCHPAD = {GenerationConfig: "generate_few_shot", TrainConfig: "classifier_runs",
              EmbeddingConfig: "embeddings", ProxyConfig: "objectivity_proxies",
-             AttributeConfig: "attributes", RoundsConfig: "generate_error_driven"}
+             AttributeConfig: "attributes", RoundsConfig: "generate_error_driven",
+             PlanConfig: "generation_plan"}
 
 
 def _op_fields(op_name: str) -> dict:
