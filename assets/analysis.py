@@ -7,7 +7,7 @@ from assets.config import ProxyParams
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_annotations, real_examples
-from assets.resources import LakeResource, LLMResource
+from assets.resources import LLM_POOL, LakeResource, LLMResource
 from synthlake import catalog, plots, proxies, report, settings, subjectivity
 
 
@@ -31,7 +31,7 @@ human_judgments = dg.AssetSpec(
 
 
 @dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[real_examples, human_judgments],
-          metadata=table_metadata("pairwise_judgments"))
+          metadata=table_metadata("pairwise_judgments"), pool=LLM_POOL)
 def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
                        lake: LakeResource, llm: LLMResource) -> dg.MaterializeResult:
     """Which of two tasks is more objective, per judge (people, or an LLM)."""

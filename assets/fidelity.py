@@ -6,13 +6,14 @@ import dagster as dg
 from assets.generation import synthetic_key
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
-from assets.resources import LakeResource, LLMResource
+from assets.resources import LLM_POOL, LakeResource, LLMResource
 from synthlake import coverage, fidelity, plots
 from synthlake.vocabulary import FilterStage, Method
 
 
 @dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
-          deps=[synthetic_key(m) for m in Method], metadata=table_metadata("label_fidelity"))
+          deps=[synthetic_key(m) for m in Method], metadata=table_metadata("label_fidelity"),
+          pool=LLM_POOL)
 def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource,
                    llm: LLMResource) -> dg.MaterializeResult:
     """Per synthetic row that passed the checks before fidelity (kept by the label filter

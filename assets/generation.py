@@ -14,7 +14,7 @@ from assets.config import AttributeParams, GenerationParams, PlanParams, RoundsP
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
-from assets.resources import LakeResource, LLMResource
+from assets.resources import LLM_POOL, LakeResource, LLMResource
 from synthlake import attributes as attribute_sets
 from synthlake import plan, plots, rounds
 from synthlake.generate import GenerationConfig, generate
@@ -22,7 +22,7 @@ from synthlake.vocabulary import PROMPTED, Method
 
 
 @dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
-          deps=[real_examples], metadata=table_metadata("attributes"))
+          deps=[real_examples], metadata=table_metadata("attributes"), pool=LLM_POOL)
 def attributes(context: dg.AssetExecutionContext, config: AttributeParams, lake: LakeResource,
                llm: LLMResource) -> dg.MaterializeResult:
     """Dimensions and values attributed generation samples: proposed by the LLM (journaled),
@@ -70,6 +70,7 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
         ],
         partitions_def=task_partitions,
         group_name="generation",
+        pool=LLM_POOL,
     )
     def _generate(context: dg.AssetExecutionContext, config: GenerationParams,
                   lake: LakeResource, llm: LLMResource):
@@ -136,6 +137,7 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
     ],
     partitions_def=task_partitions,
     group_name="generation",
+    pool=LLM_POOL,
 )
 def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParams,
                           lake: LakeResource, llm: LLMResource):
@@ -156,7 +158,8 @@ def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParam
         "rounds": len(found) - 1})
 
 
-@dg.asset(partitions_def=task_partitions, group_name="generation", deps=[real_examples])
+@dg.asset(partitions_def=task_partitions, group_name="generation", deps=[real_examples],
+          pool=LLM_POOL)
 def generation_plan(context: dg.AssetExecutionContext, config: PlanParams, lake: LakeResource,
                     llm: LLMResource) -> dg.MaterializeResult:
     """Before spending: a pilot of the planned generation (journaled, so the full run

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 from pydantic import Field, create_model
 
 from assets.config import unset_by_default
+from synthlake import settings
 from synthlake.catalog import TaskSpec, task_for_run
 from synthlake.lake import Lake, default_root
 from synthlake.llm import EndpointConfig
@@ -40,3 +43,20 @@ LLMResource = create_model(
             "read from the variable named by `api_key_env`.",
     **{key: unset_by_default(f) for key, f in EndpointConfig.model_fields.items()},
 )
+
+
+def llm_pool() -> str:
+    """The Dagster concurrency pool of every step that calls the LLM, keyed by the endpoint
+    (`OPENAI_BASE_URL` when the code location loads; `llm-embedded` without one): runs in
+    parallel share its slots, so a pool limit of 1 shares one provider limit instead of
+    multiplying it by the number of runs (`dagster instance concurrency set <pool> 1`,
+    or `concurrency: pools: default_limit` in dagster.yaml)."""
+    url = settings.get("OPENAI_BASE_URL")
+    if not url:
+        return "llm-embedded"
+    from urllib.parse import urlsplit
+
+    return "llm-" + re.sub(r"[^A-Za-z0-9]+", "-", urlsplit(url).netloc or url).strip("-")
+
+
+LLM_POOL = llm_pool()

@@ -1,0 +1,63 @@
+"""Four task partitions materialized at once, by four `dagster asset materialize`
+processes on one instance, against one loopback endpoint: the generation steps share
+the endpoint's concurrency pool (limit 1), so the endpoint sees one client's pace (10
+requests a second, a bucket of one second's worth) and never four, and all four runs
+complete."""
+
+import bisect
+import json
+import os
+import subprocess
+import sys
+
+import dagster as dg
+
+from assets.real import real_examples
+from assets.resources import LakeResource
+from synthlake.lake import Lake
+from synthlake.llm.embedded import free_port
+from tests.support import loopback
+from tests.support.data import REPO
+
+TASKS = ["humor_speech", "sarcasm_headlines", "sms_spam", "tweet_irony"]
+RATE = 10  # requests per second the client paces itself at
+
+
+def busiest_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times))
+
+
+def test_four_partitions_in_parallel_share_one_endpoint_budget(tmp_path):
+    home, root, log = tmp_path / "home", tmp_path / "lake", tmp_path / "requests.jsonl"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("concurrency:\n  pools:\n    default_limit: 1\n"
+                                       "telemetry:\n  enabled: false\n")
+    instance = dg.DagsterInstance.from_config(str(home))
+    for task in TASKS:
+        assert dg.materialize([real_examples], partition_key=task,
+                              instance=instance,
+                              resources={"lake": LakeResource(root=str(root))}).success
+    config = {"ops": {"generate_zero_shot": {"config": {"n_per_label": 30}}},
+              "resources": {"llm": {"config": {"requests_per_minute": RATE * 60}}}}
+    with loopback.running(free_port(), "--latency", "0.05", "--request-log", str(log)) as url:
+        env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTHLAKE_LAKE": str(root),
+               "OPENAI_BASE_URL": url, "SYNTHLAKE_MODEL": "dev"}
+        runs = [subprocess.Popen(
+            [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
+             "orchestration.definitions", "--select",
+             "synthetic_examples/zero_shot,llm_responses/zero_shot", "--partition", task,
+             "--config-json", json.dumps(config)],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for task in TASKS]
+        outcomes = [(run.wait(timeout=600), run.stderr.read()) for run in runs]
+    assert all(code == 0 for code, _ in outcomes), [err[-1500:] for _, err in outcomes]
+    written = Lake(root).read("synthetic_examples").to_pandas()
+    assert sorted(written["task"].unique()) == TASKS
+    sent = [entry["t"] for entry in loopback.read_request_log(log)]
+    assert len(sent) >= 4 * 60
+    # One client's pace: its bucket lets a second's worth go at once, then 10 a second.
+    assert busiest_second(sent) <= 2 * RATE + 1
+    # And the four steps ran one after another: the whole took at least their requests
+    # at one client's pace.
+    assert max(sent) - min(sent) >= len(sent) / RATE - 2 * RATE
