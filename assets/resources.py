@@ -15,9 +15,10 @@ from synthlake.llm import EndpointConfig
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The Delta lake folder; `SYNTHLAKE_LAKE` or ./lake by default."""
+    """The Delta lake (a folder or an object-store URI); `SYNTHLAKE_LAKE` or ./lake by default."""
 
-    root: str = Field("", description="lake folder; empty: $SYNTHLAKE_LAKE, else ./lake")
+    root: str = Field("", description="lake folder or URI (s3://, gs://, az://, ...); "
+                      "empty: $SYNTHLAKE_LAKE, else ./lake")
 
     def lake(self) -> Lake:
         return Lake(self.root or default_root())
@@ -25,7 +26,7 @@ class LakeResource(dg.ConfigurableResource):
     def task(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> TaskSpec:
         """The partition's task spec, read from its YAML once per run and pinned beside the
         tables (`_runs/<run_id>/`), so every step of the run sees the same spec."""
-        pins = self.lake().root / "_runs" / context.run.run_id
+        pins = self.lake().local / "_runs" / context.run.run_id
         return task_for_run(context.partition_key, pins)
 
 

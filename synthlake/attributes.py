@@ -226,7 +226,7 @@ def propose(lake, spec: TaskSpec, config: AttributeConfig, endpoint=None, wire=N
     endpoint = endpoint or EndpointConfig.from_env()
     user = user_entries(config.user_values, spec)
     if spec.attributes.propose:
-        with session(endpoint, Journal.path_for_lake(lake.root), wire) as llm:
+        with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
             proposed, usage = llm.run(lambda client: apropose(client, spec, config))
     else:
         proposed, usage = [], {}

@@ -260,7 +260,7 @@ class Judges:
             endpoint = self.endpoint or EndpointConfig.from_env()
             fixed = fixed_temperature(endpoint)
             llm = self._session.enter_context(session(
-                endpoint, Journal.path_for_lake(self.lake.root), self.wire))
+                endpoint, Journal.path_for_lake(self.lake.local), self.wire))
             self._built["llm"] = llm, 0.0 if fixed is None else fixed
         return self._built["llm"]
 

@@ -469,7 +469,7 @@ def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationCo
                             "applies other temperatures")
     label_filter = fidelity.label_filter(spec, method, real, config.seed,
                                          0.0 if fixed is None else fixed)
-    with session(endpoint, Journal.path_for_lake(lake.root), wire) as llm:
+    with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
         candidates, usage = llm.run(lambda client: Generator(
             client, spec, method, config, test_texts, progress, label_filter,
             attribute_set).run(pools))

@@ -1,4 +1,14 @@
-"""The lake: Delta tables on disk (via `deltalake`) and DuckDB over them.
+"""The lake: Delta tables (via `deltalake`) in a local folder or on object storage, and
+DuckDB over them.
+
+The root is a folder, or any URI deltalake writes to (`s3://bucket/lake`, `gs://`,
+`az://`, `abfss://`, `file://`); credentials and endpoints come from the environment,
+the variables deltalake's object store reads (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`,
+`AWS_REGION`, `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_ACCOUNT_NAME`, ...).
+What is not a table (the response journal, reports, saved models, run pins) lives in
+`Lake.local`: the lake folder itself when it is local, else a local folder named after
+the URI under `SYNTHLAKE_STATE_DIR`, never written under an object-store path as if it
+were a folder.
 
 Every write is one Delta commit. Writes are scoped to a partition (for example
 `{"task": "ag_news", "method": "few_shot"}`): the rows of that partition are replaced
@@ -36,8 +46,23 @@ class LakeError(RuntimeError):
     pass
 
 
-def default_root() -> Path:
-    return settings.path("SYNTHLAKE_LAKE")
+REMOTE_SCHEMES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://",
+                  "adl://", "azure://")
+
+
+def default_root() -> str:
+    return settings.get("SYNTHLAKE_LAKE")
+
+
+def is_remote(root: str) -> bool:
+    return root.lower().startswith(REMOTE_SCHEMES)
+
+
+def local_state_for(uri: str) -> Path:
+    """The local folder of a remote lake's journal, reports, models and pins."""
+    import re
+
+    return settings.path("SYNTHLAKE_STATE_DIR") / re.sub(r"[^A-Za-z0-9._-]+", "_", uri).strip("_")
 
 
 def sql_literal(value: object) -> str:
@@ -52,21 +77,39 @@ def partition_predicate(partition: Mapping[str, object]) -> str:
 
 
 class Lake:
-    """A folder of Delta tables, one sub-folder per table, each declared in `tables.py`
-    (a test of the lake's mechanics may pass its own declarations)."""
+    """Delta tables under one root (a folder or a URI), one per name, each declared in
+    `tables.py` (a test of the lake's mechanics may pass its own declarations).
+
+    `root` is a `Path` for a local lake and the URI string for a remote one; `local` is
+    the local folder of everything that is not a table."""
 
     def __init__(self, root: str | Path | None = None,
                  declared: Mapping[str, tables.Table] = tables.TABLES):
-        self.root = Path(root).resolve() if root else default_root()
+        given = str(root or default_root())
+        self.remote = is_remote(given)
+        if self.remote:
+            self.root: Path | str = given.rstrip("/")
+            self.local = local_state_for(self.root)
+        else:
+            folder = given.removeprefix("file://")
+            self.root = self.local = Path(folder).expanduser().resolve()
         self.declared = declared
 
-    def path(self, table: str) -> Path:
-        return self.root / table
+    def path(self, table: str) -> Path | str:
+        return f"{self.root}/{table}" if self.remote else self.root / table
 
     def exists(self, table: str) -> bool:
-        return (self.path(table) / "_delta_log").is_dir()
+        if not self.remote:
+            return (self.path(table) / "_delta_log").is_dir()
+        try:
+            DeltaTable(self.path(table))
+            return True
+        except TableNotFoundError:
+            return False
 
     def tables(self) -> list[str]:
+        if self.remote:  # object stores are not listed: the declared tables are probed
+            return [name for name in sorted(self.declared) if self.exists(name)]
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / "_delta_log").is_dir())
@@ -163,8 +206,10 @@ class Lake:
     def _creating(self, table: str) -> Iterator[None]:
         """One creator per table at a time, across processes: on a local file system two
         racing creates can each see their commit succeed while only one stands as
-        version 0, so creation is serialized by an exclusive file lock."""
-        locks = self.root / "_locks"
+        version 0, so creation is serialized by an exclusive file lock. (On an object
+        store the lock is local to this machine; creation there relies on the store's
+        conditional writes, as every other commit does.)"""
+        locks = self.local / "_locks"
         locks.mkdir(parents=True, exist_ok=True)
         with open(locks / f"{table}.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

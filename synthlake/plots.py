@@ -15,7 +15,7 @@ from synthlake.vocabulary import Method
 
 
 def reports_dir(lake) -> Path:
-    path = lake.root / "_reports"
+    path = lake.local / "_reports"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

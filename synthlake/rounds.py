@@ -168,7 +168,7 @@ def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = N
     label_filter = fidelity.label_filter(spec, METHOD, real, config.seed,
                                          0.0 if fixed is None else fixed)
     rows, candidates, usage, scored = [], [], {}, None
-    with session(endpoint, Journal.path_for_lake(lake.root), wire) as llm:
+    with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
         for round_, quota in enumerate(shares[1:], start=1):
             scored = score(spec, frame, pool, test, config, round_ - 1, scored)
             rows.append(scored.row)

@@ -23,7 +23,11 @@ class Variable:
 
 
 VARIABLES: dict[str, Variable] = {v.name: v for v in [
-    Variable("SYNTHLAKE_LAKE", "lake", "folder of the Delta lake (one table per sub-folder)"),
+    Variable("SYNTHLAKE_LAKE", "lake", "the Delta lake: a folder, or an s3://, gs://, az://, "
+             "abfss:// or file:// URI (one table under it per name)"),
+    Variable("SYNTHLAKE_STATE_DIR", ".synthlake",
+             "local folder for the journal, reports, models and run pins of a lake on "
+             "object storage (a local lake keeps them inside itself)"),
     Variable("SYNTHLAKE_DATA_DIR", "data", "folder of the real datasets, one sub-folder per task"),
     Variable("SYNTHLAKE_TASKS_DIR", None,
              "folder of extra task YAML files (a task here overrides a shipped one)"),

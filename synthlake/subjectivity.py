@@ -375,7 +375,7 @@ def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: 
     from synthlake.llm import Journal, session
 
     examples = card_examples(lake, specs, seed)
-    with session(endpoint_config, Journal.path_for_lake(lake.root)) as llm:
+    with session(endpoint_config, Journal.path_for_lake(lake.local)) as llm:
         judgments, _ = llm.run(lambda client: judge_with_llm(client, specs, examples, repetitions,
                                                          logprobs=logprobs))
     return judgments
