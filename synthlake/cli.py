@@ -250,7 +250,7 @@ def render(frame, fmt: str) -> str:
 GENERATION_OPTIONS = {"n_per_label": None, "temperature": None, "seed": None,
                       "max_tokens": None, "max_shortfall_share": None}
 ENDPOINT_OPTIONS = {"max_concurrency": "--concurrency", "timeout_s": "--timeout",
-                    "max_total_tokens": None, "max_cost_usd": None}
+                    "max_total_tokens": None, "max_cost_usd": None, "batch": None}
 PLAN_OPTIONS = {"method": None, "n_per_label": None, "pilot_per_label": None, "batch": None,
                 "seed": None}
 ROUNDS_OPTIONS = {"n_per_label": None, "rounds": None, "start": None, "seed": None,

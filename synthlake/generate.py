@@ -328,7 +328,8 @@ class Generator:
             # New streams in each wave: a stream's history must not depend on others.
             first = wave * max(self.config.streams_per_label, self.config.n_per_label)
             return await self._zero_shot_wave(label, first, need, budget - used)
-        slots = iter(range(used, used + min(need, budget - used)))
+        count = min(need, budget - used)
+        slots = iter(range(used, used + count))
         done: list[Candidate] = []
 
         async def worker() -> None:
@@ -338,7 +339,7 @@ class Generator:
             for slot_index in slots:
                 done.append(await self._independent(label, slot_index, pool))
 
-        await asyncio.gather(*[worker() for _ in range(self.client.config.max_concurrency)])
+        await asyncio.gather(*[worker() for _ in range(min(self.client.parallelism, count))])
         return done  # any order: `finalize` sorts by slot
 
 

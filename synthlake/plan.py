@@ -11,7 +11,7 @@ finds its answers there and pays for them once. From the pilot:
     tokens          prompt and completion tokens per request (means over the pilot), and
                     the label filter's LLM requests per accepted text
     cost            tokens at the endpoint's `prices_per_million` for the model; batch
-                    mode at `batch_discount` of it (OpenAI's and Anthropic's: half)
+                    mode at its `batch_price_share` (OpenAI's and Anthropic's: half)
     wall time       requests x mean latency / the requests that can be in flight (zero-shot
                     streams are sequential: labels x streams_per_label at most); batch
                     mode: the provider's completion window (up to 24 h)
@@ -47,9 +47,8 @@ class PlanConfig(BaseModel):
                              "run (the paper: 3,000)")
     pilot_per_label: int = Field(10, ge=1, description="accepted texts per label the pilot "
                                  "generates (paid once: the full run reuses them)")
-    batch: bool = Field(False, description="forecast batch mode (discounted, within a window)")
-    batch_discount: float = Field(0.5, gt=0, le=1, description="batch price as a share of "
-                                  "the online price")
+    batch: bool = Field(False, description="forecast batch mode (at the endpoint's "
+                        "batch_price_share, within its batch window)")
     seed: int = Field(0, description="seed of the requests (the full run's)")
     temperature: float = Field(1.0, ge=0, description="sampling temperature (the full run's)")
 
@@ -73,7 +72,10 @@ def forecast(lake, spec: TaskSpec, config: PlanConfig, endpoint: EndpointConfig 
              wire=None) -> pd.DataFrame:
     """Run (or replay) the pilot and extrapolate the full run; rows as the module says."""
     endpoint = endpoint or EndpointConfig.from_env()
-    found = pilot(lake, spec, config, endpoint, wire)
+    # The pilot goes online (a batch would keep the forecast waiting); the cost is priced
+    # as the planned run will be.
+    found = pilot(lake, spec, config, endpoint.model_copy(update={"batch": False}), wire)
+    priced = endpoint.model_copy(update={"batch": config.batch})
     answers = found.candidates
     accepted = sum(c.reason is None for c in answers)
     judged = [c for c in answers if c.verdict is not None]
@@ -97,14 +99,13 @@ def forecast(lake, spec: TaskSpec, config: PlanConfig, endpoint: EndpointConfig 
     in_flight = endpoint.max_concurrency
     if config.method == Method.ZERO_SHOT:
         in_flight = min(in_flight, len(spec.labels) * GenerationConfig().streams_per_label)
-    price = config.batch_discount if config.batch else 1.0
     model = found.report.model
 
     def figures(p: float) -> dict:
         n = requests(p)
         tokens = n * (prompt + completion) + quota * judge_per_accepted * judge_tokens
-        cost = price * (endpoint.cost(model, n * prompt, n * completion)
-                        + endpoint.cost(model, quota * judge_per_accepted * judge_tokens, 0))
+        cost = (priced.cost(model, n * prompt, n * completion)
+                + priced.cost(model, quota * judge_per_accepted * judge_tokens, 0))
         return {"requests": n, "tokens": tokens, "prompt_tokens": n * prompt,
                 "completion_tokens": n * completion, "cost_usd": cost,
                 "wall_time_s": n * latency / in_flight,

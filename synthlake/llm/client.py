@@ -67,15 +67,27 @@ class LLMClient:
         self.usage = Usage()  # every request: what the budget is checked against
         self.usage_by_kind: dict[str, Usage] = {}  # per `ChatRequest.kind`, reported apart
         self._reserved_tokens = 0  # max_tokens of the requests in flight (budget)
-        self.limiter = AdaptiveLimiter(config.max_concurrency)
+        # In batch mode every request of a wave waits in one batch, not in a queue.
+        self.parallelism = config.batch_max_lines if config.batch else config.max_concurrency
+        self.limiter = AdaptiveLimiter(self.parallelism)
         self.requests_bucket = (RateBucket(config.requests_per_minute)
                                 if config.requests_per_minute else None)
         self.tokens_bucket = (RateBucket(config.tokens_per_minute)
                               if config.tokens_per_minute else None)
-        self._transport = wire or ChatTransport(base_url, config.api_key(), config.timeout_s,
-                                                config.max_concurrency)
+        self._transport = wire or self._wire_for(base_url)
         self._secrets = config.secrets()
         self.base_url = scrub(base_url, self._secrets)  # as named in messages
+
+    def _wire_for(self, base_url: str) -> Wire:
+        config = self.config
+        if config.batch:
+            from synthlake.llm.batch import BatchWire
+
+            return BatchWire(base_url, config.api_key(), self.journal, config.batch_poll_s,
+                             config.batch_gather_s, config.batch_window, config.timeout_s,
+                             config.batch_max_lines)
+        return ChatTransport(base_url, config.api_key(), config.timeout_s,
+                             config.max_concurrency)
 
     def _short(self, text: str, limit: int = 200) -> str:
         """An endpoint's message: one line, capped, secrets blanked."""
@@ -163,7 +175,8 @@ class LLMClient:
                 await self.journal.mark_in_flight(request.key)
             self._add(request, requests_sent=1)
             return await self._transport.chat(
-                {"model": self.model, "messages": request.messages, **request.params})
+                {"model": self.model, "messages": request.messages, **request.params},
+                key=request.key)
         except EndpointStatus as exc:
             if exc.status == 429:
                 rate_limited = True

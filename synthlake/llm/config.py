@@ -51,6 +51,16 @@ class EndpointConfig(BaseModel):
     backoff_max_s: float = Field(30.0, description="longest retry backoff")
     max_total_tokens: int | None = Field(None, description="token budget of the run")
     max_cost_usd: float | None = Field(None, description="cost budget of the run (USD)")
+    batch: bool = Field(False, description="send requests as batches (/v1/files, /v1/batches): "
+                        "discounted, answered within the batch window")
+    batch_poll_s: float = Field(30.0, gt=0, description="seconds between batch status polls")
+    batch_gather_s: float = Field(2.0, gt=0, description="a batch goes out once no request "
+                                  "has come for this long")
+    batch_window: str = Field("24h", description="the batch completion window asked for")
+    batch_max_lines: int = Field(50_000, ge=1, description="requests per batch at most (the "
+                                 "provider's limit)")
+    batch_price_share: float = Field(0.5, gt=0, le=1, description="batch price as a share of "
+                                     "the online price (OpenAI's and Anthropic's: half)")
     prices_per_million: dict[str, list[float]] = Field(
         default_factory=dict, description="model -> [USD per million prompt tokens, "
         "USD per million completion tokens]")
@@ -78,7 +88,8 @@ class EndpointConfig(BaseModel):
     def cost(self, model_label: str, prompt_tokens: float, completion_tokens: float) -> float:
         """USD at the configured prices of a model (0 for a model without prices)."""
         price_in, price_out = self.prices_per_million.get(model_label, (0.0, 0.0))
-        return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+        share = self.batch_price_share if self.batch else 1.0
+        return share * (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
 
     def api_key(self) -> str:
         # Local servers accept any key; the protocol insists on one.

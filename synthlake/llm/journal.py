@@ -6,6 +6,12 @@ A SQLite database in WAL mode under the lake (`<lake>/_journal/llm.sqlite`). Two
               prompt_tokens, completion_tokens, latency_s, attempts, error, created_at,
               top_logprobs)                -- JSON {token: logprob} of the first token, if asked
     in_flight(request_key PK, sent_at)     -- sent, no answer yet
+    batches(batch_id PK, input_file_id, status, submitted_at, finished_at)
+                                           -- batch mode: every batch submitted
+    batch_keys(request_key PK, batch_id)   -- which batch holds a request (its custom_id)
+    batch_lines(request_key PK, batch_id, line)
+                                           -- the output line of every request a finished
+                                              batch answered, kept as read
 
 A request is marked in flight before it is sent and replaced by its response when the
 answer arrives. Writes are group-committed: every write queued during one turn of the
@@ -40,6 +46,10 @@ CREATE TABLE IF NOT EXISTS responses (
 );
 CREATE INDEX IF NOT EXISTS responses_task_method ON responses(task, method);
 CREATE TABLE IF NOT EXISTS in_flight (request_key TEXT PRIMARY KEY, sent_at REAL);
+CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, input_file_id TEXT,
+    status TEXT, submitted_at REAL, finished_at REAL);
+CREATE TABLE IF NOT EXISTS batch_keys (request_key TEXT PRIMARY KEY, batch_id TEXT);
+CREATE TABLE IF NOT EXISTS batch_lines (request_key TEXT PRIMARY KEY, batch_id TEXT, line TEXT);
 """
 
 
@@ -150,6 +160,48 @@ class Journal:
             for done in writers:
                 if not done.done():
                     done.set_result(None)
+
+    # -- batch mode (`batch.py`): small synchronous writes, each committed at once ------
+    def record_batch(self, batch_id: str, input_file_id: str, keys: list[str]) -> None:
+        """A submitted batch and the requests it holds, durable before anyone waits on it:
+        after a crash the batch is found again by these keys, never submitted twice."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, 'submitted', ?, NULL)",
+                             (batch_id, input_file_id, time.time()))
+            self._db.executemany("INSERT OR REPLACE INTO batch_keys VALUES (?, ?)",
+                                 [(key, batch_id) for key in keys])
+
+    def open_batch_of(self, request_key: str) -> str | None:
+        """The unfinished batch that holds a request, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT b.batch_id FROM batch_keys k JOIN batches b USING (batch_id) "
+                "WHERE k.request_key = ? AND b.finished_at IS NULL", (request_key,)).fetchone()
+        return row[0] if row else None
+
+    def finish_batch(self, batch_id: str, status: str, lines: dict[str, str]) -> None:
+        """A finished batch's status and every output line it answered (request key ->
+        line), in one transaction."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO batch_lines VALUES (?, ?, ?)",
+                                 [(key, batch_id, line) for key, line in lines.items()])
+            self._db.execute("UPDATE batches SET status = ?, finished_at = ? WHERE batch_id = ?",
+                             (status, time.time(), batch_id))
+
+    def batch_line(self, request_key: str) -> str | None:
+        """The output line a finished batch gave a request (None: none yet)."""
+        with self._lock:
+            row = self._db.execute("SELECT line FROM batch_lines WHERE request_key = ?",
+                                   (request_key,)).fetchone()
+        return row[0] if row else None
+
+    def batches(self) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM batches ORDER BY submitted_at").fetchall()
+        return [dict(zip(("batch_id", "input_file_id", "status", "submitted_at", "finished_at"),
+                         row, strict=True)) for row in rows]
 
     def in_flight(self) -> set[str]:
         with self._lock:

@@ -41,6 +41,9 @@ class Endpoint:
 @contextlib.contextmanager
 def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
     """The configured endpoint, or the embedded model started for the duration."""
+    if config.batch and not config.base_url:
+        raise FatalLLMError("batch mode needs an endpoint with a batch API (/v1/files, "
+                            "/v1/batches): set OPENAI_BASE_URL; the embedded model has none")
     if config.base_url:
         if not config.model:
             raise FatalLLMError("OPENAI_BASE_URL is set but no model: set SYNTHLAKE_MODEL")

@@ -17,7 +17,7 @@ Errors are sorted here for the retry policy in `llm.py`:
 
 `ChatAnswer` is what a readable 2xx carries: content, finish_reason and token usage.
 
-`Wire` is what the client needs of a transport: `chat(body) -> ChatAnswer` raising the
+`Wire` is what the client needs of a transport: `chat(body, key) -> ChatAnswer` raising the
 errors above, and `aclose()`. `ChatTransport` is the one used against endpoints; tests
 pass an in-process one to `session(..., wire=...)` to run the client's whole policy
 (journal, retries, limits) without a socket.
@@ -62,7 +62,7 @@ class ChatAnswer:
 
 
 class Wire(Protocol):
-    async def chat(self, body: dict) -> ChatAnswer: ...
+    async def chat(self, body: dict, key: str | None = None) -> ChatAnswer: ...
 
     async def aclose(self) -> None: ...
 
@@ -87,7 +87,8 @@ class ChatTransport:
                                                   headers=self._headers)
         return self._session
 
-    async def chat(self, body: dict) -> ChatAnswer:
+    async def chat(self, body: dict, key: str | None = None) -> ChatAnswer:
+        """One exchange (`key`, the request's journal key, names it in batch mode only)."""
         payload = json.dumps(body, ensure_ascii=False).encode()
         try:
             async with self._open().post(self.url, data=payload) as http:
@@ -111,6 +112,15 @@ class ChatTransport:
 def _answer(raw: bytes) -> ChatAnswer:
     try:
         data = json.loads(raw)
+    except ValueError as exc:
+        raise UnreadableAnswer(f"{type(exc).__name__}: {exc}; body starts "
+                               f"{raw[:80].decode(errors='replace')!r}") from None
+    return answer_from(data, raw[:80])
+
+
+def answer_from(data: dict, start: bytes = b"") -> ChatAnswer:
+    """The `ChatAnswer` of a parsed chat completion (a batch output line's body too)."""
+    try:
         choice = data["choices"][0]
         usage = data.get("usage") or {}
         return ChatAnswer(content=choice["message"].get("content") or "",
@@ -120,7 +130,7 @@ def _answer(raw: bytes) -> ChatAnswer:
                           top_logprobs=first_token_logprobs(choice))
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise UnreadableAnswer(f"{type(exc).__name__}: {exc}; body starts "
-                               f"{raw[:80].decode(errors='replace')!r}") from None
+                               f"{start.decode(errors='replace')!r}") from None
 
 
 def _error_message(raw: bytes) -> str:

@@ -40,7 +40,7 @@ class FakeWire:
         self.faults = dict(faults or {})  # call number (1-based) -> what that call raises
         self.bodies: list[dict] = []
 
-    async def chat(self, body: dict) -> ChatAnswer:
+    async def chat(self, body: dict, key: str | None = None) -> ChatAnswer:
         self.bodies.append(body)
         fault = self.faults.get(len(self.bodies))
         if fault is not None:

@@ -18,6 +18,9 @@ shown (position bias), else with probability `noise` a coin toss, else the prefe
 one (coins seeded by the request); each verdict is logged as `{"judged":
 [first, second, answer]}` with the indices into `order`. A judge request asking for
 `logprobs` also gets the first token's `top_logprobs`: A and B at that distribution.
+The batch API (`/v1/files`, `/v1/batches`) is served too, with a provider's delay,
+failed lines and expiries (`--batch-delay`, `--batch-fail-rate`, `--batch-expire-rate`;
+tests/support/batches.py).
 With `--max-request-bytes N` a larger request body gets the 400 a model answers when its
 context length is exceeded.
 With `--rate-limit R` it also enforces a provider's limit of R requests per second (a
@@ -225,7 +228,7 @@ class FaultServer:
     def app(self):
         from aiohttp import web
 
-        app = web.Application()
+        app = web.Application(client_max_size=256 * 2**20)  # batch files, as a provider takes
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_get("/health", lambda _: web.json_response({"status": "ok"}))
         app.router.add_get("/v1/models", lambda _: web.json_response(
@@ -253,6 +256,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="JSON list of [substring, answer]: answers by rule")
     parser.add_argument("--prefer", type=Path,
                         help="JSON {order, noise, bias}: a pairwise judge with a known preference")
+    parser.add_argument("--batch-delay", type=float, default=1.0,
+                        help="seconds a batch takes (the batch API: tests/support/batches.py)")
+    parser.add_argument("--batch-fail-rate", type=float, default=0.0)
+    parser.add_argument("--batch-expire-rate", type=float, default=0.0)
     args = parser.parse_args(argv)
     import logging
 
@@ -270,7 +277,11 @@ def main(argv: list[str] | None = None) -> None:
         script=json.loads(args.script.read_text()) if args.script else None,
         prefer=json.loads(args.prefer.read_text()) if args.prefer else None,
     )
-    web.run_app(server.app(), host="127.0.0.1", port=args.port, print=None,
+    from tests.support.batches import BatchAPI
+
+    app = server.app()
+    BatchAPI(server, args.batch_delay, args.batch_fail_rate, args.batch_expire_rate).register(app)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None,
                 access_log=None, backlog=4096)
 
 
