@@ -151,8 +151,10 @@ def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParam
                           plots.reports_dir(lake.lake()) / f"rounds_{spec.name}.png")
     yield dg.MaterializeResult(asset_key=synthetic_key(Method.ERROR_DRIVEN), metadata={
         "rows_per_round": markdown_table(found.drop(columns="task").to_dict("records"))})
-    yield dg.MaterializeResult(asset_key=dg.AssetKey(["llm_responses",
-                                                      Method.ERROR_DRIVEN.value]))
+    usage = found.attrs.get("usage", {})
+    yield dg.MaterializeResult(asset_key=dg.AssetKey(["llm_responses", Method.ERROR_DRIVEN.value]),
+                               metadata={"requests_sent": usage.get("requests_sent", 0),
+                                         "from_journal": usage.get("cached", 0)})
     yield dg.MaterializeResult(asset_key=dg.AssetKey("error_rounds"), metadata={
         "f1_by_round": dg.MetadataValue.md(plots.as_markdown_image(figure, "rounds")),
         "rounds": len(found) - 1})

@@ -147,7 +147,8 @@ def round_zero(lake: Lake, spec: TaskSpec, config: RoundsConfig, quota: int) -> 
 def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = None,
         endpoint: EndpointConfig | None = None, log=print, wire=None) -> pd.DataFrame:
     """Round 0, `rounds` rounds of generation, the final score; writes `error_rounds`
-    after each round and both synthetic tables at the end. Returns the rounds' rows."""
+    after each round and both synthetic tables at the end. Returns the rounds' rows (the
+    requests' usage in `.attrs["usage"]`)."""
     config = config or RoundsConfig()
     endpoint = endpoint or EndpointConfig.from_env()
     if config.start not in PROMPTED:
@@ -189,7 +190,11 @@ def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = N
     rows.append(final.row)
     log(_line(final.row))
     _write(lake, spec, run_id, frame, candidates, generation, label_filter, rows)
-    return pd.DataFrame(rows)
+    log(f"{spec.name} error-driven: {usage.get('requests_sent', 0)} requests sent, "
+        f"{usage.get('cached', 0)} from the journal")
+    found = pd.DataFrame(rows)
+    found.attrs["usage"] = usage
+    return found
 
 
 def replace_seed(config: generate.GenerationConfig, quota: int,
