@@ -4,19 +4,23 @@ import importlib.util
 
 import pytest
 
+from synthlake import attributes
 from synthlake.catalog import get_task
 from synthlake.generate import GenerationConfig, generate
 from synthlake.llm import EndpointConfig, embedded
 from synthlake.realdata import write_real_examples
-from synthlake.vocabulary import Method
+from synthlake.vocabulary import PROMPTED
 
 
 @pytest.mark.slow
-def test_embedded_model_generates_both_methods_into_delta(lake):
+def test_embedded_model_generates_every_prompted_method_into_delta(lake):
     spec = get_task("sms_spam")
     write_real_examples(lake, spec, "r")
+    frame, usage = attributes.propose(lake, spec, attributes.AttributeConfig(), EndpointConfig())
+    assert usage["requests_sent"] > 0  # the embedded model was asked
+    attributes.write(lake, spec, frame, "r")
     config = GenerationConfig(n_per_label=3, max_attempts_factor=5)
-    for method in Method:
+    for method in PROMPTED:
         report = generate(lake, spec, method, "run", config, EndpointConfig())  # no URL: embedded
         assert report.model == embedded.MODEL_LABEL
         assert report.usage["requests_sent"] > 0
@@ -27,7 +31,7 @@ def test_embedded_model_generates_both_methods_into_delta(lake):
         for label in spec.label_names:
             assert accepted.get(label, 0) + report.shortfall.get(label, 0) == 3, (method, report)
         assert accepted, f"{method}: the embedded model produced no usable text at all"
-    assert lake.read("llm_responses").num_rows >= 2 * 2 * 3
+    assert lake.read("llm_responses").num_rows >= len(PROMPTED) * 2 * 3
 
 
 def test_a_missing_model_package_is_a_clear_error(monkeypatch):
