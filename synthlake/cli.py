@@ -112,10 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="forecast a generation's requests, tokens, cost and "
                        "time from a small pilot (journaled: the full run reuses it)")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
-    add_config_options(p, PlanConfig, PLAN_OPTIONS)
+    add_config_options(p, PlanConfig, PLAN_OPTIONS)  # its --batch: forecast batch mode
     p.add_argument("--price-in", type=float, help="USD per million prompt tokens of the model")
     p.add_argument("--price-out", type=float, help="USD per million completion tokens")
-    add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
+    add_config_options(p, EndpointConfig, PILOT_ENDPOINT_OPTIONS)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("rounds", help="error-driven generation: rounds of training, finding "
@@ -253,6 +253,8 @@ ENDPOINT_OPTIONS = {"max_concurrency": "--concurrency", "timeout_s": "--timeout"
                     "max_total_tokens": None, "max_cost_usd": None, "batch": None}
 PLAN_OPTIONS = {"method": None, "n_per_label": None, "pilot_per_label": None, "batch": None,
                 "seed": None}
+# A plan's pilot goes online; `--batch` there names the mode forecast.
+PILOT_ENDPOINT_OPTIONS = {k: v for k, v in ENDPOINT_OPTIONS.items() if k != "batch"}
 ROUNDS_OPTIONS = {"n_per_label": None, "rounds": None, "start": None, "seed": None,
                   "max_test": None}
 TRAIN_OPTIONS = {"epochs": None, "model": None, "batch_size": None, "learning_rate": None,
@@ -330,7 +332,7 @@ def cmd_plan(args) -> None:
     from synthlake import plan
 
     config = PlanConfig(**given(args, PLAN_OPTIONS))
-    endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
+    endpoint = EndpointConfig.from_env(**given(args, PILOT_ENDPOINT_OPTIONS))
     if args.price_in is not None or args.price_out is not None:
         endpoint = endpoint.model_copy(update={"prices_per_million": {
             endpoint.model_label(): [args.price_in or 0.0, args.price_out or 0.0]}})
