@@ -235,8 +235,7 @@ def coverage(frame: pd.DataFrame, task: str, path: Path) -> Path:
         i, j = rows.index(cell.row), columns.index(cell.column)
         grid[i, j] = cell.fidelity if pd.notna(cell.fidelity) else np.nan
         ax.text(j, i, f"{cell.accepted}/{cell.requested}", ha="center", va="center", fontsize=6)
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("#dddddd")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(columns)), columns, fontsize=7)
     ax.set_yticks(range(len(rows)), rows, fontsize=6)
