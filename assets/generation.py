@@ -18,7 +18,7 @@ from assets.resources import LLM_POOL, LakeResource, LLMResource
 from synthlake import attributes as attribute_sets
 from synthlake import plan, plots, rounds
 from synthlake.generate import GenerationConfig, generate
-from synthlake.vocabulary import PROMPTED, Method
+from synthlake.vocabulary import PROMPTED, AttributeSource, Method
 
 
 @dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
@@ -35,7 +35,7 @@ def attributes(context: dg.AssetExecutionContext, config: AttributeParams, lake:
     shown = frame.assign(label=frame["label"].fillna("(every label)"))
     summary = shown.groupby(["label", "dimension", "source"]).agg(
         values=("value", lambda v: "; ".join(v))).reset_index()
-    proposed = int((frame["source"] == attribute_sets.Source.LLM).sum())
+    proposed = int((frame["source"] == AttributeSource.LLM).sum())
     context.log.info(f"{spec.name}: {len(frame)} values in {frame['dimension'].nunique()} "
                      f"dimensions, {proposed} of them proposed by the LLM "
                      f"({usage.get('requests_sent', 0)} requests sent)")

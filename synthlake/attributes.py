@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import prompts, tables
 from synthlake.catalog import AttributeValues, TaskSpec
+from synthlake.vocabulary import AttributeSource
 
 ATTRIBUTES_KIND = "attributes"  # `ChatRequest.kind` of the proposals (usage apart)
 SUBTOPIC = "subtopic"
@@ -56,10 +57,6 @@ MAX_VALUE_WORDS = 6
 # Words a small model echoes from the question instead of answering it.
 ECHOES = {"subtopic", "subtopics", "label", "labels", "labeled", "labelled", "dimension",
           "dimensions", "value", "values", "task", "text", "texts", "example", "answer"}
-
-
-class Source:
-    LLM, YAML, USER = "llm", "yaml", "user"
 
 
 class AttributeConfig(BaseModel):
@@ -194,14 +191,14 @@ def merge(spec: TaskSpec, proposed: list[dict], user: list[AttributeValues] = ()
     asked for). An LLM dimension left with fewer than two values is dropped."""
     block = spec.attributes
     pinned = {(e.label, e.dimension) for e in block.pin}
-    rows = [{**r, "source": Source.LLM} for r in proposed
+    rows = [{**r, "source": AttributeSource.LLM} for r in proposed
             if (r["label"], r["dimension"]) not in pinned]
-    rows += [{"label": None, "dimension": d, "value": v, "source": Source.YAML}
+    rows += [{"label": None, "dimension": d, "value": v, "source": AttributeSource.YAML}
              for d, values in spec.style_attributes.items() if (None, d) not in pinned
              for v in values]
-    rows += [{"label": e.label, "dimension": e.dimension, "value": v, "source": Source.YAML}
+    rows += [{"label": e.label, "dimension": e.dimension, "value": v, "source": AttributeSource.YAML}
              for e in (*block.pin, *block.add) for v in e.values]
-    rows += [{"label": e.label, "dimension": e.dimension, "value": v, "source": Source.USER}
+    rows += [{"label": e.label, "dimension": e.dimension, "value": v, "source": AttributeSource.USER}
              for e in user for v in e.values]
     forbidden = {(e.label, e.dimension, v.lower()) for e in block.forbid for v in e.values}
     label_names = {n.lower() for n in spec.label_names}
@@ -214,7 +211,7 @@ def merge(spec: TaskSpec, proposed: list[dict], user: list[AttributeValues] = ()
     frame = frame.assign(_key=frame["value"].str.lower()).drop_duplicates(
         ["label", "dimension", "_key"]).drop(columns="_key")
     sizes = frame.groupby(["label", "dimension"], dropna=False)["value"].transform("size")
-    thin = (frame["source"] == Source.LLM) & (sizes < 2)
+    thin = (frame["source"] == AttributeSource.LLM) & (sizes < 2)
     return frame[~thin].reset_index(drop=True)
 
 

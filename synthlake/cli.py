@@ -44,7 +44,7 @@ from synthlake.llm.embedded import LocalModelError
 from synthlake.plan import PlanConfig
 from synthlake.rounds import RoundsConfig, RoundsError
 from synthlake.train import TrainConfig
-from synthlake.vocabulary import PROMPTED, Classifier, Method, TrainSource
+from synthlake.vocabulary import PROMPTED, AttributeSource, Classifier, Method, TrainSource
 
 
 def new_run_id() -> str:
@@ -322,7 +322,7 @@ def cmd_attributes(args) -> None:
         frame, usage = attributes.propose(lake, spec, attributes.AttributeConfig(), endpoint)
         attributes.write(lake, spec, frame, run_id)
         print(f"{spec.name}: {len(frame)} values in {frame['dimension'].nunique()} dimensions, "
-              f"{(frame['source'] == attributes.Source.LLM).sum()} proposed by the LLM "
+              f"{(frame['source'] == AttributeSource.LLM).sum()} proposed by the LLM "
               f"({usage.get('requests_sent', 0)} requests sent, {usage.get('cached', 0)} "
               "from the journal)")
         print(render(frame, "table"))

@@ -77,6 +77,14 @@ class Region(StrEnum):
     HARD = "hard"  # consistently not its label: where mislabelled rows land
 
 
+class AttributeSource(StrEnum):
+    """Where an attribute value came from (`attributes.source`)."""
+
+    LLM = "llm"  # proposed by the LLM
+    YAML = "yaml"  # the task file (pinned, added, or a style attribute)
+    USER = "user"  # a run's own `user_values`
+
+
 class Status(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -108,7 +116,8 @@ SET_REASONS = (Reason.DUPLICATE, Reason.NEAR_DUPLICATE, Reason.COPIES_DEMONSTRAT
                Reason.MATCHES_REAL_TEST, Reason.SURPLUS)
 
 ALL = {"method": Method, "train_source": TrainSource, "classifier": Classifier,
-       "judge": Judge, "filter": FilterStage, "region": Region, "status": Status, "reason": Reason}
+       "judge": Judge, "filter": FilterStage, "region": Region, "status": Status, "reason": Reason,
+       "attribute_source": AttributeSource}
 
 
 def rows() -> list[dict]:
