@@ -32,6 +32,22 @@ def test_the_demo_selection_resolves_against_the_definitions():
     assert set(demo.TASK_PIPELINE) == keys
 
 
+def test_every_demo_task_run_has_a_valid_config_for_its_selection():
+    """Each demo task's selection and op config are accepted together (config for an op
+    the run does not select is refused by Dagster at launch, after minutes of work)."""
+    from dagster._core.system_config.objects import ResolvedRunConfig
+
+    from orchestration import demo
+    from orchestration.definitions import all_assets, all_checks
+
+    for task in demo.DEMO_TASKS:
+        selection, ops = demo.task_run(task)
+        job = dg.Definitions(assets=[*all_assets], asset_checks=[*all_checks],
+                             resources=defs.resources, jobs=[
+            dg.define_asset_job("demo_task", selection=selection)]).resolve_job_def("demo_task")
+        ResolvedRunConfig.build(job, {"ops": ops})  # raises on an op the run does not select
+
+
 def test_regeneration_schedule_requests_one_run_per_chosen_task(monkeypatch):
     monkeypatch.setenv("SYNTHLAKE_REGEN_TASKS", "sms_spam,ag_news")
     context = dg.build_schedule_context(
