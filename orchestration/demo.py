@@ -76,13 +76,18 @@ ERROR_DRIVEN_CONFIG = {"generate_error_driven": {"config": {
     "n_per_label": DEMO_N, "rounds": 2, "max_test": 400, "max_attempts_factor": 8.0}}}
 
 
-def task_run(task: str) -> tuple[list[str], dict]:
-    """The selection and op config of one demo task's run: every task gets the prompted
-    methods; the first also error-driven rounds (Dagster refuses config for ops a run does
-    not select)."""
-    if task == DEMO_TASKS[0]:
-        return TASK_PIPELINE + ERROR_DRIVEN, {**DEMO_CONFIG, **ERROR_DRIVEN_CONFIG}
-    return TASK_PIPELINE, DEMO_CONFIG
+def task_selection(task: str) -> list[str]:
+    """One demo task's run: the prompted methods; the first task also error-driven rounds."""
+    return TASK_PIPELINE + (ERROR_DRIVEN if task == DEMO_TASKS[0] else [])
+
+
+def ops_config(selection: list[str], ops: dict) -> dict:
+    """The part of `ops` for the ops a run of `selection` executes: Dagster refuses config
+    for any other op, at launch."""
+    chosen = set(selection)
+    running = {a.op.name for a in all_assets if isinstance(a, dg.AssetsDefinition)
+               and {k.to_user_string() for k in a.keys} & chosen}
+    return {name: value for name, value in ops.items() if name in running}
 
 
 # Loggers whose records Dagster captures into the run log (python_logs in dagster.yaml):
@@ -126,7 +131,7 @@ def run(selection: list[str], partition_key=None, ops=None) -> bool:
         result = dg.materialize(
             [*all_assets, *all_checks], selection=selection, partition_key=partition_key,
             instance=instance(), resources=defs.resources,
-            run_config={"ops": ops or {},
+            run_config={"ops": ops_config(selection, ops or {}),
                         # The demo reports gates and failures itself (below).
                         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             raise_on_error=False,
@@ -179,8 +184,8 @@ def main() -> int:
         step(f"{task}: attributes, generation ({DEMO_N} per label, {', '.join(methods)}), "
              "checks, label fidelity, coverage, embeddings, diversity, classifiers, learning "
              "curves, instance level")
-        selection, ops = task_run(task)
-        if not run(selection, partition_key=task, ops=ops):
+        if not run(task_selection(task), partition_key=task,
+                   ops={**DEMO_CONFIG, **ERROR_DRIVEN_CONFIG}):
             # A gate blocks only the data that failed it: training leaves out a method
             # whose generation failed a blocking check (versions.failed_gates).
             print("  measuring and training on what passed (real data, the other method)")

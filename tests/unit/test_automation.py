@@ -32,20 +32,24 @@ def test_the_demo_selection_resolves_against_the_definitions():
     assert set(demo.TASK_PIPELINE) == keys
 
 
-def test_every_demo_task_run_has_a_valid_config_for_its_selection():
-    """Each demo task's selection and op config are accepted together (config for an op
-    the run does not select is refused by Dagster at launch, after minutes of work)."""
+def test_every_demo_run_has_a_valid_config_for_its_selection():
+    """Each run the demo launches (every task's, and the rerun after a gate holds) gets
+    only config its selection accepts: Dagster refuses config for an op a run does not
+    execute, at launch, after minutes of work."""
     from dagster._core.system_config.objects import ResolvedRunConfig
 
     from orchestration import demo
     from orchestration.definitions import all_assets, all_checks
 
-    for task in demo.DEMO_TASKS:
-        selection, ops = demo.task_run(task)
+    config = {**demo.DEMO_CONFIG, **demo.ERROR_DRIVEN_CONFIG}
+    runs = [demo.task_selection(task) for task in demo.DEMO_TASKS] + [demo.AFTER_GENERATION]
+    for selection in runs:
         job = dg.Definitions(assets=[*all_assets], asset_checks=[*all_checks],
                              resources=defs.resources, jobs=[
             dg.define_asset_job("demo_task", selection=selection)]).resolve_job_def("demo_task")
-        ResolvedRunConfig.build(job, {"ops": ops})  # raises on an op the run does not select
+        ResolvedRunConfig.build(job, {"ops": demo.ops_config(selection, config)})
+    assert "generate_error_driven" in demo.ops_config(demo.task_selection(demo.DEMO_TASKS[0]),
+                                                      config)
 
 
 def test_regeneration_schedule_requests_one_run_per_chosen_task(monkeypatch):
