@@ -442,7 +442,8 @@ def report_of(spec: TaskSpec, method: str, model: str, candidates: list[Candidat
 
 @dataclass
 class Generation:
-    """A generation run, not written: its candidates, report and the label filter's judge."""
+    """A generation run, not written: its candidates, its report, and the prompt version
+    its rows record (None: the task's own)."""
 
     candidates: list[Candidate]
     report: GenerationReport

@@ -115,12 +115,17 @@ class Lake:
         return sorted(p.name for p in self.root.iterdir() if (p / "_delta_log").is_dir())
 
     def version(self, table: str) -> int | None:
-        return DeltaTable(self.path(table)).version() if self.exists(table) else None
+        try:
+            return self.delta(table).version()
+        except LakeError:
+            return None
 
     def delta(self, table: str, version: int | None = None) -> DeltaTable:
-        if not self.exists(table):
-            raise LakeError(f"table {table!r} does not exist in {self.root}")
-        return DeltaTable(self.path(table), version=version)
+        # Opened at once, not probed first: on an object store each probe is a round trip.
+        try:
+            return DeltaTable(self.path(table), version=version)
+        except TableNotFoundError:
+            raise LakeError(f"table {table!r} does not exist in {self.root}") from None
 
     def write_partition(
         self,

@@ -23,8 +23,6 @@ pilot means.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,8 +30,6 @@ from synthlake.catalog import TaskSpec
 from synthlake.generate import GenerationConfig, run_generation
 from synthlake.llm import EndpointConfig
 from synthlake.vocabulary import PROMPTED, Method, Reason
-
-Z = 1.96
 
 
 class PlanConfig(BaseModel):
@@ -54,12 +50,13 @@ class PlanConfig(BaseModel):
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
+    """The 95% Wilson interval of a share (scipy's, as `fidelity.summary` uses)."""
+    from scipy.stats import binomtest
+
     if n == 0:
         return 0.0, 1.0
-    p = successes / n
-    centre = (p + Z ** 2 / (2 * n)) / (1 + Z ** 2 / n)
-    half = Z * math.sqrt(p * (1 - p) / n + Z ** 2 / (4 * n ** 2)) / (1 + Z ** 2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    interval = binomtest(successes, n).proportion_ci(method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def pilot(lake, spec: TaskSpec, config: PlanConfig, endpoint: EndpointConfig, wire=None):

@@ -86,6 +86,9 @@ def test_two_thousand_requests_survive_kill_9_and_none_is_paid_twice(tmp_path):
     rows = Lake(root).read("synthetic_examples").to_pandas()
     accepted = rows[rows["status"] == "accepted"].groupby("label").size().to_dict()
     assert accepted == {"ham": 1000, "spam": 1000}
+    # Counted: each failed or expired request's journaled answer took a second attempt.
+    responses = Lake(root).read("llm_responses").to_pandas().set_index("request_key")
+    assert (responses.loc[sorted(expired | failed), "attempts"] >= 2).all()
     journal = Journal(Journal.path_for_lake(root))
     assert journal.in_flight() == set()
     assert {b["status"] for b in journal.batches()} <= {"completed", "expired"}

@@ -2,7 +2,9 @@
 few-shot rows, each round's requests show the seed-pool texts the round's classifier got
 wrong, every round is one Delta version with its macro-F1, and a re-run sends nothing."""
 
-from synthlake import prompts, rounds
+import pandas as pd
+
+from synthlake import prompts, report, rounds, train
 from synthlake.catalog import get_task
 from synthlake.generate import GenerationConfig, generate
 from synthlake.lake import Lake
@@ -44,12 +46,26 @@ def test_two_rounds_record_f1_per_round_and_show_the_errors(lake: Lake, tmp_path
         assert kept.groupby("label").size().to_dict() == {"ham": 12, "spam": 12}
         assert lake.version("synthetic_examples") > before
 
-        # Round 1's demonstrations are seed-pool texts round 0's classifier got wrong.
+        # Round 1's demonstrations are the seed-pool texts round 0's classifier got wrong
+        # (topped up with other pool texts only for a label with fewer than k errors).
         real = lake.read("real_examples", where={"task": "sms_spam"}).to_pandas()
-        pool = {t for p in prompts.seed_pool(real, spec, 0).values() for t in p.texts}
-        shown = {i for ids in rows[rows["slot"].str.startswith("r1/")]["demo_example_ids"]
-                 for i in ids}
-        assert shown and shown <= set(real[real["text"].isin(pool)]["example_id"])
+        pool = pd.DataFrame([{"example_id": i, "text": t, "label": label}
+                             for label, p in prompts.seed_pool(real, spec, 0).items()
+                             for i, t in zip(p.example_ids, p.texts, strict=True)])
+        zero = rows[rows["slot"].str.startswith("r0/")]
+        errors = rounds.score(spec, zero, pool, train.test_split(lake, spec, 300), config, 0).errors
+        assert len(errors) == found["validation_errors"].iloc[0]
+        first = rows[rows["slot"].str.startswith("r1/")]
+        for label, mine in first.groupby("label"):
+            shown = {i for ids in mine["demo_example_ids"] for i in ids}
+            wrong = set(errors[errors["label"] == label]["example_id"])
+            assert shown and shown <= set(pool["example_id"])
+            if len(wrong) >= spec.few_shot.k:
+                assert shown <= wrong, label
+        assert any(len(errors[errors["label"] == lab]) >= spec.few_shot.k for lab in ("ham", "spam"))
+        verdicts = report.query_file(lake, "error_rounds.sql")["verdict"].tolist()
+        assert pd.isna(verdicts[0]) and set(verdicts[1:]) <= {"distinguishable",
+                                                              "not distinguishable"}
 
         again = rounds.run(lake, spec, "r2", config, endpoint, log=lambda _: None)
         assert len(loopback.read_request_log(log)) == sent

@@ -1,7 +1,8 @@
 """Four task partitions materialized at once, by four `dagster asset materialize`
-processes on one instance, against one loopback endpoint: the generation steps share
-the endpoint's concurrency pool (limit 1), so the endpoint sees one client's pace (10
-requests a second, a bucket of one second's worth) and never four, and all four runs
+processes on one instance, against one loopback endpoint that enforces a provider's rate
+limit (100 requests/s, a tenth of a second's burst): the generation steps share the
+endpoint's concurrency pool (limit 1), so the endpoint sees one client's pace (10 requests
+a second, a bucket of one second's worth), never four, refuses nothing, and all four runs
 complete."""
 
 import bisect
@@ -40,7 +41,8 @@ def test_four_partitions_in_parallel_share_one_endpoint_budget(tmp_path):
                               resources={"lake": LakeResource(root=str(root))}).success
     config = {"ops": {"generate_zero_shot": {"config": {"n_per_label": 30}}},
               "resources": {"llm": {"config": {"requests_per_minute": RATE * 60}}}}
-    with loopback.running(free_port(), "--latency", "0.05", "--request-log", str(log)) as url:
+    with loopback.running(free_port(), "--latency", "0.05", "--rate-limit", "100",
+                          "--request-log", str(log)) as url:
         env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTHLAKE_LAKE": str(root),
                "OPENAI_BASE_URL": url, "SYNTHLAKE_MODEL": "dev"}
         runs = [subprocess.Popen(
@@ -54,7 +56,9 @@ def test_four_partitions_in_parallel_share_one_endpoint_budget(tmp_path):
     assert all(code == 0 for code, _ in outcomes), [err[-1500:] for _, err in outcomes]
     written = Lake(root).read("synthetic_examples").to_pandas()
     assert sorted(written["task"].unique()) == TASKS
-    sent = [entry["t"] for entry in loopback.read_request_log(log)]
+    entries = loopback.read_request_log(log)
+    assert not [e for e in entries if e["fault"] == "rate limit"]  # the limit never crossed
+    sent = [entry["t"] for entry in entries if entry["fault"] is None]
     assert len(sent) >= 4 * 60
     # One client's pace: its bucket lets a second's worth go at once, then 10 a second.
     assert busiest_second(sent) <= 2 * RATE + 1

@@ -7,10 +7,11 @@ from collections import Counter
 import pytest
 from scipy.stats import chisquare
 
-from synthlake import attributes, coverage, fidelity
+from synthlake import attributes, coverage, fidelity, plots
 from synthlake.catalog import AttributeValues, get_task
 from synthlake.generate import GenerationConfig, generate
 from synthlake.realdata import write_real_examples
+from synthlake.report import query_file
 from synthlake.vocabulary import Method
 from tests.support.fake_wire import FakeWire, fake_endpoint, words_for
 
@@ -132,6 +133,10 @@ def test_attributed_generation_records_values_and_a_rerun_sends_nothing(lake, sp
     assert tone["accepted"].sum() == 12
     coverage.write(lake, "sms_spam", cells, "r2")
     assert lake.read("attribute_coverage").num_rows == len(cells)
+    listed = query_file(lake, "attribute_coverage.sql")
+    assert len(listed) == len(cells) and "verdict" in listed.columns
+    drawn = plots.coverage(cells, "sms_spam", lake.local / "coverage.png")
+    assert drawn.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_an_unparsable_proposal_with_nothing_in_the_task_file_is_a_clear_error(lake, spec):
