@@ -38,6 +38,7 @@ pipeline run anywhere; it is no claim of data quality.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import json
@@ -222,6 +223,23 @@ def start_server(port: int | None = None, timeout_s: float = STARTUP_TIMEOUT_S) 
         server.stop()
         raise
     return server
+
+
+_shared: LocalServer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_server() -> LocalServer:
+    """The process's embedded model server: started on first use, then reused by every
+    later session (a start costs about 10 s on 2 cores, and `make demo` opened ten
+    sessions in one process); started again if it died. It stops when the process exits:
+    at interpreter exit, or through the watchdog when the process is killed."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared.process.poll() is not None:
+            _shared = start_server()
+            atexit.register(_shared.stop)
+        return _shared
 
 
 def wait_until_healthy(server: LocalServer, timeout_s: float) -> None:

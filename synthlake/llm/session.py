@@ -40,7 +40,8 @@ class Endpoint:
 
 @contextlib.contextmanager
 def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
-    """The configured endpoint, or the embedded model started for the duration."""
+    """The configured endpoint, or the process's embedded model server (started on
+    first use, shared by later sessions)."""
     if config.batch and not config.base_url:
         raise FatalLLMError("batch mode needs an endpoint with a batch API (/v1/files, "
                             "/v1/batches): set OPENAI_BASE_URL; the embedded model has none")
@@ -51,8 +52,8 @@ def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
         return
     from synthlake.llm import embedded
 
-    with embedded.start_server() as server:
-        yield Endpoint(server.base_url, server.model, config.model_label())
+    server = embedded.shared_server()
+    yield Endpoint(server.base_url, server.model, config.model_label())
 
 
 def fixed_temperature(config: EndpointConfig) -> float | None:

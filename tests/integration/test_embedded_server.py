@@ -89,18 +89,43 @@ with embedded.start_server() as server:
     if sys.argv[1] == "wait":
         time.sleep(600)
 """
+# Two sessions in one process, as `make demo` opens them: one server serves both, and it
+# stops when the process ends (no context manager around it).
+SHARING_OWNER = """
+import sys, time
+from synthlake.llm import EndpointConfig
+from synthlake.llm.embedded import shared_server
+from synthlake.llm.session import open_endpoint
+config = EndpointConfig.from_env()
+with open_endpoint(config) as first:
+    pass
+with open_endpoint(config) as second:
+    server = shared_server()
+    assert first.base_url == second.base_url == server.base_url
+print(server.port, server.process.pid, flush=True)
+if sys.argv[1] == "exception":
+    raise RuntimeError("the owner fails")
+if sys.argv[1] == "wait":
+    time.sleep(600)
+"""
 
 
-def start_owner(mode: str) -> tuple[subprocess.Popen, int, int]:
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, mode], cwd=REPO, text=True,
+def start_owner(mode: str, script: str = OWNER) -> tuple[subprocess.Popen, int, int]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "SYNTHLAKE_MODEL")}
+    owner = subprocess.Popen([sys.executable, "-c", script, mode], cwd=REPO, text=True, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     port, pid = map(int, owner.stdout.readline().split())
     return owner, port, pid
 
 
+@pytest.mark.parametrize("script", [OWNER, SHARING_OWNER], ids=["started", "shared"])
 @pytest.mark.parametrize("ending", ["normal", "exception", "SIGINT", "SIGTERM", "SIGKILL"])
-def test_the_server_dies_with_its_owner(ending):
-    owner, port, pid = start_owner(ending if ending in ("normal", "exception") else "wait")
+def test_the_server_dies_with_its_owner(ending, script):
+    """However the owning process ends, its server goes, whether it was started for one
+    block or shared by every session of the process; a shared one serves sessions one
+    after another (the script checks the two sessions saw one URL)."""
+    owner, port, pid = start_owner(ending if ending in ("normal", "exception") else "wait",
+                                   script)
     try:
         if ending.startswith("SIG"):
             assert not port_free(port)
