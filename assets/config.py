@@ -2,7 +2,7 @@
 
 Each engine config (`GenerationConfig`, `AttributeConfig`, `RoundsConfig`, `PlanConfig`,
 `TrainConfig`,
-`EmbeddingConfig`,
+`EmbeddingConfig`, `FidelityConfig`,
 `ProxyConfig`, `EndpointConfig`)
 declares its fields once, with defaults, bounds and descriptions; the Dagster classes here
 are built from them, so every engine field shows in the Launchpad with its description
@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 
 from synthlake.attributes import AttributeConfig
 from synthlake.embed import EmbeddingConfig
+from synthlake.fidelity import FidelityConfig
 from synthlake.generate import GenerationConfig
 from synthlake.plan import PlanConfig
 from synthlake.proxies import ProxyConfig
@@ -59,6 +60,7 @@ PlanParams = launchpad_config(PlanConfig, "PlanParams")
 TrainingParams = launchpad_config(TrainConfig, "TrainingParams")
 EmbeddingParams = launchpad_config(EmbeddingConfig, "EmbeddingParams")
 ProxyParams = launchpad_config(ProxyConfig, "ProxyParams")
+FidelityParams = launchpad_config(FidelityConfig, "FidelityParams")
 
 
 def unset_by_default(field: FieldInfo) -> tuple[type, FieldInfo]:

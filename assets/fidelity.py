@@ -3,6 +3,7 @@ per task (every method)."""
 
 import dagster as dg
 
+from assets.config import FidelityParams
 from assets.generation import synthetic_key
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
@@ -14,13 +15,14 @@ from synthlake.vocabulary import FilterStage, Method
 @dg.asset(partitions_def=task_partitions, group_name="generation", kinds={"delta"},
           deps=[synthetic_key(m) for m in Method], metadata=table_metadata("label_fidelity"),
           pool=LLM_POOL)
-def label_fidelity(context: dg.AssetExecutionContext, lake: LakeResource,
-                   llm: LLMResource) -> dg.MaterializeResult:
+def label_fidelity(context: dg.AssetExecutionContext, config: FidelityParams,
+                   lake: LakeResource, llm: LLMResource) -> dg.MaterializeResult:
     """Per synthetic row that passed the checks before fidelity (kept by the label filter
     or rejected by it), whether the method's judge (task YAML `fidelity.judge`) and the
     real-data oracle (a diagnostic) find the label it was generated for."""
-    frame, versions, usage = fidelity.judge_task(lake.lake(), lake.task(context),
-                                                 context.run.run_id, endpoint=llm.endpoint_config())
+    frame, versions, usage = fidelity.judge_task(
+        lake.lake(), lake.task(context), context.run.run_id, endpoint=llm.endpoint_config(),
+        config=fidelity.FidelityConfig(**config.model_dump()))
     shares = fidelity.summary(frame) if len(frame) else None
     if shares is not None:
         for row in shares.itertuples():

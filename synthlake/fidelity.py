@@ -40,20 +40,29 @@ the n behind it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import prompts, tables
 from synthlake.catalog import TaskSpec
 from synthlake.vocabulary import SHOWS_REAL, FilterStage, Judge, Method, Reason, Status
 
 ORACLE_BAR = 0.9  # share of kept rows the oracle should find labelled (report, demo)
-ORACLE_PER_LABEL = 2000  # real train texts per label the oracle learns from, at most
 MAX_FOLDS = 5
+
+
+class FidelityConfig(BaseModel):
+    """How `label_fidelity` judges the generated rows."""
+
+    model_config = ConfigDict(extra="forbid")
+    oracle_per_label: int = Field(2000, ge=1, description="real train texts per label the "
+                                  "real-data oracle (a diagnostic judge) learns from, at most")
 
 
 @dataclass
@@ -106,10 +115,11 @@ def seed_classifier(real: pd.DataFrame, spec: TaskSpec, seed: int) -> EmbeddingJ
     return EmbeddingJudge.fit(Judge.SEED_CLASSIFIER, texts, labels, seed)
 
 
-def real_oracle(real: pd.DataFrame, spec: TaskSpec, seed: int) -> EmbeddingJudge:
-    """Trained on the real train split, at most `ORACLE_PER_LABEL` texts per label."""
+def real_oracle(real: pd.DataFrame, spec: TaskSpec, seed: int,
+                per_label: int = FidelityConfig().oracle_per_label) -> EmbeddingJudge:
+    """Trained on the real train split, at most `per_label` texts per label."""
     train = real[real["split"] == "train"]
-    capped = train.sample(frac=1.0, random_state=seed).groupby("label").head(ORACLE_PER_LABEL)
+    capped = train.sample(frac=1.0, random_state=seed).groupby("label").head(per_label)
     return EmbeddingJudge.fit(Judge.REAL_ORACLE, capped["text"].tolist(),
                               capped["label"].tolist(), seed)
 
@@ -230,8 +240,10 @@ class Judges:
     """The judges of one task, each built on first use: embedding judges trained once, the
     LLM judge on one session opened for the lot (and closed by `close`)."""
 
-    def __init__(self, lake, spec: TaskSpec, seed: int = 0, endpoint=None, wire=None):
+    def __init__(self, lake, spec: TaskSpec, seed: int = 0, endpoint=None, wire=None,
+                 config: FidelityConfig | None = None):
         self.lake, self.spec, self.seed, self.endpoint, self.wire = lake, spec, seed, endpoint, wire
+        self.config = config or FidelityConfig()
         self._built: dict = {}
         self._session = contextlib.ExitStack()
         self.llm_usage: dict = {}
@@ -240,7 +252,10 @@ class Judges:
         if name == Judge.LLM:
             return LLMJudge(self.spec, method, self.seed, self._llm()[1])
         if name not in self._built:
-            self._built[name] = BUILDERS[name](self._real(), self.spec, self.seed)
+            build = BUILDERS[name]
+            if name == Judge.REAL_ORACLE:
+                build = functools.partial(build, per_label=self.config.oracle_per_label)
+            self._built[name] = build(self._real(), self.spec, self.seed)
         return self._built[name]
 
     def _real(self) -> pd.DataFrame:
@@ -294,7 +309,8 @@ def judged_rows(lake, task: str, method: str) -> pd.DataFrame:
 
 
 def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | None = None,
-               seed: int = 0, endpoint=None, wire=None) -> tuple[pd.DataFrame, dict[str, int], dict]:
+               seed: int = 0, endpoint=None, wire=None, config: FidelityConfig | None = None
+               ) -> tuple[pd.DataFrame, dict[str, int], dict]:
     """Judge every row of each method of a task that passed the checks before fidelity
     (`judged_rows`: kept and filtered out alike, so the filter's effect is measurable), by
     the method's own judge (`judge_for`) and `real_oracle`, or by `judges`; write each
@@ -304,7 +320,7 @@ def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | No
     exists = "synthetic_examples" in lake.tables()
     candidates = {str(m): judged_rows(lake, spec.name, m) for m in Method if exists}
     frames, versions = [], {}
-    panel = Judges(lake, spec, seed, endpoint, wire)
+    panel = Judges(lake, spec, seed, endpoint, wire, config)
     try:
         for method, rows in candidates.items():
             if rows.empty:

@@ -32,6 +32,19 @@ def planted(tmp_path_factory):
     return lake, spec, dict(zip(rows["example_id"], wrong, strict=True))
 
 
+def test_the_oracle_learns_from_at_most_oracle_per_label_texts(planted):
+    """`oracle_per_label` caps the oracle's real train texts per label (the demo gives it
+    500 of the 2,000 default, for time); the seed classifier is not affected."""
+    lake, spec, _ = planted
+    panel = fidelity.Judges(lake, spec, config=fidelity.FidelityConfig(oracle_per_label=40))
+    oracle = panel.get(Judge.REAL_ORACLE, "few_shot")
+    real = panel._real().set_index("text")
+    assert len(oracle.trained_on) == 80
+    assert real.loc[list(oracle.trained_on), "label"].value_counts().to_dict() == {"ham": 40, "spam": 40}
+    default = fidelity.Judges(lake, spec).get(Judge.REAL_ORACLE, "few_shot")
+    assert len(default.trained_on) > 80
+
+
 @pytest.mark.parametrize("judge", [Judge.SEED_CLASSIFIER, Judge.REAL_ORACLE])
 def test_a_judge_rejects_the_planted_mislabels_and_keeps_the_rest(planted, judge):
     lake, spec, wrong = planted

@@ -11,6 +11,7 @@ from orchestration.definitions import defs
 from synthlake import settings
 from synthlake.attributes import AttributeConfig
 from synthlake.embed import EmbeddingConfig
+from synthlake.fidelity import FidelityConfig
 from synthlake.generate import GenerationConfig
 from synthlake.llm import EndpointConfig
 from synthlake.plan import PlanConfig
@@ -23,7 +24,7 @@ from tests.support.data import REPO
 LAUNCHPAD = {GenerationConfig: "generate_few_shot", TrainConfig: "classifier_runs",
              EmbeddingConfig: "embeddings", ProxyConfig: "objectivity_proxies",
              AttributeConfig: "attributes", RoundsConfig: "generate_error_driven",
-             PlanConfig: "generation_plan"}
+             PlanConfig: "generation_plan", FidelityConfig: "label_fidelity"}
 
 
 def _op_fields(op_name: str) -> dict:
