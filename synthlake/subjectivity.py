@@ -426,10 +426,15 @@ def write_gap_correlations(lake, run_id: str) -> pd.DataFrame:
 
 def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) -> pd.DataFrame:
     """One ranking per kind of judge (people, the LLM), each with its reliability, in one
-    commit of `task_subjectivity`."""
+    commit of `task_subjectivity`. A judge ranks the tasks its judgments compare (a task
+    nobody compared has no place in its order); `tasks` is the catalogue they must be in."""
     from synthlake import tables
 
-    frame = pd.concat([ranking(group, tasks, RANKING_NAMES.get(kind, kind))
+    unknown = (set(judgments["task_a"]) | set(judgments["task_b"])) - set(tasks)
+    if unknown:
+        raise ValueError(f"judgments name tasks not in the catalogue: {sorted(unknown)}")
+    frame = pd.concat([ranking(group, sorted(set(group["task_a"]) | set(group["task_b"])),
+                               RANKING_NAMES.get(kind, kind))
                        for kind, group in judgments.groupby("judge_kind")], ignore_index=True)
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     lake.write_partition("task_subjectivity", tables.from_rows("task_subjectivity", rows), {},

@@ -91,3 +91,22 @@ def test_instance_level_results_filter_by_gamma():
     by_gamma = results.set_index("gamma")
     assert by_gamma.loc[0.5, "n"] == 4 and by_gamma.loc[0.5, "accuracy"] == 0.5
     assert by_gamma.loc[1.0, "n"] == 2 and by_gamma.loc[1.0, "accuracy"] == 1.0
+
+
+def test_each_judge_ranks_only_the_tasks_its_judgments_compare(tmp_path):
+    """An LLM judge asked about three tasks (the demo's) and people who compared five give
+    two rankings of three and five tasks: a task nobody compared gets no place in an order.
+    A judgment naming a task outside the catalogue is refused before anything is written."""
+    from synthlake.lake import Lake
+
+    lake = Lake(tmp_path / "lake")
+    llm = simulate({t: 0.5 * i for i, t in enumerate(TASKS[:3])}, 4, seed=2).assign(judge_kind="llm")
+    people = simulate({t: 0.5 * i for i, t in enumerate(TASKS[:5])}, 3, seed=3).assign(judge_kind="human")
+    frame = sj.write_ranking(lake, sj.as_judgments(pd.concat([llm, people])), TASKS, "r1")
+    ranked = frame.groupby("method")["task"].apply(set).to_dict()
+    assert ranked == {"llm judge": set(TASKS[:3]), "people": set(TASKS[:5])}
+    assert (frame["n_judgments"] > 0).all()
+    stray = sj.as_judgments(llm.assign(task_b="not_a_task", judge_kind="llm"))
+    with pytest.raises(ValueError, match="not_a_task"):
+        sj.write_ranking(lake, stray, TASKS, "r2")
+    assert lake.history("task_subjectivity")[0]["version"] == 0
