@@ -53,6 +53,9 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in [
     Variable("SYNTHLAKE_DEMO_TASKS", "sms_spam,sarcasm_headlines,financial_phrasebank",
              "tasks `make demo` runs"),
     Variable("SYNTHLAKE_DEMO_N", "30", "texts per label `make demo` generates"),
+    Variable("SYNTHLAKE_DEMO_METHODS", "zero_shot,few_shot",
+             "generation methods `make demo` runs: the paper's two by default; add "
+             "attributed, and error_driven (rounds on the first demo task)"),
 ]}
 
 

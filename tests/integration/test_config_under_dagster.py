@@ -22,6 +22,7 @@ ELSEWHERE = {
     "SYNTHLAKE_REGEN_TASKS": "tests/unit/test_automation.py",
     "SYNTHLAKE_DEMO_TASKS": "the demo (make demo)",
     "SYNTHLAKE_DEMO_N": "the demo (make demo)",
+    "SYNTHLAKE_DEMO_METHODS": "tests/unit/test_automation.py (the demo's selection follows it)",
     "SYNTHLAKE_STATE_DIR": "tests/integration/test_object_storage.py (a remote lake's journal "
                            "and run pins go under it)",
 }

@@ -19,7 +19,7 @@ import pytest
 
 from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import all_assets
-from orchestration.demo import AFTER_GENERATION, GENERATION
+from orchestration.demo import MEASURES, generation_assets
 from quality.checks import all_checks
 from synthlake.lake import Lake
 from synthlake.llm.embedded import free_port
@@ -46,8 +46,9 @@ def cli(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProcess
 
 
 def test_the_task_pipeline_and_the_cli_on_s3(bucket, tmp_path, dagster_instance):
-    selection = ["real_examples", "real_annotations", "attributes", *GENERATION,
-                 *AFTER_GENERATION]
+    selection = ["real_examples", "real_annotations", "attributes",
+                 *[a for m in PROMPTED for a in generation_assets(m)], *MEASURES,
+                 "attribute_coverage"]
     config = {"ops": {**{f"generate_{m}": {"config": {"n_per_label": 4}} for m in PROMPTED},
                       "embeddings": {"config": {"max_real_per_split": 200}},
                       "classifier_runs": {"config": {"classifiers": ["logreg"], "seeds": [0],

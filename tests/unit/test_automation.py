@@ -4,10 +4,12 @@ import datetime as dt
 import json
 
 import dagster as dg
+import pytest
 
 from orchestration import automation
 from orchestration.definitions import defs
 from synthlake import catalog
+from synthlake.vocabulary import Method
 from tests.support.data import USER_TASK_YAML
 
 
@@ -20,19 +22,50 @@ def test_jobs_resolve_with_their_assets():
     assert "real_examples" not in regen_keys and "evaluations" in regen_keys
 
 
-def test_the_demo_selection_resolves_against_the_definitions():
-    """Every asset the demo's task run selects exists, and no multi-asset is cut in two."""
+DEMO_METHOD_SETS = [[Method.ZERO_SHOT, Method.FEW_SHOT], list(Method)]
+
+
+@pytest.mark.parametrize("methods", DEMO_METHOD_SETS, ids=["default", "every_method"])
+def test_the_demo_selection_resolves_against_the_definitions(monkeypatch, methods):
+    """Every asset each demo task's run selects exists and is executed, no multi-asset is
+    cut in two, and the methods a run generates are exactly the configured ones (error-
+    driven rounds on the first task only)."""
     from orchestration import demo
     from orchestration.definitions import all_assets, all_checks
 
-    job = dg.Definitions(assets=[*all_assets], asset_checks=[*all_checks],
-                         resources=defs.resources, jobs=[
-        dg.define_asset_job("demo_task", selection=demo.TASK_PIPELINE)]).resolve_job_def("demo_task")
-    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
-    assert set(demo.TASK_PIPELINE) == keys
+    monkeypatch.setattr(demo, "DEMO_METHODS", methods)
+    for task in demo.DEMO_TASKS:
+        selection = demo.task_selection(task)
+        job = dg.Definitions(assets=[*all_assets], asset_checks=[*all_checks],
+                             resources=defs.resources, jobs=[
+            dg.define_asset_job("demo_task", selection=selection)]).resolve_job_def("demo_task")
+        keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+        assert set(selection) == keys
+        generated = {k.split("/")[1] for k in keys if k.startswith("synthetic_examples/")}
+        expected = {m for m in methods if m != Method.ERROR_DRIVEN or task == demo.DEMO_TASKS[0]}
+        assert generated == expected
+        assert ("attributes" in keys) == (Method.ATTRIBUTED in methods)
 
 
-def test_every_demo_run_has_a_valid_config_for_its_selection():
+def test_the_demo_methods_come_from_the_environment(monkeypatch):
+    import importlib
+
+    from orchestration import demo
+
+    monkeypatch.setenv("SYNTHLAKE_DEMO_METHODS", "few_shot,attributed")
+    try:
+        chosen = importlib.reload(demo)
+        assert chosen.DEMO_METHODS == [Method.FEW_SHOT, Method.ATTRIBUTED]
+        selection = chosen.task_selection(chosen.DEMO_TASKS[0])
+        assert {"attributes", "synthetic_examples/attributed", "attribute_coverage"} <= set(selection)
+        assert "synthetic_examples/zero_shot" not in selection
+    finally:
+        monkeypatch.delenv("SYNTHLAKE_DEMO_METHODS")
+        importlib.reload(demo)
+
+
+@pytest.mark.parametrize("methods", DEMO_METHOD_SETS, ids=["default", "every_method"])
+def test_every_demo_run_has_a_valid_config_for_its_selection(monkeypatch, methods):
     """Each run the demo launches (every task's, and the rerun after a gate holds) gets
     only config its selection accepts: Dagster refuses config for an op a run does not
     execute, at launch, after minutes of work."""
@@ -41,15 +74,17 @@ def test_every_demo_run_has_a_valid_config_for_its_selection():
     from orchestration import demo
     from orchestration.definitions import all_assets, all_checks
 
-    config = {**demo.DEMO_CONFIG, **demo.ERROR_DRIVEN_CONFIG}
-    runs = [demo.task_selection(task) for task in demo.DEMO_TASKS] + [demo.AFTER_GENERATION]
-    for selection in runs:
+    monkeypatch.setattr(demo, "DEMO_METHODS", methods)
+    runs = [demo.task_selection(task) for task in demo.DEMO_TASKS]
+    runs += [demo.after_generation(task) for task in demo.DEMO_TASKS]
+    configs = [demo.DEMO_CONFIG] * len(runs) + [demo.SUBJECTIVITY_CONFIG]
+    for selection, config in zip([*runs, demo.SUBJECTIVITY], configs, strict=True):
         job = dg.Definitions(assets=[*all_assets], asset_checks=[*all_checks],
                              resources=defs.resources, jobs=[
             dg.define_asset_job("demo_task", selection=selection)]).resolve_job_def("demo_task")
         ResolvedRunConfig.build(job, {"ops": demo.ops_config(selection, config)})
-    assert "generate_error_driven" in demo.ops_config(demo.task_selection(demo.DEMO_TASKS[0]),
-                                                      config)
+    first = demo.ops_config(demo.task_selection(demo.DEMO_TASKS[0]), demo.DEMO_CONFIG)
+    assert ("generate_error_driven" in first) == (Method.ERROR_DRIVEN in methods)
 
 
 def test_regeneration_schedule_requests_one_run_per_chosen_task(monkeypatch):
