@@ -6,9 +6,14 @@ label-specific dimension). The task file's `attributes` block pins a dimension's
 (the LLM is not asked for it), adds values or forbids them; its `style_attributes` join
 as values of their dimensions; a run may add values of its own (`source` user). Every
 question goes through the one LLM door, so it is journaled and a re-run pays nothing.
-The prompts (one request each):
+The prompts (one request each), after one worked exchange of the same kind on an unrelated
+task (product reviews; `EXAMPLE_ASKS`, `EXAMPLE_ANSWERS`) that shows the answer's form:
 
-    system: You help design a diverse dataset for a text classification task.
+    system:    You help design a diverse dataset for a text classification task.
+    user:      Task: Decide whether a product review is positive or negative. <...>
+               List 5 different values of the dimension "product type" <...>
+    assistant: kitchen appliance
+               running shoes <...>
     user:   Task: <description>
             Labels:
             - <label>: <label description>
@@ -77,41 +82,80 @@ class AttributeSetError(ValueError):
 
 
 # -- the proposal ------------------------------------------------------------------------
-def _task_block(spec: TaskSpec) -> str:
-    labels = "\n".join(f"- {lab.name}: {lab.description}" for lab in spec.labels)
-    return f"Task: {spec.description}\nLabels:\n{labels}\n\n"
+def _task_block(spec_description: str, labels: list[tuple[str, str]]) -> str:
+    listed = "\n".join(f"- {name}: {description}" for name, description in labels)
+    return f"Task: {spec_description}\nLabels:\n{listed}\n\n"
+
+
+def _block_of(spec: TaskSpec) -> str:
+    return _task_block(spec.description, [(lab.name, lab.description) for lab in spec.labels])
+
+
+def _dimensions_ask(n: int) -> str:
+    return (f"List {n} different dimensions along which texts of this task vary, for example "
+            "topic, tone, length, writing style or the writer's persona. Answer with one "
+            "short name per line and nothing else.")
+
+
+def _values_ask(n: int, dimension: str) -> str:
+    return (f'List {n} different values of the dimension "{dimension.replace("_", " ")}" that '
+            "texts of this task can take, whatever their label. Answer with one value of a "
+            "few words per line and nothing else.")
+
+
+def _subtopics_ask(n: int, label: str, described: str) -> str:
+    return (f'List {n} different subtopics a text labelled "{label}" ({described}) can be '
+            "about. Answer with one subtopic of a few words per line and nothing else.")
+
+
+# One worked exchange on an unrelated task goes before each question: it shows the answer's
+# form. Asked the bare question, the embedded 135M model answered in sentences, echoes of
+# the question or nothing parsable (sms_spam, ag_news, four wordings tried, 2026-11-23);
+# shown one exchange, it answers in lists. Items copied from the example are dropped.
+EXAMPLE_BLOCK = _task_block("Decide whether a product review is positive or negative.", [
+    ("positive", "The reviewer likes the product."),
+    ("negative", "The reviewer dislikes the product.")])
+EXAMPLE_ANSWERS = {
+    "dimensions": ["product type", "reviewer expertise", "star rating"],
+    "values": ["kitchen appliance", "running shoes", "smartphone", "cookbook", "video game"],
+    "subtopics": ["broken on arrival", "late delivery", "poor battery life", "wrong size",
+                  "rude customer service"],
+}
+EXAMPLE_ASKS = {
+    "dimensions": _dimensions_ask(3),
+    "values": _values_ask(5, "product type"),
+    "subtopics": _subtopics_ask(5, "negative", "The reviewer dislikes the product"),
+}
+EXAMPLE_ITEMS = {item.lower() for answer in EXAMPLE_ANSWERS.values() for item in answer}
+
+
+def _messages(kind: str, spec: TaskSpec, ask: str) -> list[dict]:
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": EXAMPLE_BLOCK + EXAMPLE_ASKS[kind]},
+            {"role": "assistant", "content": "\n".join(EXAMPLE_ANSWERS[kind])},
+            {"role": "user", "content": _block_of(spec) + ask}]
 
 
 def dimensions_messages(spec: TaskSpec) -> list[dict]:
-    ask = (f"List {spec.attributes.dimensions} different dimensions along which texts of this "
-           "task vary, for example topic, tone, length, writing style or the writer's persona. "
-           "Answer with one short name per line and nothing else.")
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": _task_block(spec) + ask}]
+    return _messages("dimensions", spec, _dimensions_ask(spec.attributes.dimensions))
 
 
 def values_messages(spec: TaskSpec, dimension: str) -> list[dict]:
-    ask = (f"List {spec.attributes.values_per_dimension} different values of the dimension "
-           f'"{dimension.replace("_", " ")}" that texts of this task can take, whatever their '
-           "label. Answer with one value of a few words per line and nothing else.")
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": _task_block(spec) + ask}]
+    return _messages("values", spec,
+                     _values_ask(spec.attributes.values_per_dimension, dimension))
 
 
 def subtopics_messages(spec: TaskSpec, label: str) -> list[dict]:
     described = spec.label(label).description.rstrip(".")
-    ask = (f"List {spec.attributes.subtopics_per_label} different subtopics a text labelled "
-           f'"{label}" ({described}) can be about. Answer with one subtopic of a few words '
-           "per line and nothing else.")
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": _task_block(spec) + ask}]
+    return _messages("subtopics", spec,
+                     _subtopics_ask(spec.attributes.subtopics_per_label, label, described))
 
 
 def parse_items(answer: str | None, limit: int) -> list[str]:
     """The items of a list answer, at most `limit`: one per line (or comma-separated on
     one line), numbering, bullets, markdown and any explanation after a colon or dash
     removed; preambles ("Here are ...:"), sentences, shouted words, words echoed from the
-    question and repeats dropped."""
+    question, items copied from the worked example and repeats dropped."""
     lines = [line for line in (answer or "").splitlines() if line.strip()]
     if len(lines) == 1 and "," in lines[0]:
         lines = lines[0].split(",")
@@ -123,7 +167,8 @@ def parse_items(answer: str | None, limit: int) -> list[str]:
         item = re.split(r":| - | – ", item.replace("*", ""), maxsplit=1)[0]
         item = item.strip(" \t\"'`.;")
         if (not re.search(r"[a-zA-Z]{2}", item) or len(item.split()) > MAX_VALUE_WORDS
-                or (item.isupper() and len(item) > 4) or item.lower() in ECHOES):
+                or (item.isupper() and len(item) > 4) or item.lower() in ECHOES
+                or item.lower() in EXAMPLE_ITEMS):
             continue
         if item.lower() not in {i.lower() for i in items}:
             items.append(item)

@@ -166,3 +166,18 @@ def test_the_cli_says_what_to_run_first_in_one_line(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error == ("error: task sms_spam: no few_shot rows to start from; generate "
                      "few_shot first")
+
+
+def test_each_proposal_shows_one_worked_example_and_its_items_are_not_taken():
+    """The question comes after one worked exchange of its own kind on another task (the
+    embedded model answers in lists only then); an item copied from that example is not a
+    proposal for this task."""
+    spec = get_task("sms_spam")
+    for kind, messages in [("dimensions", attributes.dimensions_messages(spec)),
+                           ("values", attributes.values_messages(spec, "tone")),
+                           ("subtopics", attributes.subtopics_messages(spec, "spam"))]:
+        assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+        assert messages[2]["content"].splitlines() == attributes.EXAMPLE_ANSWERS[kind]
+        assert messages[3]["content"].startswith(f"Task: {spec.description}")
+    copied = "Kitchen appliance\nprize draw\nrunning shoes\nfree ringtone"
+    assert attributes.parse_items(copied, 5) == ["prize draw", "free ringtone"]
