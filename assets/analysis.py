@@ -38,12 +38,9 @@ def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
     """Which of two tasks is more objective, per judge (people, or an LLM)."""
     import pyarrow as pa
 
-    specs = catalog.load_catalog()
-    if unknown := sorted(set(config.tasks) - set(specs)):
-        raise ValueError(f"pairwise_judgments config tasks: unknown {unknown}; known: {sorted(specs)}")
-    chosen = {name: spec for name, spec in specs.items() if name in (config.tasks or specs)}
     frame = subjectivity.collect_judgments(
-        lake.lake(), chosen, llm.endpoint_config(),
+        lake.lake(), catalog.choose(catalog.load_catalog(), config.tasks, "pairwise_judgments tasks"),
+        llm.endpoint_config(),
         config.judgments_file or settings.get("SYNTHLAKE_JUDGMENTS"), config.llm_judge,
         config.repetitions, config.logprobs, log=context.log.info)
     version = lake.lake().write_partition("pairwise_judgments",

@@ -298,6 +298,14 @@ def load_catalog(dirs: list[Path] | None = None) -> dict[str, TaskSpec]:
     return catalog
 
 
+def choose(catalog: dict[str, TaskSpec], names: list[str], setting: str) -> dict[str, TaskSpec]:
+    """The tasks `names` picks from `catalog`, by name (empty: every task); a name not in
+    the catalogue is an error naming the `setting` it came from."""
+    if unknown := sorted(set(names) - set(catalog)):
+        raise TaskSpecError(f"{setting}: unknown tasks {unknown}; known: {sorted(catalog)}")
+    return {name: spec for name, spec in sorted(catalog.items()) if not names or name in names}
+
+
 def get_task(name: str) -> TaskSpec:
     catalog = load_catalog()
     if name not in catalog:

@@ -40,7 +40,6 @@ the n behind it.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -60,9 +59,12 @@ MAX_FOLDS = 5
 class FidelityConfig(BaseModel):
     """How `label_fidelity` judges the generated rows."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
     oracle_per_label: int = Field(2000, ge=1, description="real train texts per label the "
                                   "real-data oracle (a diagnostic judge) learns from, at most")
+
+
+DEFAULTS = FidelityConfig()
 
 
 @dataclass
@@ -107,8 +109,10 @@ class EmbeddingJudge:
                              "agrees": [p == r for p, r in zip(predicted, requested, strict=True)]})
 
 
-def seed_classifier(real: pd.DataFrame, spec: TaskSpec, seed: int) -> EmbeddingJudge:
-    """Trained on the seed pool few-shot generation draws its demonstrations from."""
+def seed_classifier(real: pd.DataFrame, spec: TaskSpec, seed: int,
+                    config: FidelityConfig = DEFAULTS) -> EmbeddingJudge:
+    """Trained on the seed pool few-shot generation draws its demonstrations from (all of
+    it: `config` sizes the oracle only)."""
     pools = prompts.seed_pool(real, spec, seed)
     texts = [t for pool in pools.values() for t in pool.texts]
     labels = [label for label, pool in pools.items() for _ in pool.texts]
@@ -116,10 +120,11 @@ def seed_classifier(real: pd.DataFrame, spec: TaskSpec, seed: int) -> EmbeddingJ
 
 
 def real_oracle(real: pd.DataFrame, spec: TaskSpec, seed: int,
-                per_label: int = FidelityConfig().oracle_per_label) -> EmbeddingJudge:
-    """Trained on the real train split, at most `per_label` texts per label."""
+                config: FidelityConfig = DEFAULTS) -> EmbeddingJudge:
+    """Trained on the real train split, at most `config.oracle_per_label` texts per label."""
     train = real[real["split"] == "train"]
-    capped = train.sample(frac=1.0, random_state=seed).groupby("label").head(per_label)
+    capped = (train.sample(frac=1.0, random_state=seed).groupby("label")
+              .head(config.oracle_per_label))
     return EmbeddingJudge.fit(Judge.REAL_ORACLE, capped["text"].tolist(),
                               capped["label"].tolist(), seed)
 
@@ -243,7 +248,7 @@ class Judges:
     def __init__(self, lake, spec: TaskSpec, seed: int = 0, endpoint=None, wire=None,
                  config: FidelityConfig | None = None):
         self.lake, self.spec, self.seed, self.endpoint, self.wire = lake, spec, seed, endpoint, wire
-        self.config = config or FidelityConfig()
+        self.config = config or DEFAULTS
         self._built: dict = {}
         self._session = contextlib.ExitStack()
         self.llm_usage: dict = {}
@@ -252,10 +257,7 @@ class Judges:
         if name == Judge.LLM:
             return LLMJudge(self.spec, method, self.seed, self._llm()[1])
         if name not in self._built:
-            build = BUILDERS[name]
-            if name == Judge.REAL_ORACLE:
-                build = functools.partial(build, per_label=self.config.oracle_per_label)
-            self._built[name] = build(self._real(), self.spec, self.seed)
+            self._built[name] = BUILDERS[name](self._real(), self.spec, self.seed, self.config)
         return self._built[name]
 
     def _real(self) -> pd.DataFrame:

@@ -141,14 +141,13 @@ def annotator_agreement(task: str, agreement: pd.Series, seed: int = 0) -> dict 
 def compute(lake, specs: dict[str, TaskSpec], config: ProxyConfig, log=print) -> list[dict]:
     """Every proxy for every task whose real data is in the lake."""
     from synthlake import subjectivity, train
+    from synthlake.catalog import choose
     from synthlake.progress import advance
 
     have = set(lake.read("real_examples", columns=["task"]).column("task").unique().to_pylist()) \
         if lake.exists("real_examples") else set()
-    unknown = set(config.tasks) - set(specs)
-    if unknown:
-        raise ValueError(f"objectivity proxies: unknown tasks {sorted(unknown)}")
-    tasks = [name for name in sorted(config.tasks or specs) if name in have]
+    tasks = [name for name in choose(specs, config.tasks, "objectivity_proxies tasks")
+             if name in have]
     rows = []
     for done, name in enumerate(tasks, 1):
         spec = specs[name]

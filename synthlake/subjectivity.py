@@ -430,11 +430,11 @@ def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) 
     nobody compared has no place in its order); `tasks` is the catalogue they must be in."""
     from synthlake import tables
 
-    unknown = (set(judgments["task_a"]) | set(judgments["task_b"])) - set(tasks)
-    if unknown:
-        raise ValueError(f"judgments name tasks not in the catalogue: {sorted(unknown)}")
-    frame = pd.concat([ranking(group, sorted(set(group["task_a"]) | set(group["task_b"])),
-                               RANKING_NAMES.get(kind, kind))
+    def compared(group: pd.DataFrame) -> list[str]:
+        named = set(group["task_a"]) | set(group["task_b"])
+        return [t for t in tasks if t in named]  # `ranking` refuses a name not in `tasks`
+
+    frame = pd.concat([ranking(group, compared(group), RANKING_NAMES.get(kind, kind))
                        for kind, group in judgments.groupby("judge_kind")], ignore_index=True)
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     lake.write_partition("task_subjectivity", tables.from_rows("task_subjectivity", rows), {},

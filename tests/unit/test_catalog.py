@@ -86,3 +86,15 @@ def test_a_run_reads_its_task_once_and_keeps_it_while_the_file_changes(user_task
     assert edited.context_prompt.startswith("You are a lawyer")
     assert edited.prompt_version != pinned.prompt_version
     assert sorted(p.name for p in first_run.iterdir()) == [f"{name}.json"]  # no draft left
+
+
+def test_a_task_list_setting_picks_by_name_and_names_itself_when_wrong():
+    """`choose` (objectivity_proxies' and pairwise_judgments' `tasks`): empty picks every
+    task, names pick those, an unknown name is an error naming the setting and the task."""
+    from synthlake.catalog import choose, load_catalog
+
+    catalog = load_catalog()
+    assert list(choose(catalog, [], "x")) == sorted(catalog)
+    assert list(choose(catalog, ["sms_spam", "ag_news"], "x")) == ["ag_news", "sms_spam"]
+    with pytest.raises(TaskSpecError, match=r"pairwise_judgments tasks: unknown tasks \['nope'\]"):
+        choose(catalog, ["sms_spam", "nope"], "pairwise_judgments tasks")
