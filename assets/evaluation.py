@@ -17,7 +17,8 @@ TRAINING_INPUTS = [real_examples, *[synthetic_key(m) for m in Method]]
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(name, kinds={"delta"}, metadata=table_metadata(name), deps=TRAINING_INPUTS)
-           for name in ("evaluations", "predictions", "comparisons", "training_dynamics",
+           for name in ("evaluations", "source_scores", "predictions", "comparisons",
+                        "training_dynamics",
                         "learning_curves", "real_equivalents")],
     partitions_def=task_partitions, group_name="evaluation",
 )
@@ -37,6 +38,9 @@ def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
         "headline": markdown_table(summary.reset_index().to_dict("records")),
         "runs": len(frame),
     })
+    scores = lake.lake().read("source_scores", where={"task": spec.name}).to_pandas()
+    yield dg.MaterializeResult(asset_key="source_scores", metadata={
+        "scores": markdown_table(scores.drop(columns="task").round(4).to_dict("records"))})
     yield dg.MaterializeResult(asset_key="predictions", metadata={"runs": len(frame)})
     compared = query_file(lake.lake(), "comparisons.sql")
     compared = compared[compared["task"] == spec.name].drop(columns="task")

@@ -19,16 +19,20 @@ def label_fidelity(context: dg.AssetExecutionContext, config: FidelityParams,
                    lake: LakeResource, llm: LLMResource) -> dg.MaterializeResult:
     """Per synthetic row that passed the checks before fidelity (kept by the label filter
     or rejected by it), whether the method's judge (task YAML `fidelity.judge`) and the
-    real-data oracle (a diagnostic) find the label it was generated for."""
+    real-data oracle (a diagnostic) find the label it was generated for; the same judges
+    on held-out real texts (their ceiling, and the filter's false-rejection rate)."""
     frame, versions, usage = fidelity.judge_task(
         lake.lake(), lake.task(context), context.run.run_id, endpoint=llm.endpoint_config(),
         config=fidelity.FidelityConfig(**config.model_dump()))
     shares = fidelity.summary(frame) if len(frame) else None
     if shares is not None:
         for row in shares.itertuples():
-            context.log.info(f"{row.method}/{row.label} by {row.judge}, {row.filter} the "
-                             f"filter: {row.agree}/{row.n} carry their label ({row.low:.2f} "
-                             f"to {row.high:.2f})")
+            said = (f"{row.method}/{row.label} by {row.judge} ({row.role}), {row.filter}: "
+                    f"{row.agree}/{row.n_named} named rows carry their label ({row.low:.2f} "
+                    f"to {row.high:.2f}), {1 - row.named:.0%} abstained")
+            if row.filter == FilterStage.REAL_HELDOUT and row.rejected == row.rejected:
+                said += f"; the filter rejects {row.rejected:.0%} of these genuine texts"
+            context.log.info(said)
             if row.named < 0.5 and row.filter == FilterStage.BEFORE:
                 context.log.warning(f"{row.method}/{row.label}: {row.judge} named a label for "
                                     f"{row.named:.0%} of rows only; it has no signal here")

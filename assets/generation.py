@@ -55,6 +55,13 @@ def synthetic_key(method: str) -> dg.AssetKey:
     return dg.AssetKey(["synthetic_examples", Method(method).value])
 
 
+def calibration_spec(method: str, inputs: list) -> dg.AssetSpec:
+    return dg.AssetSpec(["fidelity_calibration", Method(method).value], deps=inputs,
+                        kinds={"delta"}, metadata=table_metadata("fidelity_calibration"),
+                        description=f"the {method} label filter's verdicts on held-out real "
+                                    "texts: its bars, ceiling and false-rejection rate")
+
+
 def generation_asset(method: str) -> dg.AssetsDefinition:
     inputs = [real_examples, *([attributes] if method == Method.ATTRIBUTED else [])]
 
@@ -67,6 +74,7 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
             dg.AssetSpec(["llm_responses", method], deps=inputs, kinds={"delta"},
                          description=f"raw LLM answers of the {method} generation",
                          metadata=table_metadata("llm_responses")),
+            calibration_spec(method, inputs),
         ],
         partitions_def=task_partitions,
         group_name="generation",
@@ -87,6 +95,11 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
                          f"shortfall {report.shortfall or 'none'}")
         if report.mismatched:
             context.log.info(f"label filter ({report.judge}) rejected {report.mismatched}")
+        for row in report.calibration:
+            context.log.info(f"label filter on {row['n']} held-out real {row['label']} texts: "
+                             f"bar {row['bar']}, rejects {row['rejected']} ({row['rejected_low']:.2f}"
+                             f" to {row['rejected_high']:.2f}), agrees on {row['agree']} of "
+                             f"{row['named']} named")
         if report.shortfall:
             context.log.warning(report.shortfall_text())
         yield dg.MaterializeResult(asset_key=synthetic_key(method), metadata={
@@ -99,6 +112,8 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
             "label_filter_judge": report.judge or "none",
             "label_mismatches_per_label": markdown_table(
                 [{"label": k, "rejected": v} for k, v in report.mismatched.items()]),
+            # What the filter does to genuine texts: its ceiling and false-rejection rate.
+            "label_filter_on_held_out_real": markdown_table(report.calibration),
             "label_filter_llm_tokens": report.judge_usage["prompt_tokens"]
             + report.judge_usage["completion_tokens"],
             "model": report.model,
@@ -130,6 +145,7 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
         dg.AssetSpec(["llm_responses", Method.ERROR_DRIVEN.value], kinds={"delta"},
                      deps=[real_examples], metadata=table_metadata("llm_responses"),
                      description="raw LLM answers of the error-driven rounds"),
+        calibration_spec(Method.ERROR_DRIVEN, [real_examples]),
         dg.AssetSpec("error_rounds", kinds={"delta"}, deps=[real_examples],
                      metadata=table_metadata("error_rounds"),
                      description="each round's classifier and its macro-F1 (one Delta "
@@ -155,6 +171,8 @@ def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParam
     yield dg.MaterializeResult(asset_key=dg.AssetKey(["llm_responses", Method.ERROR_DRIVEN.value]),
                                metadata={"requests_sent": usage.get("requests_sent", 0),
                                          "from_journal": usage.get("cached", 0)})
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(["fidelity_calibration", Method.ERROR_DRIVEN.value]))
     yield dg.MaterializeResult(asset_key=dg.AssetKey("error_rounds"), metadata={
         "f1_by_round": dg.MetadataValue.md(plots.as_markdown_image(figure, "rounds")),
         "rounds": len(found) - 1})

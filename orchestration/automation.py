@@ -26,7 +26,8 @@ from synthlake.vocabulary import Method
 # The attribute set and every method's generation: a regeneration asks again (a changed
 # model proposes afresh; an unchanged one answers from the journal, for nothing).
 GENERATION = dg.AssetSelection.assets(
-    "attributes", *[[table, method.value] for table in ("synthetic_examples", "llm_responses")
+    "attributes", *[[table, method.value] for table in ("synthetic_examples", "llm_responses",
+                                                       "fidelity_calibration")
                     for method in Method])
 UNPARTITIONED = dg.AssetSelection.assets("task_catalog", "human_judgments", "pairwise_judgments",
                                          "task_subjectivity", "objectivity_proxies",

@@ -68,7 +68,8 @@ MEASURES = [
 
 def generation_assets(method: Method) -> list[str]:
     """What generating `method` materializes (error-driven rounds also their F1 per round)."""
-    made = [f"{table}/{method}" for table in ("synthetic_examples", "llm_responses")]
+    made = [f"{table}/{method}" for table in ("synthetic_examples", "llm_responses",
+                                              "fidelity_calibration")]
     return made + (["error_rounds"] if method == Method.ERROR_DRIVEN else [])
 
 

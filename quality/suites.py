@@ -15,11 +15,14 @@ Suites of `synthetic_examples` (one task x method partition):
     leakage           no copy or near-copy of a demonstration shown to the model; no real
                       test text inside the synthetic data
     rejection_rate    the share of rejected answers below `quality.max_rejection_rate`
-    label_fidelity    per label, the share of accepted rows in which the label filter's
-                      judge found the requested label is at least `fidelity.min_agreement`
-                      (blocking); a label whose judge named a label for under half of its
-                      rows has no signal: it is left out of that expectation, and an
-                      advisory one (WARN, not blocking) says so
+    label_fidelity    the label filter's judge's agreement with the requested labels on
+                      every row it saw (before it filtered), against the same judge's
+                      agreement on held-out real texts (its ceiling); blocks when the
+                      generated labels are distinguishably worse (the gap of the mean
+                      probability of the requested label, 99% interval wholly below 0).
+                      Abstentions are counted apart; a judge without
+                      signal (naming few labels, or no better than chance on real texts)
+                      is not drawn from: an advisory expectation (WARN) says so
 
 Suite of `real_examples`: `real_form` (labels of the task, no empty text, train and
 test present).
@@ -111,16 +114,19 @@ SYNTHETIC_SUITES = ("label_balance", "text_form", "duplicates", "leakage", "reje
 NO_SIGNAL_BELOW = 0.5  # a judge naming a label for fewer of a label's rows has no signal
 
 
-def synthetic_suite(name: str, spec: TaskSpec, rows: pd.DataFrame, real: pd.DataFrame) -> Suite:
-    """Suite `name` over one partition of `synthetic_examples` (all statuses) and the
-    task's `real_examples`."""
+def synthetic_suite(name: str, spec: TaskSpec, rows: pd.DataFrame, real: pd.DataFrame,
+                    calibration: pd.DataFrame | None = None) -> Suite:
+    """Suite `name` over one partition of `synthetic_examples` (all statuses), the task's
+    `real_examples` and the filter's `fidelity_calibration` rows (label_fidelity only)."""
+    if calibration is None:
+        calibration = pd.DataFrame(columns=["label", "predicted_label", "agrees"])
     accepted = rows[rows["status"] == Status.ACCEPTED].copy()
     accepted["text"] = accepted["text"].fillna("")
     accepted["words"] = accepted["text"].str.split().str.len()
     if name == "rejection_rate":
         return rejection_rate_suite(spec, rows)
     if name == "label_fidelity":
-        return label_fidelity_suite(spec, accepted)
+        return label_fidelity_suite(spec, rows, calibration)
     if name == "leakage":
         return leakage_suite(spec, accepted, real)
     builders = {"label_balance": label_balance_suite, "text_form": text_form_suite,
@@ -196,26 +202,76 @@ def rejection_rate_suite(spec: TaskSpec, rows: pd.DataFrame) -> Suite:
     ])
 
 
-def label_fidelity_suite(spec: TaskSpec, accepted: pd.DataFrame) -> Suite:
-    """One row per label the judge saw: judged | agree (share of accepted rows it found
-    the requested label in) | named (share it put in any label) | checked_agree (agree
-    where the judge has signal, else null: nulls are not checked). No judge (task YAML
-    `fidelity.judge: none`): no rows, nothing to check."""
-    from synthlake.fidelity import UNKNOWN
+ALL_LABELS = "(all labels)"
+GATE_Z = 2.576  # a 99% interval: a genuine set is held by chance once in 200 runs
 
-    if "fidelity_judge" not in accepted:  # a version written before the filter existed
-        accepted = accepted.assign(fidelity_judge=None, judged_label=None)
-    judged = accepted[accepted["fidelity_judge"].notna()]
-    groups = judged.assign(agree=judged["judged_label"] == judged["label"],
-                           named=judged["judged_label"] != UNKNOWN).groupby("label")
-    frame = pd.DataFrame({"judged": groups.size(), "agree": groups["agree"].mean(),
-                          "named": groups["named"].mean()}).reset_index()
-    frame["checked_agree"] = frame["agree"].where(frame["named"] >= NO_SIGNAL_BELOW)
+
+def mean_gap(mine: np.ndarray, theirs: np.ndarray) -> tuple[float, float, float]:
+    """mean(mine) - mean(theirs) with its GATE_Z interval (Welch's normal approximation)."""
+    gap = float(mine.mean() - theirs.mean())
+    se = float(np.sqrt(mine.var(ddof=1) / len(mine) + theirs.var(ddof=1) / len(theirs))) \
+        if len(mine) > 1 and len(theirs) > 1 else np.inf
+    return gap, gap - GATE_Z * se, gap + GATE_Z * se
+
+
+def label_fidelity_suite(spec: TaskSpec, rows: pd.DataFrame,
+                         calibration: pd.DataFrame) -> Suite:
+    """The generator's label fidelity against its judge's ceiling on genuine texts. One
+    row for all labels, then one per label:
+
+        scope | judged (synthetic rows the filter's judge saw, before it filtered) |
+        named (share it named a label for) | agree (share of named it found the
+        requested label in) | p (mean probability it gave the requested label, named
+        rows) | real | real_agree | real_p (the same judge on held-out real texts of the
+        labels: `fidelity_calibration`) | gap | gap_low | gap_high (p minus real_p, 99%
+        interval) | signal | checked_gap_high
+
+    Abstentions (`unknown`) are counted apart, never as disagreement. The judge has
+    signal where it named a label for at least half the rows and finds real labels
+    distinguishably better than chance; only then is the all-labels row checked, and it
+    blocks when the gap's interval lies wholly below 0: the generated texts carry their
+    labels distinguishably less than real ones, as this judge sees them. (The mean
+    probability, not the share agreeing: it uses the judge's confidence, and a 30% share
+    of wrong labels shows with 30 texts per label.) The per-label rows are shown, not
+    checked (several tests would hold good data by chance). No judge (`fidelity.judge:
+    none`): no rows, nothing to check."""
+    from synthlake.fidelity import UNKNOWN, wilson
+
+    if "fidelity_judge" not in rows:  # a version written before the filter existed
+        rows = rows.assign(fidelity_judge=None, judged_label=None, p_requested=None)
+    judged = rows[rows["fidelity_judge"].notna()]
+    judged = judged.assign(named=judged["judged_label"] != UNKNOWN,
+                           agree=(judged["judged_label"] == judged["label"]))
+    real = calibration.assign(named=calibration["predicted_label"] != UNKNOWN,
+                              agree=calibration["agrees"].astype(bool))
+    chance = 1 / len(spec.labels)
+    records = []
+    scopes = [(ALL_LABELS, judged, real)] + [
+        (label, judged[judged["label"] == label], real[real["label"] == label])
+        for label in sorted(set(judged["label"]))] if len(judged) else []
+    for scope, mine, theirs in scopes:
+        mine_p = mine.loc[mine["named"], "p_requested"].to_numpy(dtype=float)
+        real_p = theirs.loc[theirs["named"], "p_requested"].to_numpy(dtype=float)
+        r_k = int((theirs["agree"] & theirs["named"]).sum())
+        gap, low, high = mean_gap(mine_p, real_p) if len(mine_p) and len(real_p) \
+            else (np.nan, np.nan, np.nan)
+        signal = bool(len(mine_p) >= NO_SIGNAL_BELOW * len(mine) and len(real_p)
+                      and wilson(r_k, len(real_p))[0] > chance)
+        records.append({
+            "scope": scope, "judged": len(mine), "named": len(mine_p) / max(len(mine), 1),
+            "agree": (mine["agree"] & mine["named"]).sum() / max(len(mine_p), 1),
+            "p": mine_p.mean() if len(mine_p) else np.nan, "real": len(theirs),
+            "real_agree": r_k / max(len(real_p), 1),
+            "real_p": real_p.mean() if len(real_p) else np.nan, "gap": gap, "gap_low": low,
+            "gap_high": high, "signal": signal,
+            "checked_gap_high": high if signal and scope == ALL_LABELS else np.nan})
+    frame = pd.DataFrame(records, columns=["scope", "judged", "named", "agree", "p", "real",
+                                           "real_agree", "real_p", "gap", "gap_low",
+                                           "gap_high", "signal", "checked_gap_high"])
     return Suite("label_fidelity", frame, [
-        ("ExpectColumnValuesToBeBetween",
-         {"column": "checked_agree", "min_value": spec.fidelity.min_agreement}),
-        ("ExpectColumnValuesToBeBetween",
-         {"column": "named", "min_value": NO_SIGNAL_BELOW, "meta": {"advisory": True}}),
+        ("ExpectColumnValuesToBeBetween", {"column": "checked_gap_high", "min_value": 0.0}),
+        ("ExpectColumnValuesToBeInSet",
+         {"column": "signal", "value_set": [True], "meta": {"advisory": True}}),
     ])
 
 
@@ -256,7 +312,11 @@ def check_partition(lake, spec: TaskSpec, method: str | None, suite_name: str,
     else:
         rows = lake.read(table, where={"task": spec.name, "method": method},
                          version=version).to_pandas()
-        suite = synthetic_suite(suite_name, spec, rows, real)
+        calibration = (lake.read("fidelity_calibration", where={"task": spec.name,
+                                                                "method": method}).to_pandas()
+                       if suite_name == "label_fidelity" and lake.exists("fidelity_calibration")
+                       else None)
+        suite = synthetic_suite(suite_name, spec, rows, real, calibration)
     outcomes = run_suite(suite)
     record = pd.DataFrame([{
         "task": spec.name, "method": method or "", "checked_table": table,

@@ -156,10 +156,21 @@ class Fidelity(StrictModel):
         "uses only the real texts those methods already show), llm for zero-shot and "
         "attributed (no real data); none: not judged")
     min_p: float = Field(default=0.5, ge=0, le=1, description="a text whose judge gives its "
-                         "requested label a lower probability is a label mismatch")
-    min_agreement: float = Field(default=0.8, ge=0, le=1, description="blocking check "
-                                 "`label_fidelity`: the share of each label's accepted rows "
-                                 "the judge must find that label in")
+                         "requested label a lower probability is a label mismatch (the bar "
+                         "is lowered per label where genuine texts score lower: "
+                         "`false_rejection`)")
+    calibration_per_label: int = Field(default=50, ge=0, description="real train texts per "
+                                       "label, outside the seed pool and held out from every "
+                                       "judge, that calibrate the judge: its agreement on real "
+                                       "data (the blocking check's ceiling), the filter's bar "
+                                       "and its false-rejection rate")
+    false_rejection: float = Field(default=0.05, ge=0, lt=1, description="the share of "
+                                   "genuine texts the filter may reject: each label's bar is "
+                                   "the calibration texts' conformal quantile at this share, "
+                                   "never above min_p")
+    min_agreement: float = Field(default=0.8, ge=0, le=1, description="attribute coverage: a "
+                                 "label x value cell whose fidelity interval lies under it is "
+                                 "flagged")
 
 
 class AttributeValues(StrictModel):

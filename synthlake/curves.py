@@ -1,11 +1,15 @@
 """Learning curves, and what a synthetic set is worth in real labelled examples.
 
 The real curve trains the same classifier, with the same seeds, on n real texts per label
-for n on a doubling grid (4, 8, 16, ... up to `TrainConfig.curve_max_per_label`); the
-samples are nested (each seed shuffles every label's texts once and takes the first n),
-so a point differs from the next only by the added texts. Each generated source's own
-curve trains on 25% and 50% of its rows (`curve_shares`; 100% is its main run): whether
-more synthetic data would still help.
+for n on a doubling grid (4, 8, 16, ...), each seed drawing its own sample (nested: each
+seed shuffles every label's texts once and takes the first n, so a point differs from the
+next only by the added texts). The grid grows until it brackets every synthetic source
+(`TrainConfig.curve_beyond` doublings past the first point at or above the highest
+upper bound of a source's macro-F1) or reaches all real train texts per label
+(`TrainConfig.curve_max_per_label`
+caps it where set). Each generated source's own curve trains on 25% and 50% of its rows
+(`curve_shares`, drawn per seed; 100% is its main run): whether more synthetic data would
+still help.
 
 The **real-data equivalent** of a synthetic source is the number of real texts per label
 at which the real curve reaches the source's macro-F1. The curve is first made monotone
@@ -13,21 +17,24 @@ at which the real curve reaches the source's macro-F1. The curve is first made m
 the right, equal to the curve wherever it already rises), then inverted by linear
 interpolation in log2(n), the grid's own scale. A score below the curve's smallest point
 or above its largest is said as such, never extrapolated. Its 95% interval comes from the
-same test-set bootstrap as every other figure (`evidence`): each resample rescores the
-whole curve and the source on the same resampled texts and inverts again.
+bootstrap over test texts x training draws (`evidence`): each resample rescores every
+curve point (its draws resampled) and the source on the same resampled texts and inverts
+again; a fixed synthetic set (one draw of its generator) also carries the spread of one
+real draw at the curve point nearest its equivalent, so the interval says which real
+sample sizes its score is consistent with.
 
 `learning_curves` rows (one per curve point, pooled over seeds):
 
     task | curve (real or a source) | classifier | n_per_label | share | n_train | seeds |
-    macro_f1 (mean over seeds) | macro_f1_std | low | high (95% bootstrap of the mean) |
-    n_test
+    macro_f1 (mean over seeds) | macro_f1_std | low | high (95%, test texts x draws) |
+    n_test | covers
 
 `real_equivalents` rows (one per synthetic source and classifier):
 
     task | train_source | classifier | seeds | macro_f1 | equivalent (real texts per label;
     null outside the curve) | low | high (null where the interval leaves the curve) |
     position (within, below or above the curve) | reading (the sentence the report
-    prints) | smallest | largest (the curve's grid) | n_test
+    prints) | smallest | largest (the curve's grid) | n_test | covers
 """
 
 from __future__ import annotations
@@ -45,13 +52,17 @@ SMALLEST = 4
 # Sources whose own curve is trained (the generated sets); every synthetic source gets
 # its real-data equivalent.
 OWN_CURVES = tuple(FILTERED.values())
-NOT_SYNTHETIC = (TrainSource.REAL, TrainSource.REAL_FULL)
+NOT_SYNTHETIC = (TrainSource.REAL, TrainSource.REAL_FULL, TrainSource.REAL_CAPPED)
 
 
-def grid(largest: int, cap: int) -> list[int]:
-    """4, 8, 16, ... up to min(cap, the largest label's texts); empty below 4."""
-    top = min(cap, largest)
-    return [SMALLEST * 2 ** k for k in range(32) if SMALLEST * 2 ** k <= top]
+def grid(largest: int, cap: int | None = None) -> list[int]:
+    """4, 8, 16, ... below min(cap, the largest label's texts), then that top itself:
+    the last point trains on all the real texts (or the cap); empty below 4."""
+    top = min(cap, largest) if cap else largest
+    if top < SMALLEST:
+        return []
+    doubled = [SMALLEST * 2 ** k for k in range(40) if SMALLEST * 2 ** k < top]
+    return doubled + [top]
 
 
 def nested_sample(frame: pd.DataFrame, n_per_label: int, seed: int) -> pd.DataFrame:
@@ -113,6 +124,7 @@ class Equivalent:
     smallest: int
     largest: int
     position: str
+    covers: str = ""
 
     @property
     def reading(self) -> str:
@@ -131,53 +143,38 @@ def _as_size(log2: float) -> float | None:
     return None if not np.isfinite(log2) else float(2 ** log2)
 
 
-def real_equivalent(gold, sizes: list[int], real_runs: list[list], source_runs: list,
-                    n_labels: int, seed: int = 0,
-                    resamples: int = evidence.RESAMPLES) -> Equivalent:
-    """`real_runs[k]`: the predictions of each seed at `sizes[k]`; `source_runs`: each
-    seed's predictions of the synthetic source; all on the same test texts."""
-    counts = [len(runs) for runs in real_runs]
-    arrays = [np.asarray(gold)] + [np.asarray(p) for runs in real_runs for p in runs] \
-        + [np.asarray(p) for p in source_runs]
+def nearest(sizes: list[int], log2: float) -> int:
+    """The index of the grid point nearest a log2 size (the ends outside the grid)."""
+    return int(np.argmin(np.abs(np.log2(sizes) - np.clip(log2, np.log2(sizes[0]),
+                                                         np.log2(sizes[-1])))))
 
-    def scores(g, *predictions):
-        """(curve: ... x points, target: ...) on the given (resampled) texts."""
-        f1 = [evidence.macro_f1(g, p, n_labels) for p in predictions]
-        points, start = [], 0
-        for k in counts:
-            points.append(np.mean(f1[start:start + k], axis=0))
-            start += k
-        return np.stack(points, axis=-1), np.mean(f1[start:], axis=0)
 
-    curve, target = scores(*arrays)
-    point = invert(sizes, curve[None], np.array([target]))[0]
-
-    def statistic(g, *predictions, axis=-1):
-        resampled_curve, resampled_target = scores(g, *predictions)
-        # Finite stand-ins keep the percentile arithmetic defined; only order matters.
-        found = invert(sizes, resampled_curve, resampled_target)
-        return np.clip(found, np.log2(sizes[0]) - 1, np.log2(sizes[-1]) + 1)
-
-    interval = evidence.bootstrap(tuple(arrays), statistic, seed, resamples).confidence_interval
-    low = interval.low if interval.low >= np.log2(sizes[0]) else -np.inf
-    high = interval.high if interval.high <= np.log2(sizes[-1]) else np.inf
+def real_equivalent(book: evidence.Resamples, sizes: list[int], real: list[evidence.Runs],
+                    source: evidence.Runs) -> Equivalent:
+    """`real[k]`: the runs at `sizes[k]` (drawn per seed); `source`: the synthetic
+    source's runs; all on the book's test texts."""
+    curve = np.array([evidence.mean_point(book, runs) for runs in real])
+    point = invert(sizes, curve[None], np.array([evidence.mean_point(book, source)]))[0]
+    resampled_curve = np.stack([book.seed_mean(runs) for runs in real], axis=-1)
+    target = book.replicate(source, real[nearest(sizes, point)])
+    found = invert(sizes, resampled_curve, target)
+    # Finite stand-ins keep the percentile arithmetic defined; only order matters.
+    low, high = evidence.percentiles(np.clip(found, np.log2(sizes[0]) - 1,
+                                             np.log2(sizes[-1]) + 1))
+    low = low if low >= np.log2(sizes[0]) else -np.inf
+    high = high if high <= np.log2(sizes[-1]) else np.inf
     position = BELOW if point == -np.inf else ABOVE if point == np.inf else WITHIN
     return Equivalent(_as_size(point), _as_size(low), _as_size(high), sizes[0], sizes[-1],
-                      position)
+                      position, book.covers(source, real[nearest(sizes, point)]))
 
 
-def curve_point(gold, runs: list, n_labels: int, seed: int = 0) -> dict[str, float]:
-    """macro_f1 (mean over seeds) | macro_f1_std | low | high of one curve point."""
-    arrays = (np.asarray(gold), *map(np.asarray, runs))
-
-    def statistic(g, *predictions, axis=-1):
-        return np.mean([evidence.macro_f1(g, p, n_labels) for p in predictions], axis=0)
-
-    f1 = [float(evidence.macro_f1(arrays[0], p, n_labels)) for p in arrays[1:]]
-    interval = evidence.bootstrap(arrays, statistic, seed).confidence_interval
+def curve_point(book: evidence.Resamples, runs: evidence.Runs) -> dict[str, float]:
+    """macro_f1 (mean over seeds) | macro_f1_std | low | high | covers of one point."""
+    f1 = [book.point(p) for p in runs.predictions]
+    found = evidence.score(book, runs)
     return {"macro_f1": float(np.mean(f1)),
             "macro_f1_std": float(np.std(f1, ddof=1)) if len(f1) > 1 else 0.0,
-            "low": float(interval.low), "high": float(interval.high)}
+            "low": found.low, "high": found.high, "covers": found.covers}
 
 
 # -- the tables --------------------------------------------------------------------------
@@ -190,21 +187,21 @@ class Point:
     n_per_label: int
     share: float  # of the source's rows (1.0 on the real curve)
     n_train: int
-    runs: list
+    runs: evidence.Runs
 
 
-def curve_rows(task: str, gold, n_labels: int, points: list[Point]) -> list[dict]:
+def curve_rows(task: str, book: evidence.Resamples, points: list[Point]) -> list[dict]:
     """`learning_curves` rows of every point."""
     return [{"task": task, "curve": p.curve, "classifier": p.classifier,
              "n_per_label": p.n_per_label, "share": p.share, "n_train": p.n_train,
-             "seeds": len(p.runs), "n_test": len(gold),
-             **curve_point(gold, p.runs, n_labels)} for p in points]
+             "seeds": len(p.runs), "n_test": book.n_test,
+             **curve_point(book, p.runs)} for p in points]
 
 
-def equivalent_rows(task: str, gold, n_labels: int, points: list[Point],
-                    sources: dict[tuple[str, str], list]) -> list[dict]:
-    """`real_equivalents` rows: every synthetic source (`sources[source, classifier]`:
-    its seeds' predictions) against the real curve of its classifier."""
+def equivalent_rows(task: str, book: evidence.Resamples, points: list[Point],
+                    sources: dict[tuple[str, str], evidence.Runs]) -> list[dict]:
+    """`real_equivalents` rows: every synthetic source (`sources[source, classifier]`)
+    against the real curve of its classifier."""
     curve_of: dict[str, list[Point]] = {}
     for p in sorted(points, key=lambda p: p.n_per_label):
         if p.curve == REAL_CURVE:
@@ -215,12 +212,11 @@ def equivalent_rows(task: str, gold, n_labels: int, points: list[Point],
         if source in NOT_SYNTHETIC or len(real) < 2:
             continue
         sizes = [p.n_per_label for p in real]
-        found = real_equivalent(gold, sizes, [p.runs for p in real], runs, n_labels)
-        score = float(np.mean([evidence.macro_f1(np.asarray(gold), np.asarray(r), n_labels)
-                               for r in runs]))
+        found = real_equivalent(book, sizes, [p.runs for p in real], runs)
         rows.append({"task": task, "train_source": source, "classifier": classifier,
-                     "seeds": len(runs), "macro_f1": score, "equivalent": found.value,
-                     "low": found.low, "high": found.high, "position": found.position,
-                     "reading": found.reading, "smallest": sizes[0], "largest": sizes[-1],
-                     "n_test": len(gold)})
+                     "seeds": len(runs), "macro_f1": evidence.mean_point(book, runs),
+                     "equivalent": found.value, "low": found.low, "high": found.high,
+                     "position": found.position, "reading": found.reading,
+                     "smallest": sizes[0], "largest": sizes[-1], "n_test": book.n_test,
+                     "covers": found.covers})
     return rows

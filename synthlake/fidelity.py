@@ -7,9 +7,9 @@ label that was requested. Judges, each recorded by name (`vocabulary.Judge`):
                      few-shot seed pool only (the real train texts generation may show,
                      never validation or test); probabilities calibrated out of fold
                      (`CalibratedClassifierCV`, sigmoid, stratified folds)
-    real_oracle      the same, trained on the whole real train split (capped per label):
-                     a diagnostic that measures the data and the other judges, never a
-                     filter
+    real_oracle      the same, trained on the real train split (capped per label, the
+                     calibration texts left out): a diagnostic that measures the data and
+                     the other judges, never a filter
     llm              the LLM, through the same door as generation (journaled, so a re-run
                      pays nothing), asked which label fits, options in a seeded shuffled
                      order so position bias averages out; p_requested is 1 or 0 (logprobs
@@ -23,18 +23,39 @@ label that was requested. Judges, each recorded by name (`vocabulary.Judge`):
                 <the text, between triple double quotes>
                 Answer with exactly one label name from the list, or unknown if none fits.
 
+Every judge is read against real data first. The **calibration texts** are
+`fidelity.calibration_per_label` real train texts per label outside the seed pool, held
+out from every judge (`calibration_texts`). On them a judge shows its ceiling (how often
+it finds the label of a genuine text) and the filter sets its bar: per label, the
+conformal quantile of the genuine texts' `p_requested` at `fidelity.false_rejection`
+(never above `min_p`), so a genuine text is rejected with probability at most that share
+whatever the judge's calibration (with fewer than 1 / share calibration texts, at most
+1 / (n + 1)). Its false-rejection rate is measured leave-one-out on
+the same texts (each text against the bar the others set). An `unknown` answer abstains:
+counted apart, never as disagreement, and never rejected.
+
 Generation filters with the method's judge (`LabelFilter`, task YAML `fidelity`): a row
-below the bar is rejected as `label mismatch` and a later wave replaces it. Afterwards
-`judge_task` judges every row that passed the other checks, kept or filtered out, by that
-judge and by `real_oracle`. `label_fidelity` columns (partitioned by task and method; one
-row per such synthetic row and judge):
+below its label's bar is rejected as `label mismatch` and a later wave replaces it; the
+calibration verdicts go to `fidelity_calibration` (task x method):
 
-    task | method | example_id | label (requested) | kept (passed the filter) | judge |
-    predicted_label | p_requested | agrees (predicted == requested) | judged_at | run_id
+    task | method | judge | example_id | label | predicted_label | p_requested | agrees |
+    threshold (its label's bar) | rejected (leave-one-out) | judged_at | run_id
 
-`summary()` turns them into the share of rows a judge agrees with, per label, before the
-filter (every judged row) and after it (the kept ones), with its 95% Wilson interval and
-the n behind it.
+Afterwards `judge_task` judges every row that passed the other checks, kept or filtered
+out, by that judge and by `real_oracle`, and the calibration texts by `real_oracle` too.
+`label_fidelity` columns (partitioned by task and method; one row per text and judge):
+
+    task | method | example_id | label (requested, or the real label) | sample (synthetic,
+    or real_heldout: the calibration texts) | kept (passed the filter; null for real) |
+    judge | role (filter: the judge that filtered; independent) | predicted_label |
+    p_requested | agrees (predicted == requested) | rejected (the filter's verdict; null
+    for an independent judge) | judged_at | run_id
+
+`summary()` turns them into the share of named rows a judge agrees with, per label,
+before the filter (every judged row), after it (the kept ones, by independent judges
+only: the filtering judge agrees with what it kept by construction) and on the held-out
+real texts (the ceiling), with its 95% Wilson interval, the n behind it and the share the
+judge abstained on.
 """
 
 from __future__ import annotations
@@ -42,7 +63,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -50,7 +71,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import prompts, tables
 from synthlake.catalog import TaskSpec
-from synthlake.vocabulary import SHOWS_REAL, FilterStage, Judge, Method, Reason, Status
+from synthlake.vocabulary import (
+    SHOWS_REAL,
+    FilterStage,
+    Judge,
+    JudgeRole,
+    Method,
+    Reason,
+    Sample,
+    Status,
+)
 
 ORACLE_BAR = 0.9  # share of kept rows the oracle should find labelled (report, demo)
 MAX_FOLDS = 5
@@ -84,7 +114,9 @@ class EmbeddingJudge:
         from synthlake.embed import encode_memoized
 
         vectors = encode_memoized(texts)
-        base = LogisticRegression(max_iter=2000, C=1.0, random_state=seed)
+        # Balanced classes: synthetic sets are balanced by plan, real splits often not.
+        base = LogisticRegression(max_iter=2000, C=1.0, random_state=seed,
+                                  class_weight="balanced")
         folds = min(MAX_FOLDS, min(Counter(labels).values()))
         if folds < 2:  # a label with one text: nothing to calibrate on
             return cls(name, base.fit(vectors, labels), tuple(texts))
@@ -119,10 +151,26 @@ def seed_classifier(real: pd.DataFrame, spec: TaskSpec, seed: int,
     return EmbeddingJudge.fit(Judge.SEED_CLASSIFIER, texts, labels, seed)
 
 
+def calibration_texts(real: pd.DataFrame, spec: TaskSpec, seed: int) -> pd.DataFrame:
+    """example_id | text | label: per label, `fidelity.calibration_per_label` real train
+    texts outside the seed pool (seeded), held out from every judge."""
+    try:
+        shown = {i for pool in prompts.seed_pool(real, spec, seed).values()
+                 for i in pool.example_ids}
+    except ValueError:  # a label too small for a seed pool: nothing is shown
+        shown = set()
+    train = real[(real["split"] == "train") & ~real["example_id"].isin(shown)]
+    picked = (train.sort_values("example_id").sample(frac=1.0, random_state=seed)
+              .groupby("label", sort=False).head(spec.fidelity.calibration_per_label))
+    return picked[["example_id", "text", "label"]].reset_index(drop=True)
+
+
 def real_oracle(real: pd.DataFrame, spec: TaskSpec, seed: int,
                 config: FidelityConfig = DEFAULTS) -> EmbeddingJudge:
-    """Trained on the real train split, at most `config.oracle_per_label` texts per label."""
-    train = real[real["split"] == "train"]
+    """Trained on the real train split less the calibration texts, at most
+    `config.oracle_per_label` texts per label."""
+    held = set(calibration_texts(real, spec, seed)["example_id"])
+    train = real[(real["split"] == "train") & ~real["example_id"].isin(held)]
     capped = (train.sample(frac=1.0, random_state=seed).groupby("label")
               .head(config.oracle_per_label))
     return EmbeddingJudge.fit(Judge.REAL_ORACLE, capped["text"].tolist(),
@@ -203,34 +251,103 @@ async def ajudge(judge, client, texts: list[str], requested: list[str]) -> pd.Da
     return judge.judge(texts, requested)
 
 
+def conformal_bar(scores: np.ndarray, share: float, cap: float) -> float:
+    """The bar under which at most `share` of genuine texts fall: the k-th smallest of n
+    genuine scores, k = floor(share x (n + 1)) (a new genuine text falls below it with
+    probability k / (n + 1) <= share), never above `cap`. With too few texts for that
+    share (k < 1) it is the smallest genuine score (probability 1 / (n + 1)); with none,
+    `cap`."""
+    if not len(scores):
+        return cap
+    k = max(1, int(np.floor(share * (len(scores) + 1))))
+    return min(cap, float(np.sort(scores)[k - 1]))
+
+
+def leave_one_out_rejected(scores: np.ndarray, share: float, cap: float) -> np.ndarray:
+    """Whether each genuine text falls under the bar the other n - 1 set: an
+    out-of-sample false-rejection rate from the same texts."""
+    return np.array([score < conformal_bar(np.delete(scores, i), share, cap)
+                     for i, score in enumerate(scores)], dtype=bool)
+
+
 @dataclass
 class LabelFilter:
     """The filter inside generation: a row whose judge names another label, or gives the
-    requested one less than `min_p`, is rejected as `label mismatch`. An `unknown` answer
-    abstains and keeps the row: a judge that cannot tell (the embedded model mostly cannot)
-    must not empty the set; `summary().named` shows how often it abstained."""
+    requested one less than its label's bar, is rejected as `label mismatch`. The bars
+    come from `calibrate` on genuine real texts (`conformal_bar`); an `unknown` answer
+    abstains and keeps the row: a judge that cannot tell must not empty the set."""
 
     judge: object  # EmbeddingJudge or LLMJudge
     min_p: float
+    false_rejection: float
+    bars: dict[str, float] = field(default_factory=dict)
+    calibration: pd.DataFrame | None = None  # the verdicts on the calibration texts
+
+    async def calibrate(self, client, texts: pd.DataFrame) -> pd.DataFrame:
+        """Judge the calibration texts; set each label's bar; return their verdicts with
+        `threshold` and the leave-one-out `rejected` (a label with no calibration text
+        keeps `min_p`)."""
+        found = await ajudge(self.judge, client, texts["text"].tolist(), texts["label"].tolist())
+        found = pd.concat([texts[["example_id", "label"]].reset_index(drop=True), found], axis=1)
+        found["threshold"], found["rejected"] = self.min_p, False
+        for label, rows in found.groupby("label"):
+            named = rows[rows["predicted_label"] != UNKNOWN]
+            scores = named["p_requested"].to_numpy(dtype=float)
+            self.bars[label] = conformal_bar(scores, self.false_rejection, self.min_p)
+            found.loc[rows.index, "threshold"] = self.bars[label]
+            found.loc[named.index, "rejected"] = leave_one_out_rejected(
+                scores, self.false_rejection, self.min_p)
+        self.calibration = found
+        return found
 
     async def verdicts(self, client, texts: list[str], requested: list[str]) -> pd.DataFrame:
         """The judge's verdicts plus `mismatch`, one row per text."""
         found = await ajudge(self.judge, client, texts, requested)
+        bars = np.array([self.bars.get(label, self.min_p) for label in requested])
         found["mismatch"] = ((found["predicted_label"] != UNKNOWN)
-                             & (found["p_requested"] < self.min_p))
+                             & (found["p_requested"].to_numpy() < bars))
         return found
 
 
 def label_filter(spec: TaskSpec, method: str, real: pd.DataFrame, seed: int,
                  temperature: float) -> LabelFilter | None:
-    """The filter a task's `fidelity` block sets for a method (None: `judge: none`);
-    `temperature` is the LLM judge's (0, or the one an endpoint is fixed at)."""
+    """The filter a task's `fidelity` block sets for a method (None: `judge: none`),
+    not yet calibrated; `temperature` is the LLM judge's (0, or the one an endpoint is
+    fixed at)."""
     name = judge_for(spec, method)
     if name is None:
         return None
     judge = (LLMJudge(spec, method, seed, temperature) if name == Judge.LLM
              else BUILDERS[name](real, spec, seed))
-    return LabelFilter(judge, spec.fidelity.min_p)
+    return LabelFilter(judge, spec.fidelity.min_p, spec.fidelity.false_rejection)
+
+
+def calibration_summary(label_filter: LabelFilter | None) -> list[dict]:
+    """Per label, what the calibrated filter does to genuine held-out texts: label | n |
+    named (the judge named a label) | agree (of named) | bar | rejected (leave-one-out) |
+    rejected_low | rejected_high (95% Wilson)."""
+    if label_filter is None or label_filter.calibration is None:
+        return []
+    found = label_filter.calibration
+    rows = []
+    for label, group in found.groupby("label", sort=True):
+        named = group["predicted_label"] != UNKNOWN
+        rejected = int(group["rejected"].sum())
+        low, high = wilson(rejected, len(group))
+        rows.append({"label": label, "n": len(group), "named": int(named.sum()),
+                     "agree": int((group["agrees"].astype(bool) & named).sum()),
+                     "bar": round(float(group["threshold"].iloc[0]), 4), "rejected": rejected,
+                     "rejected_low": round(float(low), 3), "rejected_high": round(float(high), 3)})
+    return rows
+
+
+def calibration_rows(spec: TaskSpec, method: str, label_filter: LabelFilter) -> list[dict]:
+    """`fidelity_calibration` rows of a calibrated filter."""
+    if label_filter is None or label_filter.calibration is None:
+        return []
+    return (label_filter.calibration.assign(
+        task=spec.name, method=method, judge=str(label_filter.judge.name),
+        judged_at=pd.Timestamp.now(tz="UTC")).to_dict("records"))
 
 
 def judge_for(spec: TaskSpec, method: str) -> Judge | None:
@@ -310,12 +427,30 @@ def judged_rows(lake, task: str, method: str) -> pd.DataFrame:
     return rows[["example_id", "label", "text", "kept"]].reset_index(drop=True)
 
 
+def ceiling_rows(lake, panel: Judges, name: Judge, role: JudgeRole, method: str,
+                 held: pd.DataFrame) -> pd.DataFrame:
+    """A judge's verdicts on the calibration texts: for the filtering judge the ones
+    generation calibrated on (`fidelity_calibration`, with its leave-one-out `rejected`),
+    for any other (or where none were stored) judged now."""
+    spec = panel.spec
+    if role == JudgeRole.FILTER and lake.exists("fidelity_calibration"):
+        stored = lake.read("fidelity_calibration", where={"task": spec.name, "method": method}
+                           ).to_pandas()
+        stored = stored[stored["judge"] == str(name)]
+        if len(stored):
+            return stored[["example_id", "label", "predicted_label", "p_requested", "agrees",
+                           "rejected"]].assign(task=spec.name, method=method, judge=str(name),
+                                                 kept=None, judged_at=pd.Timestamp.now(tz="UTC"))
+    return panel.judge(name, method, held.assign(kept=None)).assign(rejected=None)
+
+
 def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | None = None,
                seed: int = 0, endpoint=None, wire=None, config: FidelityConfig | None = None
                ) -> tuple[pd.DataFrame, dict[str, int], dict]:
     """Judge every row of each method of a task that passed the checks before fidelity
     (`judged_rows`: kept and filtered out alike, so the filter's effect is measurable), by
-    the method's own judge (`judge_for`) and `real_oracle`, or by `judges`; write each
+    the method's own judge (`judge_for`) and `real_oracle`, or by `judges`, and the
+    calibration texts by the same judges (their ceiling on real data); write each
     method's `label_fidelity` partition. Returns all rows, the Delta version written per
     method (methods without rows are left alone) and the LLM judge's usage (tokens apart
     from generation's; the filter's own questions come back from the journal)."""
@@ -324,12 +459,21 @@ def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | No
     frames, versions = [], {}
     panel = Judges(lake, spec, seed, endpoint, wire, config)
     try:
+        held = calibration_texts(panel._real(), spec, seed) if exists else None
         for method, rows in candidates.items():
             if rows.empty:
                 continue
-            names = judges or tuple(j for j in (judge_for(spec, method), Judge.REAL_ORACLE) if j)
-            frame = pd.concat([panel.judge(name, method, rows) for name in names],
-                              ignore_index=True)
+            filtering = judge_for(spec, method)
+            names = judges or tuple(j for j in (filtering, Judge.REAL_ORACLE) if j)
+            parts = []
+            for name in names:
+                role = JudgeRole.FILTER if name == filtering else JudgeRole.INDEPENDENT
+                judged = panel.judge(name, method, rows)
+                judged["rejected"] = ~judged["kept"] if role == JudgeRole.FILTER else None
+                parts += [judged.assign(sample=Sample.SYNTHETIC.value, role=role.value),
+                          ceiling_rows(lake, panel, name, role, method, held).assign(
+                              sample=Sample.REAL_HELDOUT.value, role=role.value)]
+            frame = pd.concat(parts, ignore_index=True)
             versions[method] = lake.write_partition(
                 "label_fidelity", tables.from_rows("label_fidelity", frame.to_dict("records")),
                 {"task": spec.name, "method": method}, run_id)
@@ -341,23 +485,44 @@ def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | No
     return frame, versions, panel.llm_usage
 
 
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """task | method | judge | label | filter | n | agree | named | share | low | high:
-    the share of rows the judge gives their requested label, before the filter and after
-    it, with its 95% Wilson interval; `named` is the share it put in any label at all (an
-    LLM judge answering outside the labels has no signal)."""
-    from scipy.stats import binomtest
+def wilson(k, n) -> tuple[np.ndarray, np.ndarray]:
+    """95% Wilson intervals of k / n, elementwise (0 to 1 where n is 0)."""
+    from scipy.stats import norm
 
-    staged = pd.concat([frame.assign(filter=FilterStage.BEFORE.value),
-                        frame[frame["kept"].astype(bool)].assign(filter=FilterStage.AFTER.value)])
-    out = (staged.assign(named=staged["predicted_label"] != UNKNOWN)
-           .groupby(["task", "method", "judge", "label", "filter"], sort=False)
-           .agg(n=("agrees", "size"), agree=("agrees", "sum"), named=("named", "mean"))
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    z = norm.ppf(0.975)
+    safe = np.where(n > 0, n, 1)
+    p = k / safe
+    centre = (p + z * z / (2 * safe)) / (1 + z * z / safe)
+    half = z * np.sqrt(p * (1 - p) / safe + z * z / (4 * safe * safe)) / (1 + z * z / safe)
+    return np.where(n > 0, centre - half, 0.0), np.where(n > 0, centre + half, 1.0)
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """task | method | judge | role | label | filter | n | n_named | agree | named |
+    share | low | high | rejected: the share of the rows a judge named a label for that
+    it finds their requested (or real) label in, with its 95% Wilson interval: before the
+    filter, after it (independent judges only) and on held-out real texts (the ceiling).
+    `named` is the share it named a label for at all (abstentions are apart, never
+    disagreement; under half has no signal); `rejected` the share the filter rejected
+    (on real texts: its false-rejection rate, leave-one-out)."""
+    synthetic = frame[frame["sample"] == Sample.SYNTHETIC]
+    kept = synthetic["kept"].astype(bool) & (synthetic["role"] == JudgeRole.INDEPENDENT)
+    staged = pd.concat([synthetic.assign(filter=FilterStage.BEFORE.value),
+                        synthetic[kept].assign(filter=FilterStage.AFTER.value),
+                        frame[frame["sample"] == Sample.REAL_HELDOUT].assign(
+                            filter=FilterStage.REAL_HELDOUT.value)])
+    staged = staged.assign(named=staged["predicted_label"] != UNKNOWN,
+                           rejected=staged["rejected"].astype("float"))
+    staged["agree"] = staged["agrees"].astype(bool) & staged["named"]
+    out = (staged.groupby(["task", "method", "judge", "role", "label", "filter"], sort=False)
+           .agg(n=("agree", "size"), n_named=("named", "sum"), agree=("agree", "sum"),
+                rejected=("rejected", "mean"))
            .reset_index())
-    intervals = [binomtest(int(k), int(n)).proportion_ci(method="wilson")
-                 for k, n in zip(out["agree"], out["n"], strict=True)]
-    out["share"] = (out["agree"] / out["n"]).round(3)
-    out["low"] = np.round([ci.low for ci in intervals], 3)
-    out["high"] = np.round([ci.high for ci in intervals], 3)
-    return out.sort_values(["task", "method", "judge", "label"], kind="stable",
+    low, high = wilson(out["agree"], out["n_named"])
+    out["named"] = (out["n_named"] / out["n"]).round(3)
+    out["share"] = (out["agree"] / out["n_named"].where(out["n_named"] > 0)).round(3)
+    out["low"], out["high"] = np.round(low, 3), np.round(high, 3)
+    out["rejected"] = out["rejected"].round(3)
+    return out.sort_values(["task", "method", "judge", "label", "filter"], kind="stable",
                            ignore_index=True)

@@ -17,6 +17,9 @@ the same prompts, finds every answer in the journal, and sends nothing.
     fidelity_judge | judged_label | p_requested | created_at |
     attributes (list of {dimension, value}: what an attributed request asked for) | run_id
 
+`fidelity_calibration` (task x method): the label filter's verdicts on held-out real
+texts, which set its per-label bars (`fidelity.LabelFilter.calibrate`).
+
 `llm_responses` columns (the raw journal of this task and method):
 
     request_key | task | method | model | messages (JSON) | params (JSON) | text |
@@ -123,6 +126,9 @@ class GenerationReport:
     judge: str | None = None  # of the label filter; None: not filtered
     mismatched: dict[str, int] = field(default_factory=dict)  # label mismatches per label
     judge_usage: dict = field(default_factory=dict)  # the filter's LLM requests, apart
+    # Per label, what the filter did to held-out genuine texts (`fidelity.calibrate_note`).
+    calibration: list[dict] = field(default_factory=list)
+    calibration_version: int | None = None
 
     def unfiltered_shortfall(self) -> int:
         """What the plan misses even counting the rows only the label filter rejected:
@@ -448,6 +454,7 @@ class Generation:
     candidates: list[Candidate]
     report: GenerationReport
     prompt_version: str | None
+    label_filter: fidelity.LabelFilter | None = None  # calibrated
 
 
 def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationConfig,
@@ -471,13 +478,19 @@ def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationCo
                             "applies other temperatures")
     label_filter = fidelity.label_filter(spec, method, real, config.seed,
                                          0.0 if fixed is None else fixed)
+
+    async def calibrated_run(client):
+        if label_filter is not None:  # its bars first, from genuine held-out texts
+            await label_filter.calibrate(client, fidelity.calibration_texts(real, spec, config.seed))
+        return await Generator(client, spec, method, config, test_texts, progress,
+                               label_filter, attribute_set).run(pools)
+
     with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
-        candidates, usage = llm.run(lambda client: Generator(
-            client, spec, method, config, test_texts, progress, label_filter,
-            attribute_set).run(pools))
+        candidates, usage = llm.run(calibrated_run)
     report = report_of(spec, method, llm.model_label, candidates, config, usage)
     report.judge = label_filter and str(label_filter.judge.name)
-    return Generation(candidates, report, version)
+    report.calibration = fidelity.calibration_summary(label_filter)
+    return Generation(candidates, report, version, label_filter)
 
 
 def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
@@ -498,5 +511,9 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     report.examples_version = lake.write_partition(
         "synthetic_examples",
         synthetic_table(spec, method, candidates, config, report.judge, found.prompt_version),
+        partition, run_id)
+    report.calibration_version = lake.write_partition(
+        "fidelity_calibration", tables.from_rows(
+            "fidelity_calibration", fidelity.calibration_rows(spec, method, found.label_filter)),
         partition, run_id)
     return report

@@ -170,6 +170,9 @@ def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = N
                                          0.0 if fixed is None else fixed)
     rows, candidates, usage, scored = [], [], {}, None
     with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
+        if label_filter is not None:  # its bars from genuine held-out texts, as generation
+            llm.run(lambda client: label_filter.calibrate(
+                client, fidelity.calibration_texts(real, spec, config.seed)))
         for round_, quota in enumerate(shares[1:], start=1):
             scored = score(spec, frame, pool, test, config, round_ - 1, scored)
             rows.append(scored.row)
@@ -247,3 +250,6 @@ def _write(lake: Lake, spec: TaskSpec, run_id: str, frame: pd.DataFrame, candida
                          partition, run_id)
     lake.write_partition("synthetic_examples",
                          pa.Table.from_pandas(synthetic, preserve_index=False), partition, run_id)
+    lake.write_partition("fidelity_calibration", tables.from_rows(
+        "fidelity_calibration", fidelity.calibration_rows(spec, METHOD, label_filter)),
+        partition, run_id)

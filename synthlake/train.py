@@ -2,32 +2,48 @@
 
 Training sources of a task (configurable):
 
-    real_full             all real train texts (capped at `max_train_real`, stratified)
-    real                  real train texts, as many per label as the few-shot set has
+    real_full             all real train texts
+    real_capped           instead of real_full where `max_train_real` caps it: a stratified
+                          sample of that many, drawn afresh by each seed
+    real                  real train texts, as many per label as the few-shot set has,
+                          drawn afresh by each seed
     zero_shot, few_shot,  the accepted synthetic texts of that method (the label filter
     attributed            kept them)
     real_small+few_shot   the real texts shown as demonstrations plus the few-shot texts
                           (the paper's augmentation study)
     <method>_unfiltered   as many texts per label as the filtered source, drawn from the
                           rows that passed every check but the label filter: what the
-                          filter changes. Trained only where the filter rejected something
-                          (otherwise they are the filtered rows again)
+                          filter changes, drawn afresh by each seed. Trained only where the
+                          filter rejected something (otherwise they are the filtered rows)
+
+Seeds: every seed re-draws every sampled training set (the drawn sources above, each
+learning-curve point, each share of a synthetic set); a fixed set (real_full, a method's
+rows) is trained once per seed only by a classifier whose seed changes the model
+(fine-tuning). Both classifiers weight the classes as `class_weight="balanced"` does
+(n / (labels x n_label)), so an imbalanced real train split is not a crippled baseline
+under macro-F1.
 
 Classifiers:
 
     finetune   transformers fine-tuning (default: the packaged all-MiniLM-L6-v2 with a new
-               classification head; any Hugging Face model id or path). Dynamic padding,
+               classification head; any Hugging Face model id or path), cross-entropy
+               with balanced class weights. Dynamic padding,
                length-sorted batches, the task's `max_length_tokens`, the epoch with the best
                macro-F1 on a validation split drawn from the training source (never the
                real test set) is kept.
-    logreg     frozen sentence embeddings + logistic regression (fast).
+    logreg     frozen sentence embeddings + logistic regression (fast), balanced classes.
 
 `evaluations` columns (partitioned by task):
 
     task | train_source | classifier | seed | n_train | n_validation | macro_f1 | accuracy |
-    macro_f1_low | macro_f1_high | accuracy_low | accuracy_high (95% test-set bootstrap,
-    `evidence`) | per_class (JSON: label -> precision, recall, f1, support) | test_split |
-    n_test | epochs_run | best_epoch | model_path | trained_at
+    macro_f1_low | macro_f1_high | accuracy_low | accuracy_high (95% bootstrap over the
+    test texts of this one run, `evidence`) | per_class (JSON: label -> precision, recall,
+    f1, support) | test_split | n_test | epochs_run | best_epoch | class_weight |
+    model_path | trained_at
+
+`source_scores` (one row per source x classifier: the mean over its runs, with the
+interval over test texts x training draws, `evidence.score_rows`) is what the headline
+reads.
 
 `predictions` columns: task | train_source | classifier | seed | example_id | predicted | gold
 
@@ -62,8 +78,10 @@ class TrainConfig(BaseModel):
                                        + ", ".join(TrainSource))
     classifiers: list[Classifier] = Field(list(Classifier), description="classifiers: "
                                           + ", ".join(Classifier))
-    seeds: list[int] = Field([0, 1, 2], description="seeds; one run per source, "
-                             "classifier and seed")
+    seeds: list[int] = Field([0, 1, 2, 3, 4], min_length=1, description="seeds: each "
+                             "re-draws every sampled training set (size-matched real, curve "
+                             "points, shares); a fixed set trains once per seed only when "
+                             "fine-tuned")
     model: str = Field("all-MiniLM-L6-v2", description="base model to fine-tune and to "
                        "embed for logreg: a Hugging Face id or a path")
     epochs: int = Field(3, ge=1, description="fine-tuning epochs (the best on validation is kept)")
@@ -71,12 +89,18 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(5e-5, gt=0, description="fine-tuning learning rate (AdamW)")
     validation_share: float = Field(0.1, ge=0, lt=1, description="share of each training "
                                     "source held out to choose the epoch")
-    max_train_real: int = Field(4000, ge=1, description="cap on real_full training texts "
-                                "(stratified)")
+    max_train_real: int | None = Field(None, ge=1, description="cap on the real baseline's "
+                                       "training texts; none: all (real_full); a cap trains "
+                                       "`real_capped` instead, drawn per seed")
     max_test: int = Field(2000, ge=1, description="cap on real test texts (stratified)")
     save_models: bool = Field(True, description="keep fine-tuned models under the lake")
-    curve_max_per_label: int = Field(256, ge=0, description="largest n per label of the real "
-                                     "learning curve (4, 8, 16, ...); 0: no curves")
+    curve_max_per_label: int | None = Field(None, ge=0, description="largest n per label of "
+                                            "the real learning curve (4, 8, 16, ...); none: up "
+                                            "to all real train texts; 0: no curves")
+    curve_beyond: int = Field(1, ge=0, description="doublings of the real curve past the "
+                              "first point at or above the best synthetic source's upper "
+                              "95% bound (so its interval is bracketed); the curve stops "
+                              "there or at all real texts")
     curve_shares: list[float] = Field([0.25, 0.5], description="shares of each generated "
                                       "source's rows its own curve trains on (1 is its main run)")
     curve_classifiers: list[Classifier] = Field(list(Classifier), description="classifiers "
@@ -97,11 +121,33 @@ def real_train(lake, spec: TaskSpec) -> pd.DataFrame:
     return real.assign(origin="real")[SOURCE_COLUMNS]
 
 
+@dataclass(eq=False)
+class Source:
+    """A training source: `draw(seed)` gives its rows for one seed; `drawn` says whether
+    seeds draw different rows (else one fixed set)."""
+
+    rows: pd.DataFrame  # every row it draws from (a fixed set: the rows)
+    drawn: bool = False
+    counts: pd.Series | None = None  # per label, how many a draw takes (matched draws)
+    cap: int | None = None  # a stratified cap (real_capped)
+
+    def draw(self, seed: int) -> pd.DataFrame:
+        if self.counts is not None:
+            return matched_sample(self.rows, self.counts, seed)
+        if self.cap is not None:
+            return stratified_cap(self.rows, self.cap, seed)
+        return self.rows
+
+    @property
+    def size(self) -> int:
+        return len(self.draw(0))
+
+
 def training_sources(lake, spec: TaskSpec, config: TrainConfig, train: pd.DataFrame,
-                     gated: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
-    """example_id | text | label | origin (real or a method) frames of every requested
-    source that has data; `train` is the real train split (`real_train`). The rows of the
-    `gated` methods (their generation failed a blocking check) train nothing."""
+                     gated: Iterable[str] = ()) -> dict[str, Source]:
+    """Every requested source that has data (frames of example_id | text | label |
+    origin, real or a method); `train` is the real train split (`real_train`). The rows
+    of the `gated` methods (their generation failed a blocking check) train nothing."""
     synthetic = pd.DataFrame(columns=["method", "example_id", "text", "label", "status",
                                       "reason", "demo_example_ids"])
     if lake.exists("synthetic_examples"):
@@ -115,28 +161,37 @@ def training_sources(lake, spec: TaskSpec, config: TrainConfig, train: pd.DataFr
     few = by_method[Method.FEW_SHOT]
     shown = {i for ids in few["demo_example_ids"] for i in (ids if ids is not None else [])}
     reference = few if len(few) else by_method[Method.ZERO_SHOT]
+    capped = config.max_train_real is not None and len(train) > config.max_train_real
     candidates = {
-        TrainSource.REAL_FULL: stratified_cap(train, config.max_train_real, seed=0),
-        TrainSource.REAL: matched_sample(train, reference["label"].value_counts(), seed=0),
-        **{FILTERED[m]: by_method[m] for m in Method},
-        TrainSource.REAL_SMALL_FEW_SHOT: pd.concat([train[train["example_id"].isin(shown)], few])
-        if len(few) else few,
+        TrainSource.REAL_FULL: Source(train) if not capped else None,
+        TrainSource.REAL_CAPPED: Source(train, True, cap=config.max_train_real) if capped else None,
+        TrainSource.REAL: Source(train, True, reference["label"].value_counts()),
+        **{FILTERED[m]: Source(by_method[m]) for m in Method},
+        TrainSource.REAL_SMALL_FEW_SHOT: Source(pd.concat([train[train["example_id"].isin(shown)],
+                                                           few]) if len(few) else few),
         **{UNFILTERED[m]: unfiltered(passed[passed["method"] == m], by_method[m]) for m in Method},
     }
-    return {name: frame[SOURCE_COLUMNS].reset_index(drop=True)
-            for name, frame in candidates.items()
-            if name in config.sources and len(frame) and frame["label"].nunique() >= 2}
+    wanted = set(config.sources) | ({TrainSource.REAL_CAPPED}
+                                    if TrainSource.REAL_FULL in config.sources else set())
+    sources = {}
+    for name, source in candidates.items():
+        if source is None or name not in wanted:
+            continue
+        source.rows = source.rows[SOURCE_COLUMNS].reset_index(drop=True)
+        if len(source.rows) and source.draw(0)["label"].nunique() >= 2:
+            sources[str(name)] = source
+    return sources
 
 
 SOURCE_COLUMNS = ["example_id", "text", "label", "origin"]
 
 
-def unfiltered(passed: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
-    """As many rows per label as `kept`, drawn from the rows that passed every check but
-    the label filter; empty when the filter rejected nothing (the same rows again)."""
+def unfiltered(passed: pd.DataFrame, kept: pd.DataFrame) -> Source:
+    """As many rows per label as `kept`, drawn (per seed) from the rows that passed every
+    check but the label filter; empty when the filter rejected nothing (the same rows)."""
     if len(passed) == len(kept):
-        return kept.iloc[:0]
-    return matched_sample(passed, kept["label"].value_counts(), seed=0)
+        return Source(kept.iloc[:0])
+    return Source(passed, True, kept["label"].value_counts())
 
 
 def stratified_cap(frame: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
@@ -149,7 +204,8 @@ def stratified_cap(frame: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
 
 
 def matched_sample(frame: pd.DataFrame, counts: pd.Series, seed: int) -> pd.DataFrame:
-    """Real texts with the same count per label as a synthetic set."""
+    """Texts with the same count per label as a synthetic set (a label with fewer gives
+    all it has)."""
     parts = [frame[frame["label"] == label].sample(
         n=min(int(n), int((frame["label"] == label).sum())), random_state=seed)
         for label, n in counts.items()]
@@ -186,6 +242,17 @@ def metrics(gold: list[int], predicted: list[int], labels: list[str]) -> dict:
 
 
 # -- classifiers -------------------------------------------------------------------------
+CLASS_WEIGHT = "balanced"  # what `evaluations.class_weight` records for every run
+
+
+def balanced_weights(labels: list[int], n_labels: int) -> list[float]:
+    """scikit-learn's "balanced" weights, n / (labels present x n_label); 0 for a label
+    absent from training."""
+    counts = np.bincount(labels, minlength=n_labels)
+    present = int((counts > 0).sum())
+    return [len(labels) / (present * c) if c else 0.0 for c in counts]
+
+
 def seed_everything(seed: int) -> None:
     import torch
 
@@ -258,7 +325,8 @@ class FineTuner:
         optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate)
         rng = random.Random(self.seed)
         best_score, best_state = -1.0, None
-        labels = torch.tensor(train.labels)
+        loss = torch.nn.CrossEntropyLoss(weight=torch.tensor(
+            balanced_weights(train.labels, len(self.spec.labels)), dtype=torch.float32))
         for epoch in range(1, self.config.epochs + 1):
             self.model.train()
             # The data map's input, read off the training passes as dataset cartography
@@ -266,13 +334,13 @@ class FineTuner:
             p_label = np.zeros(len(features))
             correct = np.zeros(len(features), dtype=bool)
             for rows, batch in self._batches(features, train.labels, rng):
+                gold = batch.pop("labels")
                 output = self.model(**batch)
-                output.loss.backward()
+                loss(output.logits, gold).backward()
                 optimizer.step()
                 optimizer.zero_grad()
                 with torch.no_grad():
                     proba = torch.softmax(output.logits, -1)
-                    gold = labels[rows]
                     p_label[rows] = proba[torch.arange(len(rows)), gold].numpy()
                     correct[rows] = (proba.argmax(-1) == gold).numpy()
             self.epoch_p.append(p_label)
@@ -326,7 +394,8 @@ class EmbeddingLogReg:
     def fit(self, train: Split, validation: Split) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        self.model = LogisticRegression(max_iter=2000, random_state=self.seed, C=1.0)
+        self.model = LogisticRegression(max_iter=2000, random_state=self.seed, C=1.0,
+                                        class_weight=CLASS_WEIGHT)
         self.model.fit(self._encode(train.texts + validation.texts),
                        train.labels + validation.labels)
 
@@ -399,7 +468,7 @@ def run_one(lake, spec: TaskSpec, config: TrainConfig, source: str, frame: pd.Da
         "macro_f1": result["macro_f1"], "accuracy": result["accuracy"], **intervals,
         "per_class": json.dumps(result["per_class"]), "test_split": "test",
         "n_test": len(gold.labels), "epochs_run": model.epochs_run,
-        "best_epoch": model.best_epoch, "model_path": path,
+        "best_epoch": model.best_epoch, "class_weight": CLASS_WEIGHT, "model_path": path,
         "trained_at": pd.Timestamp.now(tz="UTC"),
     }
     dynamics = (cartography.dynamics_rows(np.array(model.epoch_p), np.array(model.epoch_correct),
@@ -408,9 +477,10 @@ def run_one(lake, spec: TaskSpec, config: TrainConfig, source: str, frame: pd.Da
     return Run(evaluation, predicted, dynamics)
 
 
-def seeds_of(config: TrainConfig, classifier: str) -> list[int]:
-    """The configured seeds for a classifier a seed changes; the first one otherwise."""
-    return config.seeds if classifier in SEEDED else config.seeds[:1]
+def seeds_of(config: TrainConfig, classifier: str, drawn: bool) -> list[int]:
+    """Every configured seed where a seed changes something (the training draw, or the
+    model: fine-tuning); the first one otherwise (the same model again)."""
+    return config.seeds if drawn or classifier in SEEDED else config.seeds[:1]
 
 
 @dataclass(eq=False)
@@ -425,58 +495,99 @@ class Job:
     key: tuple
 
 
-def main_jobs(sources: dict[str, pd.DataFrame], config: TrainConfig) -> list[Job]:
-    return [Job(source, frame, classifier, seed, (source, classifier, seed))
-            for source, frame in sources.items() for classifier in config.classifiers
-            for seed in seeds_of(config, classifier)]
+def main_jobs(sources: dict[str, Source], config: TrainConfig) -> list[Job]:
+    return [Job(name, source.draw(seed), classifier, seed, (name, classifier, seed))
+            for name, source in sources.items() for classifier in config.classifiers
+            for seed in seeds_of(config, classifier, source.drawn)]
 
 
-def curve_jobs(real: pd.DataFrame, sources: dict[str, pd.DataFrame],
-               config: TrainConfig) -> list[Job]:
-    """The real learning curve of every classifier and each generated source's shares
-    (`curves`); nothing when the grid has fewer than 2 points."""
-    sizes = curves.grid(int(real["label"].value_counts().max()), config.curve_max_per_label)
-    if len(sizes) < 2:
-        return []
+def share_jobs(sources: dict[str, Source], classifier: str, config: TrainConfig) -> list[Job]:
+    """Each generated source's own curve: `curve_shares` of its rows, drawn per seed."""
     jobs = []
-    for classifier in (c for c in config.classifiers if c in config.curve_classifiers):
-        for seed in seeds_of(config, classifier):
-            for n in sizes:
-                frame = curves.nested_sample(real, n, seed)
-                jobs.append(Job(f"real, {n} per label", frame, classifier, seed,
-                                (curves.REAL_CURVE, classifier, n, 1.0, len(frame), seed)))
-            for source in (s for s in curves.OWN_CURVES if s in sources):
-                for share in sorted(config.curve_shares):
-                    frame = curves.share_sample(sources[source], share, seed)
-                    jobs.append(Job(f"{source}, {share:.0%}", frame, classifier, seed,
-                                    (source, classifier, curves.per_label(frame), share,
-                                     len(frame), seed)))
+    for name in (s for s in curves.OWN_CURVES if s in sources):
+        for share in sorted(config.curve_shares):
+            for seed in config.seeds:
+                frame = curves.share_sample(sources[name].rows, share, seed)
+                jobs.append(Job(f"{name}, {share:.0%}", frame, classifier, seed,
+                                (name, classifier, curves.per_label(frame), share,
+                                 len(frame), seed)))
+    return jobs
+
+
+def real_point_jobs(real: pd.DataFrame, n: int, classifier: str, config: TrainConfig) -> list[Job]:
+    jobs = []
+    for seed in config.seeds:
+        frame = curves.nested_sample(real, n, seed)
+        jobs.append(Job(f"real, {n} per label", frame, classifier, seed,
+                        (curves.REAL_CURVE, classifier, n, 1.0, len(frame), seed)))
+    return jobs
+
+
+class Trainer:
+    """Runs jobs on one task's test split, counting them for the progress stage."""
+
+    def __init__(self, lake, spec: TaskSpec, config: TrainConfig, gold: Split, log, total: int):
+        self.lake, self.spec, self.config, self.gold, self.log = lake, spec, config, gold, log
+        self.done: dict[tuple, Run] = {}
+        self.total = total
+
+    def run(self, jobs: list[Job], save: bool = False) -> list[Run]:
+        found = []
+        for job in jobs:
+            self.done[job.key] = run_one(self.lake, self.spec, self.config, job.name, job.frame,
+                                         job.classifier, job.seed, self.gold, self.log, save)
+            found.append(self.done[job.key])
+            self.total = max(self.total, len(self.done))
+            advance(f"{self.spec.name} training", len(self.done), self.total)
+        return found
+
+
+def real_curve(trainer: Trainer, real: pd.DataFrame, classifier: str, target: float,
+               book) -> list[Job]:
+    """The real curve's points on the grid (`curves.grid`), grown until
+    `curve_beyond` doublings past the first point whose mean reaches `target` (the
+    highest upper bound of a synthetic source's macro-F1), or to the grid's top."""
+    config, jobs, beyond = trainer.config, [], None
+    for n in curves.grid(int(real["label"].value_counts().max()), config.curve_max_per_label):
+        point = real_point_jobs(real, n, classifier, config)
+        runs = trainer.run(point)
+        jobs += point
+        mean = float(np.mean([book.point(r.predicted) for r in runs]))
+        beyond = (0 if mean >= target else None) if beyond is None else beyond + 1
+        if beyond is not None and beyond >= config.curve_beyond:
+            break
     return jobs
 
 
 def curve_points(curve_runs: dict[tuple, Run], runs: dict[tuple[str, str, int], Run],
-                 sources: dict[str, pd.DataFrame]) -> list[curves.Point]:
-    """The curves' points, each with its seeds' predictions; a generated source's 100%
-    point is its main run. The n of a share point is the first seed's (they agree)."""
+                 sources: dict[str, Source]) -> list[curves.Point]:
+    """The curves' points, each with its seeds' predictions (all drawn); a generated
+    source's 100% point is its main run (one fixed set). The n of a share point is the
+    first seed's (they agree)."""
+    from synthlake.evidence import Runs
+
     grouped: dict[tuple, list] = {}
     for (*point, _seed), run in curve_runs.items():
         grouped.setdefault(tuple(point), []).append(run.predicted)
+    points = [curves.Point(*point, Runs(found, drawn=True)) for point, found in grouped.items()]
     curved = {key[1] for key in curve_runs}  # the classifiers the curves trained
+    whole: dict[tuple, list] = {}
     for source, classifier, seed in runs:
         if source in curves.OWN_CURVES and classifier in curved:
-            point = (source, classifier, curves.per_label(sources[source]), 1.0,
-                     len(sources[source]))
-            grouped.setdefault(point, []).append(runs[source, classifier, seed].predicted)
-    return [curves.Point(*point, found) for point, found in grouped.items()]
+            rows = sources[source].rows
+            whole.setdefault((source, classifier, curves.per_label(rows), 1.0, len(rows)),
+                             []).append(runs[source, classifier, seed].predicted)
+    return points + [curves.Point(*point, Runs(found, drawn=False))
+                     for point, found in whole.items()]
 
 
 def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | None = None,
                        log=print) -> pd.DataFrame:
-    """Every source x classifier x seed (one seed for a classifier the seed does not
-    change), then the learning curves; writes `evaluations`, `predictions`,
-    `training_dynamics`, `comparisons`, `learning_curves` and `real_equivalents` (one
-    commit each, this task's partition) and returns the evaluations. Each run trained is
-    a step of the progress stage "<task> training"."""
+    """Every source x classifier x seed (one seed where a seed changes nothing), then the
+    learning curves; writes `evaluations`, `predictions`, `training_dynamics`,
+    `source_scores`, `comparisons`, `learning_curves` and `real_equivalents` (one commit
+    each, this task's partition) and returns the evaluations. Each run trained is a step
+    of the progress stage "<task> training"."""
     from synthlake import evidence
 
     config = config or TrainConfig()
@@ -489,36 +600,67 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     sources = training_sources(lake, spec, config, real, gated)
     test = test_split(lake, spec, config.max_test)
     gold = as_split(test, spec, ids=True)
+    book = evidence.Resamples(gold.labels, len(spec.labels))
     main = main_jobs(sources, config)
-    curve = curve_jobs(real, sources, config) if config.curve_max_per_label else []
-    done: dict[tuple, Run] = {}
-    for k, job in enumerate(main + curve, start=1):
-        done[job.key] = run_one(lake, spec, config, job.name, job.frame, job.classifier,
-                                job.seed, gold, log, save=k <= len(main))
-        advance(f"{spec.name} training", k, len(main) + len(curve))
-    runs = {job.key: done[job.key] for job in main}
+    curved = [c for c in config.classifiers if c in config.curve_classifiers] \
+        if config.curve_max_per_label != 0 else []
+    grid = curves.grid(int(real["label"].value_counts().max()), config.curve_max_per_label)
+    trainer = Trainer(lake, spec, config, gold, log,
+                      len(main) + len(curved) * len(config.seeds) * len(grid))
+    trainer.run(main, save=True)
+    runs = {job.key: trainer.done[job.key] for job in main}
+    by_source = {key: evidence.Runs(found, sources[key[0]].drawn) for key, found in
+                 evidence_runs({key: run.predicted for key, run in runs.items()}).items()}
+    curve: list[Job] = []
+    for classifier in curved if len(grid) >= 2 else []:
+        scores = [evidence.score(book, r, evidence.reference_of(s, by_source, c)).high
+                  for (s, c), r in by_source.items()
+                  if c == classifier and s not in curves.NOT_SYNTHETIC]
+        curve += real_curve(trainer, real, classifier, max(scores, default=0.0), book)
+        shares = share_jobs(sources, classifier, config)
+        trainer.run(shares)
+        curve += shares
+    advance(f"{spec.name} training", trainer.total, trainer.total)
+    write_results(lake, spec, run_id, book, gold, runs, by_source, sources,
+                  curve_points({job.key: trainer.done[job.key] for job in curve}, runs, sources))
+    return pd.DataFrame([run.evaluation for run in runs.values()])
+
+
+def evidence_runs(predicted: dict[tuple[str, str, int], list]) -> dict[tuple[str, str], list]:
+    """Each (source, classifier)'s predictions, one per seed in seed order."""
+    found: dict[tuple[str, str], list] = {}
+    for (source, classifier, _seed), p in sorted(predicted.items(), key=lambda kv: kv[0]):
+        found.setdefault((source, classifier), []).append(p)
+    return found
+
+
+def write_results(lake, spec: TaskSpec, run_id: str, book, gold: Split,
+                  runs: dict[tuple, Run], by_source: dict, sources: dict[str, Source],
+                  points: list[curves.Point]) -> None:
+    """The task's partition of every table training writes, one commit each."""
+    from synthlake import evidence
+
     names = spec.label_names
     predictions = [{**run.evaluation, "example_id": i, "predicted": names[p], "gold": names[g]}
                    for run in runs.values()
                    for i, p, g in zip(gold.ids, run.predicted, gold.labels, strict=True)]
-    frame = pd.DataFrame([run.evaluation for run in runs.values()])
     partition = {"task": spec.name}
-    lake.write_partition("predictions", tables.from_rows("predictions", predictions), partition,
-                         run_id)
-    lake.write_partition("evaluations", tables.from_rows("evaluations", frame.to_dict("records")),
+    sizes = {name: len(source.draw(0)) for name, source in sources.items()}
+
+    # One call per table, named: tests/unit/test_tables.py finds every table written.
+    lake.write_partition("predictions", tables.from_rows("predictions", predictions),
                          partition, run_id)
+    lake.write_partition("evaluations", tables.from_rows(
+        "evaluations", [run.evaluation for run in runs.values()]), partition, run_id)
     lake.write_partition("training_dynamics", tables.from_rows(
         "training_dynamics", [row for run in runs.values() for row in run.dynamics]),
         partition, run_id)
-    lake.write_partition("comparisons", tables.from_rows("comparisons", evidence.comparisons(
-        spec.name, gold.labels, {key: run.predicted for key, run in runs.items()},
-        len(names))), partition, run_id)
-    points = curve_points({job.key: done[job.key] for job in curve}, runs, sources)
-    by_source = evidence.by_source({key: run.predicted for key, run in runs.items()})
+    lake.write_partition("source_scores", tables.from_rows(
+        "source_scores", evidence.score_rows(spec.name, book, by_source, sizes)), partition, run_id)
+    lake.write_partition("comparisons", tables.from_rows(
+        "comparisons", evidence.comparisons(spec.name, book, by_source)), partition, run_id)
     lake.write_partition("learning_curves", tables.from_rows(
-        "learning_curves", curves.curve_rows(spec.name, gold.labels, len(names), points)),
-        partition, run_id)
+        "learning_curves", curves.curve_rows(spec.name, book, points)), partition, run_id)
     lake.write_partition("real_equivalents", tables.from_rows(
-        "real_equivalents", curves.equivalent_rows(spec.name, gold.labels, len(names), points,
-                                                   by_source)), partition, run_id)
-    return frame
+        "real_equivalents", curves.equivalent_rows(spec.name, book, points, by_source)),
+        partition, run_id)

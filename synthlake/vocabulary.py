@@ -31,7 +31,8 @@ SHOWS_REAL = (Method.FEW_SHOT, Method.ERROR_DRIVEN)  # requests show real train 
 class TrainSource(StrEnum):
     """What a classifier is trained on."""
 
-    REAL_FULL = "real_full"  # all real train texts (capped)
+    REAL_FULL = "real_full"  # all real train texts
+    REAL_CAPPED = "real_capped"  # a stratified sample of them (`max_train_real`), per seed
     REAL = "real"  # real train texts, as many per label as the synthetic set
     ZERO_SHOT = "zero_shot"  # the rows the label filter kept
     ZERO_SHOT_UNFILTERED = "zero_shot_unfiltered"  # as many, before the label filter
@@ -66,7 +67,22 @@ class FilterStage(StrEnum):
     """Which rows a label-fidelity figure counts (`fidelity.summary`, label_fidelity.sql)."""
 
     BEFORE = "before"  # every row that passed the other checks
-    AFTER = "after"  # the rows the label filter kept
+    AFTER = "after"  # the rows the label filter kept (independent judges only)
+    REAL_HELDOUT = "real_heldout"  # held-out real texts of the label: the judge's ceiling
+
+
+class Sample(StrEnum):
+    """What a `label_fidelity` row judged."""
+
+    SYNTHETIC = "synthetic"  # a generated row
+    REAL_HELDOUT = "real_heldout"  # a calibration text: real, held out from every judge
+
+
+class JudgeRole(StrEnum):
+    """A judge's part in a method's generation (`label_fidelity.role`)."""
+
+    FILTER = "filter"  # it filtered the rows: its post-filter agreement is not evidence
+    INDEPENDENT = "independent"  # it did not
 
 
 class Region(StrEnum):
@@ -116,7 +132,8 @@ SET_REASONS = (Reason.DUPLICATE, Reason.NEAR_DUPLICATE, Reason.COPIES_DEMONSTRAT
                Reason.MATCHES_REAL_TEST, Reason.SURPLUS)
 
 ALL = {"method": Method, "train_source": TrainSource, "classifier": Classifier,
-       "judge": Judge, "filter": FilterStage, "region": Region, "status": Status, "reason": Reason,
+       "judge": Judge, "filter": FilterStage, "sample": Sample, "role": JudgeRole,
+       "region": Region, "status": Status, "reason": Reason,
        "attribute_source": AttributeSource}
 
 

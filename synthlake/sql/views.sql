@@ -18,7 +18,8 @@ FROM real_examples
 GROUP BY ALL;
 
 -- The headline table: every task x training source x classifier, mean and sample std
--- over seeds, the widest of the seeds' 95% test-set bootstrap intervals, and the gap to
+-- over seeds, the 95% interval of the mean over test texts x training draws
+-- (`source_scores`, with what it covers), and the gap to
 -- the same classifier trained on all real data (real_full minus this source: positive
 -- means this source is worse) with its 95% paired-bootstrap interval (`comparisons`),
 -- and a synthetic source's worth in real texts per label (`real_equivalents`).
@@ -27,16 +28,18 @@ WITH runs AS (
     SELECT task, train_source, classifier,
            count(*) AS seeds, max(n_train) AS n_train, max(n_test) AS n_test,
            avg(macro_f1) AS macro_f1, coalesce(stddev_samp(macro_f1), 0) AS macro_f1_std,
-           min(macro_f1_low) AS macro_f1_low, max(macro_f1_high) AS macro_f1_high,
            avg(accuracy) AS accuracy, coalesce(stddev_samp(accuracy), 0) AS accuracy_std,
-           min(accuracy_low) AS accuracy_low, max(accuracy_high) AS accuracy_high
+           any_value(class_weight) AS class_weight
     FROM evaluations
     GROUP BY ALL
 )
-SELECT r.*, f.macro_f1 - r.macro_f1 AS gap_to_real_full,
+SELECT r.*, s.low AS macro_f1_low, s.high AS macro_f1_high, s.drawn, s.covers,
+       f.macro_f1 - r.macro_f1 AS gap_to_real_full,
        -c.high AS gap_low, -c.low AS gap_high, c.distinguishable AS gap_distinguishable,
        e.reading AS real_equivalent
 FROM runs r
+LEFT JOIN source_scores s
+  ON s.task = r.task AND s.classifier = r.classifier AND s.train_source = r.train_source
 LEFT JOIN runs f
   ON f.task = r.task AND f.classifier = r.classifier AND f.train_source = 'real_full'
 LEFT JOIN comparisons c

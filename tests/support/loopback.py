@@ -21,6 +21,9 @@ one (coins seeded by the request); each verdict is logged as `{"judged":
 The batch API (`/v1/files`, `/v1/batches`) is served too, with a provider's delay,
 failed lines and expiries (`--batch-delay`, `--batch-fail-rate`, `--batch-expire-rate`;
 tests/support/batches.py).
+With `--serve-real FILE` (tests/support/known_answer.py) a generation request gets a
+held-out real text of the requested label and a label-fidelity question its true label:
+a generator whose answer is known.
 With `--max-request-bytes N` a larger request body gets the 400 a model answers when its
 context length is exceeded.
 With `--rate-limit R` it also enforces a provider's limit of R requests per second (a
@@ -73,7 +76,8 @@ class FaultServer:
                  faults_per_request: int = 1, slow_s: float = 5.0, api_key: str | None = None,
                  known_models: list[str] | None = None, request_log: Path | None = None,
                  rate_limit: float | None = None, max_request_bytes: int | None = None,
-                 script: list[tuple[str, str]] | None = None, prefer: dict | None = None):
+                 script: list[tuple[str, str]] | None = None, prefer: dict | None = None,
+                 serve_real: dict | None = None):
         self.latency_s, self.tokens_per_s = latency_s, tokens_per_s
         self.faults, self.fault_rate = faults or [], fault_rate
         self.faults_per_request, self.slow_s = faults_per_request, slow_s
@@ -81,6 +85,9 @@ class FaultServer:
         self.max_request_bytes = max_request_bytes
         self.script = script or []
         self.prefer = prefer
+        from tests.support.known_answer import RealTexts
+
+        self.real = RealTexts(serve_real) if serve_real else None
         # A provider's limit, scaled down: per second, with a tenth of a second's burst.
         # Its own arithmetic (a virtual schedule), not the client's bucket: a test of the
         # client's limits against the client's own limiter would prove nothing.
@@ -141,7 +148,8 @@ class FaultServer:
             request.transport.close()
             raise ConnectionResetError("dropped on purpose")
         judged = self._preferred(body, digest)
-        text = self._scripted(body) or (judged and judged[0]) or self._text(body, digest)
+        text = (self.real and self.real.answer(body, digest)) or self._scripted(body) \
+            or (judged and judged[0]) or self._text(body, digest)
         delay = self.latency_s + (len(text.split()) / self.tokens_per_s if self.tokens_per_s else 0)
         await asyncio.sleep(self.slow_s if fault == "slow" else delay)
         if fault == "malformed":
@@ -256,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="JSON list of [substring, answer]: answers by rule")
     parser.add_argument("--prefer", type=Path,
                         help="JSON {order, noise, bias}: a pairwise judge with a known preference")
+    parser.add_argument("--serve-real", type=Path,
+                        help="JSON pools of held-out real texts: a known-answer generator")
     parser.add_argument("--batch-delay", type=float, default=1.0,
                         help="seconds a batch takes (the batch API: tests/support/batches.py)")
     parser.add_argument("--batch-fail-rate", type=float, default=0.0)
@@ -276,6 +286,7 @@ def main(argv: list[str] | None = None) -> None:
         max_request_bytes=args.max_request_bytes,
         script=json.loads(args.script.read_text()) if args.script else None,
         prefer=json.loads(args.prefer.read_text()) if args.prefer else None,
+        serve_real=json.loads(args.serve_real.read_text()) if args.serve_real else None,
     )
     from tests.support.batches import BatchAPI
 

@@ -99,11 +99,14 @@ def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
     lake = Lake(tmp_path / "lake")
     rows = [{"task": "t", "method": method, "example_id": f"{method}{i}", "label": label,
              "judge": judge, "predicted_label": "unknown" if i % 4 == 3 else label,
-             "p_requested": 0.5, "kept": i % 2 == 0,
+             "p_requested": 0.5, "kept": i % 2 == 0 if sample == "synthetic" else None,
+             "sample": sample, "role": role, "rejected": i < 2 if role == "filter" else None,
              "agrees": i < agree, "judged_at": pd.Timestamp("2026-01-01", tz="UTC")}
-            for method, label, judge, n, agree in [("few_shot", "a", "seed_classifier", 30, 27),
-                                                   ("few_shot", "b", "real_oracle", 12, 3),
-                                                   ("zero_shot", "a", "seed_classifier", 5, 5)]
+            for method, label, judge, role, sample, n, agree in [
+                ("few_shot", "a", "seed_classifier", "filter", "synthetic", 30, 27),
+                ("few_shot", "a", "seed_classifier", "filter", "real_heldout", 10, 8),
+                ("few_shot", "b", "real_oracle", "independent", "synthetic", 12, 3),
+                ("zero_shot", "a", "seed_classifier", "filter", "synthetic", 5, 5)]
             for i in range(n)]
     for method in ("few_shot", "zero_shot"):
         lake.write_partition("label_fidelity", tables.from_rows(
@@ -113,14 +116,21 @@ def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
     engine = fidelity.summary(pd.DataFrame(rows))
     merged = sql.merge(engine, on=["task", "method", "label", "judge", "filter"],
                        suffixes=("", "_py"))
-    assert len(merged) == 6 and merged["n"].tolist() == merged["n_py"].tolist()
-    assert sql["filter"].tolist() == ["before", "after"] * 3
-    assert sql.loc[sql["filter"] == "after", "n"].tolist() == [3, 15, 6]  # kept; zero_shot first
+    assert len(merged) == len(sql) == len(engine) == 5
+    assert merged["n"].tolist() == merged["n_py"].tolist()
+    assert merged["named"].tolist() == merged["n_named"].tolist()
+    # The judge that filtered has no "after" row: it agrees with what it kept by design.
+    assert sql["filter"].tolist() == ["before", "before", "real_heldout", "before", "after"]
+    assert sql.loc[sql["filter"] == "after", "n"].tolist() == [6]
     assert np.allclose(merged[["low", "high"]].to_numpy(), merged[["low_py", "high_py"]].to_numpy(),
                        atol=1e-3)
-    assert merged.loc[merged.n == 5, "high"].item() == 1.0 and merged.loc[merged.n == 5, "low"].item() < 0.6
-    assert np.allclose(merged["named_a_label"], merged["named"], atol=1e-3)
-    assert merged.loc[merged.n == 12, "named_a_label"].item() == 0.75
+    # Abstentions are apart: the share is of the rows named (27 of 30 agree, 23 named).
+    first = merged[(merged["method"] == "few_shot") & (merged["filter"] == "before")
+                   & (merged["label"] == "a")].iloc[0]
+    assert first["named"] == 23 and first["agree"] == 21 and first["share"] == round(21 / 23, 3)
+    assert np.allclose(merged["named_a_label"], merged["named_py"], atol=1e-3)
+    held = merged[merged["filter"] == "real_heldout"].iloc[0]
+    assert held["rejected"] == held["rejected_py"] == 0.2  # 2 of 10 genuine texts
 
 
 def test_filter_effect_sql_sets_filtered_and_unfiltered_side_by_side(tmp_path):
@@ -168,6 +178,10 @@ def test_the_headline_carries_intervals_and_says_not_distinguishable(tmp_path):
              "macro_f1_high": f1 + 0.03, "accuracy_low": f1 - 0.02, "accuracy_high": f1 + 0.02}
             for s, f1 in runs]
     lake.write_partition("evaluations", tables.from_rows("evaluations", rows), {"task": "t"}, "r")
+    scores = [{"task": "t", "train_source": s, "classifier": "logreg", "seeds": 1,
+               "drawn": False, "macro_f1": f1, "low": f1 - 0.03, "high": f1 + 0.03,
+               "covers": "400 test texts resampled"} for s, f1 in runs]
+    lake.write_partition("source_scores", tables.from_rows("source_scores", scores), {"task": "t"}, "r")
     compared = [{"task": "t", "train_source": s, "classifier": "logreg", "baseline": "real_full",
                  "seeds": 1, "baseline_seeds": 1, "n_test": 400, "difference": d, "low": lo,
                  "high": hi, "p_value": p, "distinguishable": not lo <= 0 <= hi}

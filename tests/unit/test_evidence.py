@@ -68,10 +68,12 @@ def test_every_source_is_compared_with_its_baselines_under_the_same_classifier()
     rng = np.random.default_rng(3)
     gold, good = simulate(rng, 300)
     noisy = np.where(rng.random(300) < 0.3, (good + 1) % 3, good)
-    predicted = {("real_full", "logreg", 0): good, ("real", "logreg", 0): noisy,
-                 ("few_shot", "logreg", 0): noisy, ("few_shot_unfiltered", "logreg", 0): noisy,
-                 ("few_shot", "finetune", 0): good, ("few_shot", "finetune", 1): noisy}
-    rows = evidence.comparisons("t", gold, predicted, 3)
+    fixed, draws = evidence.Runs([good], False), evidence.Runs([noisy, noisy], True)
+    runs = {("real_full", "logreg"): fixed, ("real", "logreg"): draws,
+            ("few_shot", "logreg"): evidence.Runs([noisy], False),
+            ("few_shot_unfiltered", "logreg"): evidence.Runs([noisy], True),
+            ("few_shot", "finetune"): evidence.Runs([good, noisy], False)}
+    rows = evidence.comparisons("t", evidence.Resamples(gold, 3), runs)
     pairs = {(r["train_source"], r["classifier"], r["baseline"]): r for r in rows}
     assert set(pairs) == {("real", "logreg", "real_full"), ("few_shot", "logreg", "real"),
                           ("few_shot", "logreg", "real_full"),
@@ -82,3 +84,6 @@ def test_every_source_is_compared_with_its_baselines_under_the_same_classifier()
     assert worse["distinguishable"] and worse["high"] < 0 and worse["seeds"] == 1
     same = pairs["few_shot", "logreg", "few_shot_unfiltered"]
     assert not same["distinguishable"] and same["difference"] == 0.0
+    assert "one training draw's spread (from 2 real draws)" in worse["covers"]
+    assert pairs["real", "logreg", "real_full"]["covers"].startswith(
+        "A: 300 test texts resampled x 2 training draws resampled")

@@ -25,12 +25,15 @@ def judged_text(body: dict) -> str | None:
 
 
 def by_rule(body: dict) -> str:
-    """Generation: random words. Judging: spam if a spammy word is in the text; ham if
+    """Generation: random words. Judging: a genuine real text (the tiny data's start with
+    their label) by its label; otherwise spam if a spammy word is in the text; ham if
     not; `unknown` for texts that mention a film (an abstaining judge)."""
     text = judged_text(body)
     if text is None:
         return words_for(body)
     words = set(text.lower().split())
+    if text.split()[0] in ("ham", "spam"):
+        return text.split()[0]
     if "film" in words:
         return "unknown"
     return "spam" if words & SPAMMY else "ham"
@@ -76,16 +79,41 @@ def test_rows_the_judge_finds_another_label_in_are_replaced(lake, spec):
     assert again.bodies == [] and rerun.accepted == report.accepted
 
 
+def knows_real_finds_no_spam(body: dict) -> str:
+    """Judging: a genuine text (the tiny data's start with their label) by its label,
+    every generated text as ham."""
+    text = judged_text(body)
+    if text is None:
+        return words_for(body)
+    return text.split()[0] if text.split()[0] in ("ham", "spam") else "ham"
+
+
 def test_a_shortfall_the_filter_causes_is_written_and_reported(lake, spec):
-    """A judge that finds no text spam: the spam quota cannot be met, yet the endpoint
-    answered, so the partition is written with the shortfall, not refused."""
-    wire = FakeWire(lambda body: "ham" if judged_text(body) is not None else words_for(body))
+    """A judge that knows genuine spam but finds no generated text spam: the spam quota
+    cannot be met, yet the endpoint answered, so the partition is written with the
+    shortfall, not refused."""
+    wire = FakeWire(knows_real_finds_no_spam)
     config = GenerationConfig(n_per_label=4, max_attempts_factor=2)
     report = generate(lake, spec, "few_shot", "r1", config, fake_endpoint(), wire=wire)
     assert report.accepted["ham"] == 4 and report.accepted["spam"] == 0
     assert report.shortfall == {"spam": 4} and report.mismatched == {"spam": 8}
     assert report.unfiltered_shortfall() == 0
     assert lake.read("synthetic_examples", where={"method": "few_shot"}).num_rows >= 12
+
+
+def test_a_judge_that_misses_genuine_texts_of_a_label_does_not_filter_it(lake, spec):
+    """The same judge's verdicts on genuine held-out spam are all ham: its bar for spam
+    sinks to the lowest genuine score (0), so it rejects no spam text, and the report
+    shows what it does to genuine texts."""
+    wire = FakeWire(lambda body: "ham" if judged_text(body) is not None else words_for(body))
+    report = generate(lake, spec, "few_shot", "r1", GenerationConfig(n_per_label=4),
+                      fake_endpoint(), wire=wire)
+    assert report.accepted == {"ham": 4, "spam": 4} and report.mismatched == {}
+    by_label = {row["label"]: row for row in report.calibration}
+    assert by_label["spam"]["bar"] == 0.0 and by_label["spam"]["agree"] == 0
+    assert by_label["ham"]["agree"] == by_label["ham"]["named"] == by_label["ham"]["n"] > 0
+    stored = lake.read("fidelity_calibration", where={"method": "few_shot"}).to_pandas()
+    assert len(stored) == sum(row["n"] for row in report.calibration)
 
 
 def test_no_judge_no_filter(lake, spec):

@@ -22,7 +22,7 @@ def real() -> pd.DataFrame:
     return load_real(SPEC).examples.to_pandas()
 
 
-def clean_rows(n_per_label: int = 20) -> pd.DataFrame:
+def clean_rows(n_per_label: int = 30) -> pd.DataFrame:
     rng = random.Random(7)
     rows = []
     for label in SPEC.label_names:
@@ -30,12 +30,27 @@ def clean_rows(n_per_label: int = 20) -> pd.DataFrame:
             text = " ".join(rng.sample(VOCAB, 8)).capitalize() + "."
             rows.append({"label": label, "text": text, "status": "accepted", "reason": None,
                          "demo_example_ids": [], "slot": f"q{i}",
-                         "fidelity_judge": "seed_classifier", "judged_label": label})
+                         "fidelity_judge": "seed_classifier", "judged_label": label,
+                         "p_requested": rng.uniform(0.6, 1.0)})
+    return pd.DataFrame(rows)
+
+
+def calibration(n_per_label: int = 50) -> pd.DataFrame:
+    """The judge on genuine held-out texts: 90% right, confident as on clean rows."""
+    rng = random.Random(8)
+    rows = []
+    for label in SPEC.label_names:
+        for i in range(n_per_label):
+            right = i % 10 != 0
+            other = next(lab for lab in SPEC.label_names if lab != label)
+            rows.append({"label": label, "predicted_label": label if right else other,
+                         "agrees": right, "p_requested": rng.uniform(0.6, 1.0) if right
+                         else rng.uniform(0.0, 0.4)})
     return pd.DataFrame(rows)
 
 
 def outcome_of(name: str, rows: pd.DataFrame, real: pd.DataFrame) -> list[suites.Expectation]:
-    return suites.run_suite(suites.synthetic_suite(name, SPEC, rows, real))
+    return suites.run_suite(suites.synthetic_suite(name, SPEC, rows, real, calibration()))
 
 
 def failed(outcomes) -> list[str]:
@@ -76,8 +91,10 @@ def _mutate(case: str, rows: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
         rows.at[2, "demo_example_ids"] = [demo.example_id]
     elif case == "real test leak":
         rows.loc[2, "text"] = real[real.split == "test"].text.iloc[5]
-    elif case == "judge disagrees":  # 6 of 20 spam rows read as ham: 0.7 < 0.8
-        rows.loc[rows[rows.label == "spam"].index[:6], "judged_label"] = "ham"
+    elif case == "judge disagrees":  # 30% of the rows read as the other label
+        wrong = rows.index[rows.index % 10 < 3]
+        rows.loc[wrong, "judged_label"] = rows.loc[wrong, "label"].map({"ham": "spam", "spam": "ham"})
+        rows.loc[wrong, "p_requested"] = 0.1
     elif case == "rejections":
         extra = rows.copy().assign(status="rejected", reason="too long")
         rows = pd.concat([rows] + [extra] * 10, ignore_index=True)
@@ -97,7 +114,7 @@ CASES = [
     ("copies demonstration", "leakage", "expect_column_values_to_be_in_set:copies_demonstration"),
     ("real test leak", "leakage", "expect_column_values_to_be_in_set:in_real_test"),
     ("rejections", "rejection_rate", "expect_column_mean_to_be_between:rejected"),
-    ("judge disagrees", "label_fidelity", "expect_column_values_to_be_between:checked_agree"),
+    ("judge disagrees", "label_fidelity", "expect_column_values_to_be_between:checked_gap_high"),
 ]
 
 
@@ -114,14 +131,27 @@ def test_real_data_passes_its_suite(real):
 
 
 def test_a_judge_without_signal_warns_and_does_not_block(real):
-    """Unknown for 15 of 20 ham rows: no signal there. The blocking expectation leaves
-    that label out (passes), the advisory one fails, and it is marked advisory."""
+    """Unknown for 45 of 60 rows: no signal. The blocking expectation checks nothing
+    (passes), the advisory one fails, and it is marked advisory."""
     rows = clean_rows()
-    rows.loc[rows[rows.label == "ham"].index[:15], "judged_label"] = "unknown"
+    rows.loc[rows.index[:45], "judged_label"] = "unknown"
     outcomes = outcome_of("label_fidelity", rows, real)
-    assert failed(outcomes) == ["expect_column_values_to_be_between:named"]
+    assert failed(outcomes) == ["expect_column_values_to_be_in_set:signal"]
     assert [o.advisory for o in outcomes if not o.passed] == [True]
-    assert all(not o.advisory for o in outcomes if o.column == "checked_agree")
+    assert all(not o.advisory for o in outcomes if o.column == "checked_gap_high")
+
+
+def test_abstentions_are_apart_and_a_judge_no_better_than_chance_on_real_has_no_signal(real):
+    """A judge that abstains on a quarter of genuine-looking rows is not held (abstaining
+    is not disagreeing); a judge at chance on real texts is not drawn from at all."""
+    rows = clean_rows()
+    rows.loc[rows.index % 4 == 0, "judged_label"] = "unknown"
+    assert failed(outcome_of("label_fidelity", rows, real)) == []
+    coin = calibration().assign(agrees=lambda f: f.index % 2 == 0)
+    coin["predicted_label"] = [lab if a else "x" for lab, a in zip(coin.label, coin.agrees, strict=True)]
+    flipped = _mutate("judge disagrees", clean_rows(), real)
+    outcomes = suites.run_suite(suites.synthetic_suite("label_fidelity", SPEC, flipped, real, coin))
+    assert failed(outcomes) == ["expect_column_values_to_be_in_set:signal"]
 
 
 def test_no_judge_nothing_to_check(real):
