@@ -55,13 +55,6 @@ def synthetic_key(method: str) -> dg.AssetKey:
     return dg.AssetKey(["synthetic_examples", Method(method).value])
 
 
-def calibration_spec(method: str, inputs: list) -> dg.AssetSpec:
-    return dg.AssetSpec(["fidelity_calibration", Method(method).value], deps=inputs,
-                        kinds={"delta"}, metadata=table_metadata("fidelity_calibration"),
-                        description=f"the {method} label filter's verdicts on held-out real "
-                                    "texts: its bars, ceiling and false-rejection rate")
-
-
 def generation_asset(method: str) -> dg.AssetsDefinition:
     inputs = [real_examples, *([attributes] if method == Method.ATTRIBUTED else [])]
 
@@ -74,7 +67,6 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
             dg.AssetSpec(["llm_responses", method], deps=inputs, kinds={"delta"},
                          description=f"raw LLM answers of the {method} generation",
                          metadata=table_metadata("llm_responses")),
-            calibration_spec(method, inputs),
         ],
         partitions_def=task_partitions,
         group_name="generation",
@@ -114,6 +106,7 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
                 [{"label": k, "rejected": v} for k, v in report.mismatched.items()]),
             # What the filter does to genuine texts: its ceiling and false-rejection rate.
             "label_filter_on_held_out_real": markdown_table(report.calibration),
+            "fidelity_calibration_version": report.calibration_version,
             "label_filter_llm_tokens": report.judge_usage["prompt_tokens"]
             + report.judge_usage["completion_tokens"],
             "model": report.model,
@@ -145,7 +138,6 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
         dg.AssetSpec(["llm_responses", Method.ERROR_DRIVEN.value], kinds={"delta"},
                      deps=[real_examples], metadata=table_metadata("llm_responses"),
                      description="raw LLM answers of the error-driven rounds"),
-        calibration_spec(Method.ERROR_DRIVEN, [real_examples]),
         dg.AssetSpec("error_rounds", kinds={"delta"}, deps=[real_examples],
                      metadata=table_metadata("error_rounds"),
                      description="each round's classifier and its macro-F1 (one Delta "
@@ -171,8 +163,6 @@ def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParam
     yield dg.MaterializeResult(asset_key=dg.AssetKey(["llm_responses", Method.ERROR_DRIVEN.value]),
                                metadata={"requests_sent": usage.get("requests_sent", 0),
                                          "from_journal": usage.get("cached", 0)})
-    yield dg.MaterializeResult(
-        asset_key=dg.AssetKey(["fidelity_calibration", Method.ERROR_DRIVEN.value]))
     yield dg.MaterializeResult(asset_key=dg.AssetKey("error_rounds"), metadata={
         "f1_by_round": dg.MetadataValue.md(plots.as_markdown_image(figure, "rounds")),
         "rounds": len(found) - 1})

@@ -26,8 +26,7 @@ from synthlake.vocabulary import Method
 # The attribute set and every method's generation: a regeneration asks again (a changed
 # model proposes afresh; an unchanged one answers from the journal, for nothing).
 GENERATION = dg.AssetSelection.assets(
-    "attributes", *[[table, method.value] for table in ("synthetic_examples", "llm_responses",
-                                                       "fidelity_calibration")
+    "attributes", *[[table, method.value] for table in ("synthetic_examples", "llm_responses")
                     for method in Method])
 UNPARTITIONED = dg.AssetSelection.assets("task_catalog", "human_judgments", "pairwise_judgments",
                                          "task_subjectivity", "objectivity_proxies",

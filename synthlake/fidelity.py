@@ -82,7 +82,6 @@ from synthlake.vocabulary import (
     Status,
 )
 
-ORACLE_BAR = 0.9  # share of kept rows the oracle should find labelled (report, demo)
 MAX_FOLDS = 5
 
 

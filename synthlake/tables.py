@@ -164,7 +164,8 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("rejected", BOOL, "the filter rejected it (a real text: leave-one-out against "
                               "its label's bar; null for an independent judge)"),
            ("judged_at", TIME, "when")),
-    _table("fidelity_calibration", "the label filter's verdicts on held-out real texts",
+    _table("fidelity_calibration", "the label filter's verdicts on held-out real texts "
+           "(written by the generation step beside synthetic_examples)",
            ("task", "method"),
            TASK, METHOD, ("judge", STRING, "the filter's judge"), EXAMPLE_ID,
            ("label", STRING, "the real text's label"),
