@@ -115,6 +115,16 @@ DEMO_CONFIG = {
 }
 
 
+def llm_line() -> str:
+    """Which endpoint, or which runtime serves the embedded model."""
+    from synthlake.llm import EndpointConfig, embedded
+
+    endpoint = EndpointConfig.from_env()
+    if endpoint.base_url:
+        return f"{endpoint.model} at {endpoint.base_url}"
+    return f"embedded {embedded.MODEL_NAME}, served by {embedded.runtime().name} on 127.0.0.1"
+
+
 def caps_line() -> str:
     """What the demo's figures rest on, printed beside the headline."""
     from synthlake.train import TrainConfig
@@ -232,6 +242,7 @@ def main() -> int:
     lake = Lake()
     quiet_console(Path(instance().root_directory))
     print(f"lake: {lake.root}\nDagster home: {instance().root_directory}")
+    print(f"LLM: {llm_line()}")
     step("real data of every task")
     run(["task_catalog"])
     for task in sorted(load_catalog()):

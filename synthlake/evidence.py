@@ -69,6 +69,18 @@ def accuracy(gold: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return (gold == predicted).mean(axis=-1)
 
 
+def bootstrap(arrays: tuple[np.ndarray, ...], statistic, seed: int,
+              resamples: int = RESAMPLES):
+    """scipy's seeded percentile bootstrap of a statistic of texts alone (the last axis
+    of all `arrays` resampled together), 200 resamples per vectorised batch: for figures
+    with no training draws (`proxies`)."""
+    from scipy import stats
+
+    return stats.bootstrap(arrays, statistic, n_resamples=resamples, paired=True,
+                           vectorized=True, axis=-1, confidence_level=CONFIDENCE,
+                           method="percentile", batch=200, rng=np.random.default_rng(seed))
+
+
 def percentiles(values: np.ndarray) -> tuple[float, float]:
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail], axis=0)

@@ -41,8 +41,12 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in [
              "API key (the `llm` resource's `api_key_env` names another variable)"),
     Variable("SYNTHLAKE_CONCURRENCY", "8", "parallel requests to the endpoint"),
     Variable("SYNTHLAKE_TIMEOUT_S", "120", "seconds allowed per request"),
+    Variable("SYNTHLAKE_LOCAL_RUNTIME", "auto",
+             "what serves the embedded model: llama_cpp (llama.cpp's server, the GGUF as "
+             "shipped), transformers (`transformers serve`), or auto: llama_cpp where "
+             "llama-cpp-python is installed"),
     Variable("SYNTHLAKE_LOCAL_KV_FRACTION", "0.1",
-             "share of memory the embedded server may give its KV cache"),
+             "share of memory `transformers serve` may give its KV cache"),
     Variable("SYNTHLAKE_EMBEDDER", "all-MiniLM-L6-v2",
              "sentence-transformers model (name or path) for embeddings"),
     Variable("SYNTHLAKE_JUDGMENTS", None,

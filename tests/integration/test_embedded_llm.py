@@ -22,7 +22,7 @@ def test_embedded_model_generates_every_prompted_method_into_delta(lake):
     config = GenerationConfig(n_per_label=3, max_attempts_factor=5)
     for method in PROMPTED:
         report = generate(lake, spec, method, "run", config, EndpointConfig())  # no URL: embedded
-        assert report.model == embedded.MODEL_LABEL
+        assert report.model == embedded.runtime().label
         assert report.usage["requests_sent"] > 0
         rows = lake.connect().sql(
             f"select label, count(*) from synthetic_examples where method = '{method}' "
@@ -42,11 +42,13 @@ def test_a_missing_model_package_is_a_clear_error(monkeypatch):
         embedded.gguf_path()
 
 
-def test_the_embedded_model_refuses_a_temperature_it_would_not_apply(lake):
-    """Its server applies one temperature (see embedded.SAMPLING): asking for another is an
-    error before anything starts, never a row recording a temperature that was not used."""
+def test_the_embedded_model_refuses_a_temperature_it_would_not_apply(lake, monkeypatch):
+    """`transformers serve` applies one temperature (see embedded.SAMPLING): asking for
+    another is an error before anything starts, never a row recording a temperature that
+    was not used."""
     import time
 
+    monkeypatch.setenv("SYNTHLAKE_LOCAL_RUNTIME", "transformers")
     from synthlake.llm import FatalLLMError
 
     write_real_examples(lake, get_task("sms_spam"), "r")

@@ -48,8 +48,8 @@ def wait_until_gone(pid: int, port: int, within_s: float = 10.0) -> None:
     raise AssertionError(f"server pid {pid} or port {port} still there after {within_s} s")
 
 
-def chat(base_url: str, seed: int) -> str:
-    body = {"model": embedded.MODEL_ID, "max_tokens": 24, "temperature": 1.0, "seed": seed,
+def chat(base_url: str, seed: int, temperature: float = 1.0) -> str:
+    body = {"model": embedded.MODEL_ID, "max_tokens": 24, "temperature": temperature, "seed": seed,
             "messages": [{"role": "user", "content": "Write a short text message to a friend."}]}
     request = urllib.request.Request(f"{base_url}/chat/completions", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
@@ -57,8 +57,14 @@ def chat(base_url: str, seed: int) -> str:
         return json.loads(response.read())["choices"][0]["message"]["content"]
 
 
-def test_the_embedded_model_samples_by_seed_and_lists_the_model_id_requests_use():
-    with embedded.start_server() as server:
+INSTALLED = [name for name, r in embedded.RUNTIMES.items() if embedded.installed(r)]
+
+
+@pytest.mark.parametrize("runtime", INSTALLED)
+def test_the_embedded_model_samples_by_seed_and_lists_the_model_id_requests_use(runtime):
+    """Every installed runtime: a real server on loopback listing the model id, sampling
+    by the request's seed."""
+    with embedded.start_server(chosen=embedded.RUNTIMES[runtime]) as server:
         with urllib.request.urlopen(f"{server.base_url}/models", timeout=30) as response:
             assert response.status == 200
             ids = [m["id"] for m in json.loads(response.read())["data"]]
@@ -66,6 +72,17 @@ def test_the_embedded_model_samples_by_seed_and_lists_the_model_id_requests_use(
         one, two, one_again = chat(server.base_url, 1), chat(server.base_url, 2), chat(server.base_url, 1)
     assert one != two, "two seeds at temperature 1.0 give two texts"
     assert one == one_again, "the same seed, one request at a time, gives the same text"
+
+
+@pytest.mark.skipif("llama_cpp" not in INSTALLED, reason="llama-cpp-python did not build here")
+def test_llama_cpp_applies_each_requests_temperature():
+    """Temperature 0 decodes greedily whatever the seed; 1.0 samples by it: the runtime
+    records the temperature asked for because it applies it (no fixed temperature)."""
+    assert embedded.RUNTIMES["llama_cpp"].fixed_temperature is None
+    with embedded.start_server(chosen=embedded.RUNTIMES["llama_cpp"]) as server:
+        greedy = {chat(server.base_url, seed, temperature=0.0) for seed in (1, 2, 3)}
+        sampled = {chat(server.base_url, seed, temperature=1.0) for seed in (1, 2, 3)}
+    assert len(greedy) == 1 and len(sampled) == 3
 
 
 def test_a_cache_converted_before_sampling_is_converted_again(tmp_path, monkeypatch):

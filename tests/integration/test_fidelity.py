@@ -48,7 +48,8 @@ def test_the_oracle_learns_from_at_most_oracle_per_label_texts(planted):
 @pytest.mark.parametrize("judge", [Judge.SEED_CLASSIFIER, Judge.REAL_ORACLE])
 def test_a_judge_rejects_the_planted_mislabels_and_keeps_the_rest(planted, judge):
     lake, spec, wrong = planted
-    frame, versions, _ = fidelity.judge_task(lake, spec, "r1", judges=(judge,))
+    found, versions, _ = fidelity.judge_task(lake, spec, "r1", judges=(judge,))
+    frame = found[found["sample"] == "synthetic"].reset_index(drop=True)
     assert list(versions) == ["few_shot"] and len(frame) == len(wrong)
     planted_wrong = frame["example_id"].map(wrong)
     kept_right = frame.loc[~planted_wrong, "agrees"].mean()
@@ -58,7 +59,10 @@ def test_a_judge_rejects_the_planted_mislabels_and_keeps_the_rest(planted, judge
     assert frame.loc[planted_wrong, "p_requested"].median() < 0.2
     assert frame.loc[~planted_wrong, "p_requested"].median() > 0.8
     stored = lake.read("label_fidelity", where={"task": "sms_spam", "method": "few_shot"})
-    assert stored.num_rows == len(frame) and set(stored.column("judge").to_pylist()) == {judge}
+    assert stored.num_rows == len(found) and set(stored.column("judge").to_pylist()) == {judge}
+    # Beside the synthetic rows, the same judge on the held-out real texts (its ceiling).
+    held = found[found["sample"] == "real_heldout"]
+    assert len(held) == 2 * spec.fidelity.calibration_per_label and held["agrees"].mean() > 0.8
 
 
 def test_the_seed_classifier_learns_only_from_the_seed_pool(planted):
@@ -95,11 +99,14 @@ def test_a_scripted_llm_judge_rejects_the_mislabels_and_a_rerun_pays_nothing(pla
                                               endpoint=endpoint)
         again, _, usage_again = fidelity.judge_task(lake, spec, "r2", judges=(Judge.LLM,),
                                                     endpoint=endpoint)
+    held = len(frame[frame["sample"] == "real_heldout"])
+    frame, again = (f[f["sample"] == "synthetic"].reset_index(drop=True) for f in (frame, again))
     planted_wrong = frame["example_id"].map(wrong)
     assert (frame["agrees"] == ~planted_wrong).all()
     assert set(frame.loc[planted_wrong, "p_requested"]) == {0.0}
-    assert usage["requests_sent"] == len(rows) and usage_again["requests_sent"] == 0
-    assert usage_again["cached"] == len(rows) and again["agrees"].tolist() == frame["agrees"].tolist()
+    assert usage["requests_sent"] == len(rows) + held and usage_again["requests_sent"] == 0
+    assert usage_again["cached"] == len(rows) + held
+    assert again["agrees"].tolist() == frame["agrees"].tolist()
 
 
 JUDGE_SCRIPT = """
@@ -134,6 +141,8 @@ def test_kill_9_while_judging_then_resume_resends_only_what_was_in_flight(plante
         subprocess.run(args, cwd=REPO, check=True)
     sent = Counter(entry["key"] for entry in loopback.read_request_log(log))
     assert sum(n - 1 for n in sent.values()) <= left["in_flight"] <= 4
-    assert len(sent) == len(wrong), "every row judged once, whatever the crash"
+    # Every row and every held-out real text judged once, whatever the crash.
+    questions = len(wrong) + 2 * spec.fidelity.calibration_per_label
+    assert len(sent) == questions
     stored = lake.read("label_fidelity", where={"task": "sms_spam", "method": "few_shot"})
-    assert stored.num_rows == len(wrong)
+    assert stored.num_rows == questions

@@ -93,30 +93,45 @@ def test_a_run_writes_intervals_comparisons_curves_and_dynamics_and_runs_logreg_
     handler.emit = lambda record: steps.append((record.stage, record.done, record.total))
     with progress.attached(handler):
         frame = train.train_and_evaluate(lake, SPEC, "r", config, log=lambda _: None)
-    # 4 sources x (2 finetune seeds + logreg once), and per classifier-seed 3 real points
-    # (4, 8, 16 per label) and few_shot's 50%: one progress step each, in order.
-    assert steps == [("ag_news training", k, 24) for k in range(1, 25)]
+    # One progress step per run trained, in order, ending at the total (the runs
+    # trained, where the curve stopped before its estimate).
+    done = [d for _, d, _ in steps]
+    points = lake.read("learning_curves").to_pandas()
+    trained_for_curves = points.loc[(points.curve == "real") | (points.share < 1), "seeds"].sum()
+    assert done == sorted(done) and done[-1] == steps[-1][2] == len(frame) + trained_for_curves
     runs = frame.groupby(["train_source", "classifier"]).size().to_dict()
-    assert runs == {(s, c): (2 if c == "finetune" else 1)
-                    for s in config.sources for c in ("finetune", "logreg")}
+    # A cap on real_full trains `real_capped`, drawn per seed; drawn sources run every
+    # seed for both classifiers, the fixed few-shot set once for logreg.
+    assert runs == {**{(s, c): 2 for s in ("real_capped", "real", "few_shot_unfiltered")
+                       for c in ("finetune", "logreg")},
+                    ("few_shot", "finetune"): 2, ("few_shot", "logreg"): 1}
+    assert set(frame.class_weight) == {"balanced"}
     kept = frame.loc[frame.train_source == "few_shot"]
     assert (kept.n_train + kept.n_validation == 64 - 16).all(), "the mismatches left out"
     assert ((frame.macro_f1_low <= frame.macro_f1) & (frame.macro_f1 <= frame.macro_f1_high)).all()
     compared = lake.read("comparisons").to_pandas()
     pairs = set(zip(compared.train_source, compared.classifier, compared.baseline, strict=True))
     assert ("few_shot", "finetune", "few_shot_unfiltered") in pairs
-    assert ("few_shot", "logreg", "real_full") in pairs and ("real", "logreg", "real_full") in pairs
+    assert ("few_shot", "logreg", "real_capped") in pairs and ("real", "logreg", "real_capped") in pairs
     assert set(compared.loc[compared.classifier == "finetune", "seeds"]) == {2}
+    scores = lake.read("source_scores").to_pandas().set_index(["train_source", "classifier"])
+    assert scores.loc[("real", "logreg"), "drawn"] and not scores.loc[("few_shot", "logreg"), "drawn"]
+    assert "training draws resampled" in scores.loc[("real", "logreg"), "covers"]
+    assert "one training draw's spread" in scores.loc[("few_shot", "logreg"), "covers"]
+    assert ((scores.low <= scores.macro_f1) & (scores.macro_f1 <= scores.high)).all()
     dynamics = lake.read("training_dynamics").to_pandas()
     assert set(dynamics.classifier) == {"finetune"} and dynamics.epoch_p.map(len).eq(1).all()
     assert set(dynamics.loc[dynamics.train_source == "few_shot", "origin"]) == {"few_shot"}
     curve = lake.read("learning_curves").to_pandas()
-    points = set(zip(curve.curve, curve.classifier, curve.n_per_label, curve.share, curve.seeds,
-                     strict=True))
-    assert {("real", c, n, 1.0, k) for c, k in (("finetune", 2), ("logreg", 1))
-            for n in (4, 8, 16)} | {("few_shot", c, n, share, k)
-                                    for c, k in (("finetune", 2), ("logreg", 1))
-                                    for n, share in ((6, 0.5), (12, 1.0))} == points
+    real_points = curve[curve.curve == "real"]
+    for classifier in ("finetune", "logreg"):
+        sizes = sorted(real_points.loc[real_points.classifier == classifier, "n_per_label"])
+        assert sizes[:2] == [4, 8] and set(sizes) <= {4, 8, 16}, sizes  # capped at 16
+    assert set(real_points.seeds) == {2}, "every curve point drawn by both seeds"
+    shares = curve[curve.curve == "few_shot"]
+    assert set(zip(shares.classifier, shares.n_per_label, shares.share, shares.seeds,
+                   strict=True)) == {("finetune", 6, 0.5, 2), ("logreg", 6, 0.5, 2),
+                                     ("finetune", 12, 1.0, 2), ("logreg", 12, 1.0, 1)}
     assert ((curve.low <= curve.macro_f1) & (curve.macro_f1 <= curve.high)).all()
     worth = lake.read("real_equivalents").to_pandas()
     assert set(zip(worth.train_source, worth.classifier, strict=True)) == {
