@@ -211,8 +211,10 @@ def run(selection: list[str], partition_key=None, ops=None) -> bool:
               f"{warnings[0].user_message[:150]!r} (make ui: run {result.run_id[:8]})")
     if result.success:
         return True
+    # A failed check of WARN severity (a judge without signal) is shown, not a held gate.
     failed = [f"{e.asset_key.to_user_string()}: {e.check_name}"
-              for e in result.get_asset_check_evaluations() if not e.passed]
+              for e in result.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     failed += [_last_line(e.event_specific_data.error) for e in result.all_events
                if e.event_type_value == "STEP_FAILURE" and _gate(e.event_specific_data.error)]
     if not failed:
@@ -266,9 +268,9 @@ def main() -> int:
     print(f"  {len(lake.tables())} tables, each stored with its declared schema" if not mismatched
           else f"  tables not as declared in synthlake/tables.py: {mismatched}")
     step("results (from the lake)")
-    print("Macro-F1 and accuracy on the real test split: mean ± std over seeds [95% test-set "
-          "bootstrap interval]; the gap to all real data with its paired interval; what a "
-          "synthetic source is worth in real texts per label (real_equivalent)")
+    print("Macro-F1 and accuracy on the real test split: mean ± std over seeds [95% interval "
+          "over test texts x training draws]; the gap to all real data with its interval; "
+          "what a synthetic source is worth in real texts per label (real_equivalent)")
     print(caps_line())
     print(headline_markdown(lake))
     print("\nLabel fidelity: of the rows a judge named a label for, the share that carry "
