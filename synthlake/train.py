@@ -538,13 +538,13 @@ class Trainer:
         return found
 
 
-def real_curve(trainer: Trainer, real: pd.DataFrame, classifier: str, target: float,
-               book) -> list[Job]:
+def real_curve(trainer: Trainer, real: pd.DataFrame, grid: list[int], classifier: str,
+               target: float, book) -> list[Job]:
     """The real curve's points on the grid (`curves.grid`), grown until
     `curve_beyond` doublings past the first point whose mean reaches `target` (the
     highest upper bound of a synthetic source's macro-F1), or to the grid's top."""
     config, jobs, beyond = trainer.config, [], None
-    for n in curves.grid(int(real["label"].value_counts().max()), config.curve_max_per_label):
+    for n in grid:
         point = real_point_jobs(real, n, classifier, config)
         runs = trainer.run(point)
         jobs += point
@@ -612,7 +612,7 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
         scores = [evidence.score(book, r, evidence.reference_of(s, by_source, c)).high
                   for (s, c), r in by_source.items()
                   if c == classifier and s not in curves.NOT_SYNTHETIC]
-        curve += real_curve(trainer, real, classifier, max(scores, default=0.0), book)
+        curve += real_curve(trainer, real, grid, classifier, max(scores, default=0.0), book)
         shares = share_jobs(sources, classifier, config)
         trainer.run(shares)
         curve += shares
