@@ -20,8 +20,9 @@ or above its largest is said as such, never extrapolated. Its 95% interval comes
 bootstrap over test texts x training draws (`evidence`): each resample rescores every
 curve point (its draws resampled) and the source on the same resampled texts and inverts
 again; a fixed synthetic set (one draw of its generator) also carries the spread of one
-real draw at the curve point nearest its equivalent, so the interval says which real
-sample sizes its score is consistent with.
+real draw of its own size (the size-matched real draws; the curve point nearest its
+equivalent where there are none), so the interval says which real sample sizes its score
+is consistent with.
 
 `learning_curves` rows (one per curve point, pooled over seeds):
 
@@ -150,14 +151,17 @@ def nearest(sizes: list[int], log2: float) -> int:
 
 
 def real_equivalent(book: evidence.Resamples, sizes: list[int], real: list[evidence.Runs],
-                    source: evidence.Runs) -> Equivalent:
+                    source: evidence.Runs, reference: evidence.Runs | None = None) -> Equivalent:
     """`real[k]`: the runs at `sizes[k]` (drawn per seed); `source`: the synthetic
-    source's runs; all on the book's test texts."""
+    source's runs; all on the book's test texts. A fixed source carries one training
+    draw's spread from `reference` (the size-matched real draws: a set of its size
+    varies as much), else from the curve point nearest its equivalent."""
     curve = np.array([evidence.mean_point(book, runs) for runs in real])
     point = invert(sizes, curve[None], np.array([evidence.mean_point(book, source)]))[0]
+    if reference is None or len(reference) < 2:
+        reference = real[nearest(sizes, point)]
     resampled_curve = np.stack([book.seed_mean(runs) for runs in real], axis=-1)
-    target = book.replicate(source, real[nearest(sizes, point)])
-    found = invert(sizes, resampled_curve, target)
+    found = invert(sizes, resampled_curve, book.replicate(source, reference))
     # Finite stand-ins keep the percentile arithmetic defined; only order matters.
     low, high = evidence.percentiles(np.clip(found, np.log2(sizes[0]) - 1,
                                              np.log2(sizes[-1]) + 1))
@@ -165,7 +169,7 @@ def real_equivalent(book: evidence.Resamples, sizes: list[int], real: list[evide
     high = high if high <= np.log2(sizes[-1]) else np.inf
     position = BELOW if point == -np.inf else ABOVE if point == np.inf else WITHIN
     return Equivalent(_as_size(point), _as_size(low), _as_size(high), sizes[0], sizes[-1],
-                      position, book.covers(source, real[nearest(sizes, point)]))
+                      position, book.covers(source, reference))
 
 
 def curve_point(book: evidence.Resamples, runs: evidence.Runs) -> dict[str, float]:
@@ -212,7 +216,8 @@ def equivalent_rows(task: str, book: evidence.Resamples, points: list[Point],
         if source in NOT_SYNTHETIC or len(real) < 2:
             continue
         sizes = [p.n_per_label for p in real]
-        found = real_equivalent(book, sizes, [p.runs for p in real], runs)
+        found = real_equivalent(book, sizes, [p.runs for p in real], runs,
+                                evidence.reference_of(source, sources, classifier))
         rows.append({"task": task, "train_source": source, "classifier": classifier,
                      "seeds": len(runs), "macro_f1": evidence.mean_point(book, runs),
                      "equivalent": found.value, "low": found.low, "high": found.high,

@@ -11,9 +11,9 @@ shared set of resamples per task (`Resamples`), vectorised (one `bincount` per r
   a synthetic set) contributes its spread over draws this way;
 - a *fixed* set (one set of generated texts, a classifier its seed does not change) is
   one draw of what its generator makes. It borrows the spread of one training draw of
-  real data as good as it (`draw_spread`: the size-matched real draws for a score or a
-  gap, the real curve's point at its equivalent for a real-data equivalent: their std
-  times a Student t, the predictive spread of one more draw), so its interval says
+  real data of its size (`draw_spread`: the size-matched real draws, or for an
+  equivalent without them the real curve's point nearest it: their std times a Student
+  t, the predictive spread of one more draw), so its interval says
   what another set from the same generator would score, assuming such
   sets vary as real draws of that size do. With no real draws to borrow from, the
   interval covers the test texts (and seeds) only, and its `covers` says so.

@@ -123,7 +123,8 @@ def test_the_equivalent_of_one_fixed_set_covers_its_true_size_in_90_of_100_trial
         rng = np.random.default_rng(100 + trial)
         real = [drawn([one_draw(n, rng) for _ in range(K)]) for n in SIZES]
         fixed = Runs([one_draw(30, rng)], drawn=False)
-        found = curves.real_equivalent(small_book(trial), SIZES, real, fixed)
+        matched = drawn([one_draw(30, rng) for _ in range(K)])  # real draws of its size
+        found = curves.real_equivalent(small_book(trial), SIZES, real, fixed, matched)
         low, high = found.low or 0, found.high or np.inf
         covered += low <= 30 <= high
         assert "one training draw's spread (from 5 real draws)" in found.covers
