@@ -42,9 +42,9 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in [
     Variable("SYNTHLAKE_CONCURRENCY", "8", "parallel requests to the endpoint"),
     Variable("SYNTHLAKE_TIMEOUT_S", "120", "seconds allowed per request"),
     Variable("SYNTHLAKE_LOCAL_RUNTIME", "auto",
-             "what serves the embedded model: llama_cpp (llama.cpp's server, the GGUF as "
-             "shipped), transformers (`transformers serve`), or auto: llama_cpp where "
-             "llama-cpp-python is installed"),
+             "what serves the embedded model: llama_server (llama.cpp's own server, built "
+             "by make), llama_cpp (llama-cpp-python's server), transformers (`transformers "
+             "serve`), or auto: the first of these that is installed"),
     Variable("SYNTHLAKE_LOCAL_KV_FRACTION", "0.1",
              "share of memory `transformers serve` may give its KV cache"),
     Variable("SYNTHLAKE_EMBEDDER", "all-MiniLM-L6-v2",

@@ -29,6 +29,7 @@ class Table:
     partition_by: tuple[str, ...]
     columns: tuple[tuple[str, pa.DataType, str], ...]  # name, type, description
     appended: bool = False  # a log: rows are appended, never replaced
+    side: bool = False  # written beside an asset by its step, not an asset of its own
 
     @property
     def schema(self) -> pa.Schema:
@@ -42,8 +43,8 @@ class Table:
 
 
 def _table(name: str, description: str, partition_by: tuple[str, ...], *columns,
-           appended: bool = False) -> Table:
-    return Table(name, description, partition_by, tuple(columns), appended)
+           appended: bool = False, side: bool = False) -> Table:
+    return Table(name, description, partition_by, tuple(columns), appended, side)
 
 
 TASK = ("task", STRING, "task name (catalogue)")
@@ -129,7 +130,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("passed", BOOL, "passed"),
            ("advisory", BOOL, "a failure warns and blocks nothing (a judge without signal)"),
            ("observed", STRING, "observed value"),
-           ("checked_at", TIME, "when"), appended=True),
+           ("checked_at", TIME, "when"), appended=True, side=True),
     _table("embeddings", "sentence embeddings of real samples and synthetic texts", ("task",),
            TASK, ("source", STRING, "real or a method"), ("split", STRING, "real split"),
            EXAMPLE_ID, LABEL, ("text_hash", STRING, "hash of the text (cache key)"),
@@ -174,7 +175,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            ("agrees", BOOL, "predicted_label is the real label"),
            ("threshold", FLOAT, "its label's bar: a lower p_requested is a label mismatch"),
            ("rejected", BOOL, "under the bar the other calibration texts set (leave-one-out)"),
-           ("judged_at", TIME, "when")),
+           ("judged_at", TIME, "when"), side=True),
     _table("evaluations", "one classifier run: trained on a source, scored on real test",
            ("task",),
            TASK, *SOURCE_RUN, ("n_train", INT, "training texts"),
@@ -294,6 +295,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            TASK, *SOURCE_RUN, ("gamma", FLOAT, "agreement threshold"), ("n", INT, "texts"),
            ("accuracy", FLOAT, "accuracy"), ("macro_f1", FLOAT, "macro-F1")),
 ]}
+ASSET_TABLES = [name for name, t in TABLES.items() if not t.side]  # each an asset's output
 
 
 def from_rows(name: str, rows: list[dict]) -> pa.Table:

@@ -42,9 +42,8 @@ def test_every_table_asset_carries_its_declared_column_schema():
             if key.path[0] in tables.TABLES:
                 schema = spec.metadata["dagster/column_schema"]
                 shown[key.path[0]] = [(c.name, c.type) for c in schema.columns]
-    # Side tables, not assets: the checks' log, and the label filter's calibration that
-    # the generation step writes beside synthetic_examples (and the gate reads).
-    assert set(shown) == set(tables.TABLES) - {"quality_results", "fidelity_calibration"}
+    # Side tables (the checks' log, the label filter's calibration) are not assets.
+    assert set(shown) == set(tables.ASSET_TABLES)
     for name, columns in shown.items():
         assert columns == [(f.name, str(f.type)) for f in tables.TABLES[name].schema], name
 
