@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import functools
 import typing
 
 import dagster as dg
@@ -34,6 +35,9 @@ def _launchpad_field(field: FieldInfo) -> tuple[type, FieldInfo]:
     if field.default_factory is not None:  # Dagster shows plain defaults
         derived.default, derived.default_factory = field.default_factory(), None
     annotation = field.annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # a nested config
+        nested = launchpad_config(annotation, annotation.__name__.removesuffix("Config") + "Params")
+        return nested, _nested_default(derived, nested)
     # Words (StrEnums) are plain strings in the Launchpad (Dagster's enums would ask for
     # member names); the engine config checks them when the run builds it.
     if typing.get_origin(annotation) is list and _is_word(typing.get_args(annotation)[0]):
@@ -43,12 +47,20 @@ def _launchpad_field(field: FieldInfo) -> tuple[type, FieldInfo]:
     return annotation, derived
 
 
+def _nested_default(derived: FieldInfo, nested: type[dg.Config]) -> FieldInfo:
+    """The engine's default of a nested config, as the Launchpad class's instance."""
+    derived.default = nested(**derived.default.model_dump())
+    return derived
+
+
 def _is_word(kind) -> bool:
     return isinstance(kind, type) and issubclass(kind, enum.StrEnum)
 
 
+@functools.cache  # one Dagster class per engine config, top-level or nested
 def launchpad_config(engine: type[BaseModel], name: str) -> type[dg.Config]:
-    """A Dagster `Config` with exactly the engine config's fields."""
+    """A Dagster `Config` with exactly the engine config's fields (a nested engine config
+    is a nested Launchpad config)."""
     fields = {key: _launchpad_field(f) for key, f in engine.model_fields.items()}
     return create_model(name, __base__=dg.Config, __doc__=engine.__doc__, **fields)
 

@@ -140,8 +140,8 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
                      description="raw LLM answers of the error-driven rounds"),
         dg.AssetSpec("error_rounds", kinds={"delta"}, deps=[real_examples],
                      metadata=table_metadata("error_rounds"),
-                     description="each round's classifier and its macro-F1 (one Delta "
-                                 "version per round)"),
+                     description="each round's classifier and its macro-F1 (written "
+                                 "with the run's rows, once its last round is done)"),
     ],
     partitions_def=task_partitions,
     group_name="generation",
@@ -179,7 +179,7 @@ def generation_plan(context: dg.AssetExecutionContext, config: PlanParams, lake:
     frame = plan.forecast(lake.lake(), spec, plan.PlanConfig(**config.model_dump()),
                           llm.endpoint_config())
     figures = frame.set_index("quantity")["forecast"]
-    context.log.info(f"{spec.name}/{config.method} at {config.n_per_label} per label: "
+    context.log.info(f"{spec.name}/{config.method} at {config.generation.n_per_label} per label: "
                      f"{figures['requests']:.0f} requests, {figures['tokens']:.0f} tokens, "
                      f"{figures['cost_usd']:.2f} USD")
     return dg.MaterializeResult(metadata={

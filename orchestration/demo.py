@@ -94,13 +94,13 @@ def task_selection(task: str) -> list[str]:
             *after_generation(task)]
 
 
+DEMO_GENERATION = {"n_per_label": DEMO_N, "max_attempts_factor": 8.0}  # every method's
 DEMO_CONFIG = {
     # (Completion tokens stay the task's: capping them at 40 cut sms_spam's generation
     # time by a quarter but tripled financial_phrasebank's truncated answers, 2026-11-23.)
-    **{f"generate_{m}": {"config": {"n_per_label": DEMO_N, "max_attempts_factor": 8.0}}
-       for m in PROMPTED},
-    "generate_error_driven": {"config": {"n_per_label": DEMO_N, "rounds": 2, "max_test": 400,
-                                         "max_attempts_factor": 8.0}},
+    **{f"generate_{m}": {"config": DEMO_GENERATION} for m in PROMPTED},
+    "generate_error_driven": {"config": {"generation": DEMO_GENERATION, "rounds": 2,
+                                         "max_test": 400}},
     # The real-data oracle (a diagnostic judge) learns from 500 real texts per label
     # rather than 2,000: about 15 s less per task on 2 cores.
     "label_fidelity": {"config": {"oracle_per_label": 500}},

@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "time from a small pilot (journaled: the full run reuses it)")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
     add_config_options(p, PlanConfig, PLAN_OPTIONS)  # its --batch: forecast batch mode
+    add_config_options(p, GenerationConfig, GENERATION_OPTIONS, nested_default(PlanConfig))
     p.add_argument("--price-in", type=float, help="USD per million prompt tokens of the model")
     p.add_argument("--price-out", type=float, help="USD per million completion tokens")
     add_config_options(p, EndpointConfig, PILOT_ENDPOINT_OPTIONS)
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "the real texts the classifier gets wrong, and asking for more like them")
     p.add_argument("--task", action="append", help="task name (repeatable; default: all)")
     add_config_options(p, RoundsConfig, ROUNDS_OPTIONS)
+    add_config_options(p, GenerationConfig, GENERATION_OPTIONS, nested_default(RoundsConfig))
     add_config_options(p, EndpointConfig, ENDPOINT_OPTIONS)
     p.set_defaults(func=cmd_rounds)
 
@@ -251,26 +253,39 @@ GENERATION_OPTIONS = {"n_per_label": None, "temperature": None, "seed": None,
                       "max_tokens": None, "max_shortfall_share": None}
 ENDPOINT_OPTIONS = {"max_concurrency": "--concurrency", "timeout_s": "--timeout",
                     "max_total_tokens": None, "max_cost_usd": None, "batch": None}
-PLAN_OPTIONS = {"method": None, "n_per_label": None, "pilot_per_label": None, "batch": None,
-                "seed": None}
+PLAN_OPTIONS = {"method": None, "pilot_per_label": None, "batch": None}
 # A plan's pilot goes online; `--batch` there names the mode forecast.
 PILOT_ENDPOINT_OPTIONS = {k: v for k, v in ENDPOINT_OPTIONS.items() if k != "batch"}
-ROUNDS_OPTIONS = {"n_per_label": None, "rounds": None, "start": None, "seed": None,
-                  "max_test": None}
+ROUNDS_OPTIONS = {"rounds": None, "start": None, "max_test": None}
 TRAIN_OPTIONS = {"epochs": None, "model": None, "batch_size": None, "learning_rate": None,
                  "validation_share": None, "max_train_real": None, "max_test": None}
 
 
-def add_config_options(parser, model, options: dict[str, str | None]) -> None:
+def add_config_options(parser, model, options: dict[str, str | None],
+                       defaults: pydantic.BaseModel | None = None) -> None:
     """One flag per chosen field of an engine config: type, help and default from the
-    field's declaration; unset flags leave the config (or the environment) to decide."""
+    field's declaration (or from `defaults`, the config as nested elsewhere); unset flags
+    leave the config (or the environment) to decide."""
     for name, flag in options.items():
         field = model.model_fields[name]
         kind = next((t for t in (bool, int, float, str) if t in _types_of(field.annotation)), str)
-        default = "" if field.default is None else f" (default {field.default})"
+        value = getattr(defaults, name) if defaults is not None else field.default
+        default = "" if value is None else f" (default {value})"
         how = {"action": "store_const", "const": True} if kind is bool else {"type": kind}
         parser.add_argument(flag or "--" + name.replace("_", "-"), dest=name, **how,
                             help=f"{field.description}{default}")
+
+
+def nested_default(model) -> GenerationConfig:
+    """The generation settings a config nests by default (a plan's: 3,000 per label)."""
+    return model.model_fields["generation"].get_default(call_default_factory=True)
+
+
+def with_generation(model, args, options: dict):
+    """`model` (RoundsConfig, PlanConfig) from its own flags and the generation flags."""
+    generation = GenerationConfig(**{**nested_default(model).model_dump(),
+                                     **given(args, GENERATION_OPTIONS)})
+    return model(generation=generation, **given(args, options))
 
 
 def _types_of(annotation) -> tuple:
@@ -331,7 +346,7 @@ def cmd_attributes(args) -> None:
 def cmd_plan(args) -> None:
     from synthlake import plan
 
-    config = PlanConfig(**given(args, PLAN_OPTIONS))
+    config = with_generation(PlanConfig, args, PLAN_OPTIONS)
     endpoint = EndpointConfig.from_env(**given(args, PILOT_ENDPOINT_OPTIONS))
     if args.price_in is not None or args.price_out is not None:
         endpoint = endpoint.model_copy(update={"prices_per_million": {
@@ -340,7 +355,7 @@ def cmd_plan(args) -> None:
     for spec in selected_tasks(args.task):
         frame = plan.forecast(lake, spec, config, endpoint)
         mode = "batch" if config.batch else "online"
-        print(f"{spec.name}/{config.method}: {config.n_per_label} per label, {mode}, from a "
+        print(f"{spec.name}/{config.method}: {config.generation.n_per_label} per label, {mode}, from a "
               f"pilot of {config.pilot_per_label} per label")
         print(render(frame, "table"))
 
@@ -349,7 +364,7 @@ def cmd_rounds(args) -> None:
     from synthlake import rounds
 
     lake, run_id = lake_of(args), new_run_id()
-    config = RoundsConfig(**given(args, ROUNDS_OPTIONS))
+    config = with_generation(RoundsConfig, args, ROUNDS_OPTIONS)
     endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
     for spec in selected_tasks(args.task):
         rounds.run(lake, spec, run_id, config, endpoint)

@@ -67,7 +67,7 @@ RESPONSES_SCHEMA = tables.TABLES["llm_responses"].data_schema
 class GenerationConfig(BaseModel):
     """Settings of one generation run (the paper used 3,000 texts per label)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     n_per_label: int = Field(10, ge=1, description="accepted texts to generate per label")
     temperature: float = Field(1.0, ge=0, description="sampling temperature")
@@ -457,6 +457,49 @@ class Generation:
     label_filter: fidelity.LabelFilter | None = None  # calibrated
 
 
+@dataclass
+class Setup:
+    """What every generation of a task x method starts from (zero-shot, few-shot,
+    attributed, error-driven rounds, a plan's pilot): the same checks, one set-up."""
+
+    real: pd.DataFrame  # split | example_id | text | label (real_examples of the task)
+    test_texts: list[str]  # real test texts: a generated text repeating one is rejected
+    label_filter: fidelity.LabelFilter | None  # not yet calibrated; None: not filtered
+
+    async def calibrate(self, client: LLMClient, spec: TaskSpec, seed: int) -> None:
+        """The label filter's per-label bars, from genuine held-out texts, before any
+        generated text is judged."""
+        if self.label_filter is not None:
+            await self.label_filter.calibrate(
+                client, fidelity.calibration_texts(self.real, spec, seed))
+
+
+def prepare(lake: Lake, spec: TaskSpec, method: str, config: GenerationConfig,
+            endpoint: EndpointConfig) -> Setup:
+    """The set-up of one generation; refuses a temperature the endpoint cannot apply, so
+    no row ever records one that was not."""
+    real = lake.read("real_examples", where={"task": spec.name},
+                     columns=["split", "example_id", "text", "label"]).to_pandas()
+    fixed = fixed_temperature(endpoint)
+    if fixed not in (None, config.temperature):
+        raise FatalLLMError(f"the embedded model samples at temperature {fixed} only (asked for "
+                            f"{config.temperature}); set OPENAI_BASE_URL to an endpoint that "
+                            "applies other temperatures")
+    label_filter = fidelity.label_filter(spec, method, real, config.seed,
+                                         0.0 if fixed is None else fixed)
+    return Setup(real, real.loc[real["split"] == "test", "text"].tolist(), label_filter)
+
+
+def finished(spec: TaskSpec, method: str, config: GenerationConfig, model: str,
+             candidates: list[Candidate], usage: dict, setup: Setup,
+             prompt_version: str | None = None) -> Generation:
+    """A run's candidates with their report against the plan `config` states."""
+    report = report_of(spec, method, model, candidates, config, usage)
+    report.judge = setup.label_filter and str(setup.label_filter.judge.name)
+    report.calibration = fidelity.calibration_summary(setup.label_filter)
+    return Generation(candidates, report, prompt_version, setup.label_filter)
+
+
 def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationConfig,
                    endpoint: EndpointConfig, progress: Progress | None = None,
                    wire: Wire | None = None) -> Generation:
@@ -465,32 +508,46 @@ def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationCo
     if method not in PROMPTED:
         raise ValueError(f"method {method!r}: generate runs {', '.join(PROMPTED)} (error-driven "
                          "rounds: `rounds.run`, `synthlake rounds`)")
-    real = lake.read("real_examples", where={"task": spec.name},
-                     columns=["split", "example_id", "text", "label"]).to_pandas()
-    pools = prompts.seed_pool(real, spec, config.seed) if method == Method.FEW_SHOT else None
+    setup = prepare(lake, spec, method, config, endpoint)
+    pools = prompts.seed_pool(setup.real, spec, config.seed) if method == Method.FEW_SHOT else None
     attribute_set = attributes.read(lake, spec) if method == Method.ATTRIBUTED else None
     version = attribute_set and attributes.prompt_version(spec, attribute_set)
-    test_texts = real.loc[real["split"] == "test", "text"].tolist()
-    fixed = fixed_temperature(endpoint)
-    if fixed not in (None, config.temperature):  # never record a temperature not applied
-        raise FatalLLMError(f"the embedded model samples at temperature {fixed} only (asked for "
-                            f"{config.temperature}); set OPENAI_BASE_URL to an endpoint that "
-                            "applies other temperatures")
-    label_filter = fidelity.label_filter(spec, method, real, config.seed,
-                                         0.0 if fixed is None else fixed)
 
     async def calibrated_run(client):
-        if label_filter is not None:  # its bars first, from genuine held-out texts
-            await label_filter.calibrate(client, fidelity.calibration_texts(real, spec, config.seed))
-        return await Generator(client, spec, method, config, test_texts, progress,
-                               label_filter, attribute_set).run(pools)
+        await setup.calibrate(client, spec, config.seed)
+        return await Generator(client, spec, method, config, setup.test_texts, progress,
+                               setup.label_filter, attribute_set).run(pools)
 
     with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
         candidates, usage = llm.run(calibrated_run)
-    report = report_of(spec, method, llm.model_label, candidates, config, usage)
-    report.judge = label_filter and str(label_filter.judge.name)
-    report.calibration = fidelity.calibration_summary(label_filter)
-    return Generation(candidates, report, version, label_filter)
+    return finished(spec, method, config, llm.model_label, candidates, usage, setup, version)
+
+
+def write(lake: Lake, spec: TaskSpec, method: str, run_id: str, config: GenerationConfig,
+          found: Generation, given: pd.DataFrame | None = None) -> GenerationReport:
+    """The one writer of generated data: refuse a run that fell far short of its plan,
+    then write `llm_responses`, `synthetic_examples` (`given` rows first: error-driven
+    round 0, rows another method generated) and `fidelity_calibration`, one commit each,
+    this partition only."""
+    report = found.report
+    refuse_large_shortfall(report, config)
+    partition = {"task": spec.name, "method": method}
+    report.responses_version = lake.write_partition(
+        "llm_responses", responses_table([c.response for c in found.candidates]),
+        partition, run_id)
+    synthetic = synthetic_table(spec, method, found.candidates, config, report.judge,
+                                found.prompt_version)
+    if given is not None:
+        synthetic = pa.concat_tables([pa.Table.from_pandas(
+            given[synthetic.column_names], schema=synthetic.schema, preserve_index=False),
+            synthetic])
+    report.examples_version = lake.write_partition("synthetic_examples", synthetic,
+                                                   partition, run_id)
+    report.calibration_version = lake.write_partition(
+        "fidelity_calibration", tables.from_rows(
+            "fidelity_calibration", fidelity.calibration_rows(spec, method, found.label_filter)),
+        partition, run_id)
+    return report
 
 
 def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
@@ -502,18 +559,4 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     config = config or GenerationConfig()
     endpoint = endpoint or EndpointConfig.from_env()
     found = run_generation(lake, spec, method, config, endpoint, progress, wire)
-    report, candidates = found.report, found.candidates
-    refuse_large_shortfall(report, config)
-    partition = {"task": spec.name, "method": method}
-    responses = [c.response for c in candidates]
-    report.responses_version = lake.write_partition(
-        "llm_responses", responses_table(responses), partition, run_id)
-    report.examples_version = lake.write_partition(
-        "synthetic_examples",
-        synthetic_table(spec, method, candidates, config, report.judge, found.prompt_version),
-        partition, run_id)
-    report.calibration_version = lake.write_partition(
-        "fidelity_calibration", tables.from_rows(
-            "fidelity_calibration", fidelity.calibration_rows(spec, method, found.label_filter)),
-        partition, run_id)
-    return report
+    return write(lake, spec, method, run_id, config, found)

@@ -1,7 +1,7 @@
 """A cost forecast before spending: a small pilot, then the full run extrapolated.
 
 The pilot is the full run's first requests: the same method, seed and prompts with
-`pilot_per_label` texts per label instead of `n_per_label`, journaled, so the full run
+`pilot_per_label` texts per label instead of `generation.n_per_label`, journaled, so the full run
 finds its answers there and pays for them once. From the pilot:
 
     acceptance      accepted / answers (every check and the label filter), with its
@@ -33,20 +33,20 @@ from synthlake.vocabulary import PROMPTED, Method, Reason
 
 
 class PlanConfig(BaseModel):
-    """What to forecast, and how large a pilot to run for it."""
+    """What to forecast (the full run's own settings), and how large a pilot to run."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     method: str = Field(str(Method.FEW_SHOT), description="the method to plan: "
                         + ", ".join(PROMPTED))
-    n_per_label: int = Field(3000, ge=1, description="accepted texts per label of the full "
-                             "run (the paper: 3,000)")
+    generation: GenerationConfig = Field(
+        default_factory=lambda: GenerationConfig(n_per_label=3000), description="the full "
+        "run's generation settings (n_per_label: accepted texts per label, the paper's 3,000; "
+        "its request cap, streams, seed and temperature are the forecast's)")
     pilot_per_label: int = Field(10, ge=1, description="accepted texts per label the pilot "
                                  "generates (paid once: the full run reuses them)")
     batch: bool = Field(False, description="forecast batch mode (at the endpoint's "
                         "batch_price_share, within its batch window)")
-    seed: int = Field(0, description="seed of the requests (the full run's)")
-    temperature: float = Field(1.0, ge=0, description="sampling temperature (the full run's)")
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
@@ -60,8 +60,8 @@ def wilson(successes: int, n: int) -> tuple[float, float]:
 
 
 def pilot(lake, spec: TaskSpec, config: PlanConfig, endpoint: EndpointConfig, wire=None):
-    generation = GenerationConfig(n_per_label=config.pilot_per_label, seed=config.seed,
-                                  temperature=config.temperature)
+    """The full run's first requests: its settings, `pilot_per_label` texts per label."""
+    generation = config.generation.model_copy(update={"n_per_label": config.pilot_per_label})
     return run_generation(lake, spec, config.method, generation, endpoint, wire=wire)
 
 
@@ -77,8 +77,8 @@ def forecast(lake, spec: TaskSpec, config: PlanConfig, endpoint: EndpointConfig 
     accepted = sum(c.reason is None for c in answers)
     judged = [c for c in answers if c.verdict is not None]
     carried = sum(c.reason != Reason.LABEL_MISMATCH for c in judged)
-    quota = config.n_per_label * len(spec.labels)
-    cap = GenerationConfig().max_attempts_factor * quota
+    quota = config.generation.n_per_label * len(spec.labels)
+    cap = config.generation.max_attempts_factor * quota
     share = accepted / max(len(answers), 1)
     low, high = wilson(accepted, len(answers))
 
@@ -95,7 +95,7 @@ def forecast(lake, spec: TaskSpec, config: PlanConfig, endpoint: EndpointConfig 
                     / max(judge_usage["requests_sent"], 1))
     in_flight = endpoint.max_concurrency
     if config.method == Method.ZERO_SHOT:
-        in_flight = min(in_flight, len(spec.labels) * GenerationConfig().streams_per_label)
+        in_flight = min(in_flight, len(spec.labels) * config.generation.streams_per_label)
     model = found.report.model
 
     def figures(p: float) -> dict:

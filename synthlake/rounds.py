@@ -14,8 +14,11 @@ the label filter kept (`start`, default few-shot). Then, each round:
    pool texts where it has fewer than k errors), through the same checks and label
    filter as every method; answers that repeat an earlier round's text are duplicates.
 
-After the last round the final set is scored once more. `error_rounds` columns (one row
-per round, the table rewritten after each round, so each round is one Delta version):
+After the last round the final set is scored once more. Every round generates through
+generation's own set-up and checks (`generate.prepare`, `generate.Generator`) and the run
+is written by its one writer (`generate.write`): a run that fell far short of its plan
+replaces nothing, `error_rounds` included (each round's scores go to the log as they
+come). `error_rounds` columns (one row per round):
 
     task | round | start_method | classifier | n_train | n_validation |
     validation_errors | validation_f1 | macro_f1 | macro_f1_low | macro_f1_high |
@@ -33,13 +36,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from synthlake import evidence, fidelity, generate, prompts, similarity, tables
+from synthlake import evidence, generate, prompts, similarity, tables
 from synthlake.catalog import TaskSpec
+from synthlake.generate import GenerationConfig
 from synthlake.lake import Lake
-from synthlake.llm import EndpointConfig, Journal, fixed_temperature, session
+from synthlake.llm import EndpointConfig, Journal, session
 from synthlake.train import TrainConfig, as_split, fitted, metrics, test_split
 from synthlake.vocabulary import PROMPTED, Classifier, Method, Reason, Status
 
@@ -51,27 +54,39 @@ class RoundsError(ValueError):
 
 
 class RoundsConfig(BaseModel):
-    """Settings of one error-driven run."""
+    """Settings of one error-driven run; its requests are generation's (`generation`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    n_per_label: int = Field(10, ge=2, description="accepted texts per label in all, as the "
-                             "other methods generate (round 0 included)")
+    generation: GenerationConfig = Field(
+        default_factory=GenerationConfig, description="generation settings of every round "
+        "(n_per_label: accepted texts per label in all, round 0 included, as the other "
+        "methods generate; seed: also of round 0's sample and the classifier)")
     rounds: int = Field(2, ge=1, description="rounds of generation after round 0")
     start: str = Field(str(Method.FEW_SHOT), description="the method round 0 samples from: "
                        + ", ".join(PROMPTED))
-    temperature: float = Field(1.0, ge=0, description="sampling temperature")
-    seed: int = Field(0, description="seed of samples, requests and the classifier")
     max_test: int = Field(2000, ge=1, description="cap on real test texts (stratified)")
-    max_attempts_factor: float = Field(4.0, ge=1, description="requests per label and round "
-                                       "at most, as a multiple of its quota")
-    max_tokens: int | None = Field(None, ge=1, description="completion tokens per request; "
-                                   "empty: from the task's word limit")
+
+    @model_validator(mode="after")
+    def _every_round_has_texts(self) -> RoundsConfig:
+        if self.generation.n_per_label < self.rounds + 1:
+            raise ValueError(f"generation.n_per_label {self.generation.n_per_label}: at least "
+                             f"one text per label for round 0 and each of {self.rounds} rounds")
+        return self
+
+    @property
+    def seed(self) -> int:
+        return self.generation.seed
 
     def shares(self) -> list[int]:
         """Texts per label of round 0, 1, ..., rounds (they sum to n_per_label)."""
-        step = self.n_per_label // (self.rounds + 1)
-        return [self.n_per_label - self.rounds * step] + [step] * self.rounds
+        n = self.generation.n_per_label
+        step = n // (self.rounds + 1)
+        return [n - self.rounds * step] + [step] * self.rounds
+
+    def planned(self) -> GenerationConfig:
+        """The plan the rounds' requests fill: every round's texts after round 0."""
+        return self.generation.model_copy(update={"n_per_label": sum(self.shares()[1:])})
 
 
 @dataclass
@@ -146,63 +161,64 @@ def round_zero(lake: Lake, spec: TaskSpec, config: RoundsConfig, quota: int) -> 
 
 def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = None,
         endpoint: EndpointConfig | None = None, log=print, wire=None) -> pd.DataFrame:
-    """Round 0, `rounds` rounds of generation, the final score; writes `error_rounds`
-    after each round and both synthetic tables at the end. Returns the rounds' rows (the
-    requests' usage in `.attrs["usage"]`)."""
+    """Round 0, `rounds` rounds of generation, the final score; then writes the run (both
+    synthetic tables, `fidelity_calibration`, `error_rounds`). Returns the rounds' rows
+    (the requests' usage in `.attrs["usage"]`)."""
     config = config or RoundsConfig()
     endpoint = endpoint or EndpointConfig.from_env()
     if config.start not in PROMPTED:
         raise RoundsError(f"start {config.start!r}: one of {', '.join(PROMPTED)}")
-    real = lake.read("real_examples", where={"task": spec.name},
-                     columns=["split", "example_id", "text", "label"]).to_pandas()
+    setup = generate.prepare(lake, spec, METHOD, config.generation, endpoint)
     pool = pd.DataFrame([{"example_id": i, "text": t, "label": label}
-                         for label, p in prompts.seed_pool(real, spec, config.seed).items()
+                         for label, p in prompts.seed_pool(setup.real, spec, config.seed).items()
                          for i, t in zip(p.example_ids, p.texts, strict=True)])
     test = test_split(lake, spec, config.max_test)
     shares = config.shares()
-    frame = round_zero(lake, spec, config, shares[0])
-    kept_texts = {similarity.normalized(t) for t in frame["text"]}
-    fixed = fixed_temperature(endpoint)
-    generation = generate.GenerationConfig(
-        n_per_label=max(shares[1:]), temperature=config.temperature,
-        max_attempts_factor=config.max_attempts_factor, max_tokens=config.max_tokens)
-    label_filter = fidelity.label_filter(spec, METHOD, real, config.seed,
-                                         0.0 if fixed is None else fixed)
-    rows, candidates, usage, scored = [], [], {}, None
-    with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
-        if label_filter is not None:  # its bars from genuine held-out texts, as generation
-            llm.run(lambda client: label_filter.calibrate(
-                client, fidelity.calibration_texts(real, spec, config.seed)))
+    zero = round_zero(lake, spec, config, shares[0])
+
+    async def all_rounds(client):
+        await setup.calibrate(client, spec, config.seed)
+        frame, kept = zero, {similarity.normalized(t) for t in zero["text"]}
+        rows, candidates, scored = [], [], None
         for round_, quota in enumerate(shares[1:], start=1):
             scored = score(spec, frame, pool, test, config, round_ - 1, scored)
             rows.append(scored.row)
-            lake.write_partition("error_rounds", _table(rows), {"task": spec.name}, run_id)
             log(_line(scored.row))
             demos = demonstrations(spec, scored.errors, pool, config.seed + round_)
-            step = replace_seed(generation, quota, prompts.request_seed(config.seed, round_))
-            found, spent = llm.run(lambda client, step=step, demos=demos: generate.Generator(
-                client, spec, METHOD, step, test["text"].tolist(), None, label_filter
-            ).run(demos))
-            found = _across_rounds(found, kept_texts, round_)
+            step = replace_seed(config.generation, quota, prompts.request_seed(config.seed, round_))
+            found = _across_rounds(await generate.Generator(
+                client, spec, METHOD, step, setup.test_texts, None, setup.label_filter
+            ).run(demos), kept, round_)
             candidates += found
-            usage = _added(usage, spent)
-            new = generate.synthetic_table(spec, METHOD, found, step, label_filter and str(
-                label_filter.judge.name)).to_pandas()
-            frame = pd.concat([frame, new[new["status"] == Status.ACCEPTED]], ignore_index=True)
-    final = score(spec, frame, pool, test, config, len(shares) - 1, scored)
-    rows.append(final.row)
-    log(_line(final.row))
-    _write(lake, spec, run_id, frame, candidates, generation, label_filter, rows)
-    log(f"{spec.name} error-driven: {usage.get('requests_sent', 0)} requests sent, "
-        f"{usage.get('cached', 0)} from the journal")
-    found = pd.DataFrame(rows)
-    found.attrs["usage"] = usage
-    return found
+            frame = pd.concat([frame, _accepted(spec, found, step, setup)], ignore_index=True)
+        final = score(spec, frame, pool, test, config, len(shares) - 1, scored)
+        log(_line(final.row))
+        return rows + [final.row], candidates
+
+    with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
+        (rows, candidates), usage = llm.run(all_rounds)
+    found = generate.finished(spec, METHOD, config.planned(), llm.model_label, candidates,
+                              usage, setup)
+    generate.write(lake, spec, METHOD, run_id, config.planned(), found, given=zero)
+    lake.write_partition("error_rounds", tables.from_rows("error_rounds", rows),
+                         {"task": spec.name}, run_id)
+    log(f"{spec.name} error-driven: {found.report.usage['requests_sent']} requests sent, "
+        f"{found.report.usage['cached']} from the journal")
+    scores = pd.DataFrame(rows)
+    scores.attrs["usage"] = found.report.usage
+    return scores
 
 
-def replace_seed(config: generate.GenerationConfig, quota: int,
-                 seed: int) -> generate.GenerationConfig:
+def replace_seed(config: GenerationConfig, quota: int, seed: int) -> GenerationConfig:
     return config.model_copy(update={"n_per_label": quota, "seed": seed})
+
+
+def _accepted(spec: TaskSpec, found: list, step: GenerationConfig,
+              setup: generate.Setup) -> pd.DataFrame:
+    """The round's kept rows, as `synthetic_examples` rows (the next round trains on them)."""
+    judge = setup.label_filter and str(setup.label_filter.judge.name)
+    new = generate.synthetic_table(spec, METHOD, found, step, judge).to_pandas()
+    return new[new["status"] == Status.ACCEPTED]
 
 
 def _across_rounds(found: list, kept_texts: set[str], round_: int) -> list:
@@ -220,36 +236,7 @@ def _across_rounds(found: list, kept_texts: set[str], round_: int) -> list:
     return out
 
 
-def _added(total: dict, spent: dict) -> dict:
-    counted = ("requests_sent", "cached", "prompt_tokens", "completion_tokens")
-    return {k: total.get(k, 0) + spent.get(k, 0) for k in counted}
-
-
 def _line(row: dict) -> str:
     return (f"{row['task']} round {row['round']}: {row['n_train']} texts, macro-F1 "
             f"{row['macro_f1']:.3f} [{row['macro_f1_low']:.3f}, {row['macro_f1_high']:.3f}], "
             f"{row['validation_errors']}/{row['n_validation']} seed-pool texts wrong")
-
-
-def _table(rows: list[dict]) -> pa.Table:
-    return tables.from_rows("error_rounds", rows)
-
-
-def _write(lake: Lake, spec: TaskSpec, run_id: str, frame: pd.DataFrame, candidates: list,
-           generation, label_filter, rows: list[dict]) -> None:
-    """The final set (round 0's rows and every round's answers, rejected ones included)
-    as the `error_driven` partitions, and the rounds with the final score."""
-    partition = {"task": spec.name, "method": str(METHOD)}
-    judge = label_filter and str(label_filter.judge.name)
-    answered = generate.synthetic_table(spec, METHOD, candidates, generation, judge).to_pandas()
-    zero = frame[frame["slot"].str.startswith("r0/")]
-    synthetic = pd.concat([zero[answered.columns], answered], ignore_index=True)
-    lake.write_partition("error_rounds", _table(rows), {"task": spec.name}, run_id)
-    lake.write_partition("llm_responses",
-                         generate.responses_table([c.response for c in candidates]),
-                         partition, run_id)
-    lake.write_partition("synthetic_examples",
-                         pa.Table.from_pandas(synthetic, preserve_index=False), partition, run_id)
-    lake.write_partition("fidelity_calibration", tables.from_rows(
-        "fidelity_calibration", fidelity.calibration_rows(spec, METHOD, label_filter)),
-        partition, run_id)

@@ -1,12 +1,14 @@
 """Error-driven rounds end to end against the loopback endpoint: round 0 samples the
 few-shot rows, each round's requests show the seed-pool texts the round's classifier got
-wrong, every round is one Delta version with its macro-F1, and a re-run sends nothing."""
+wrong, every round has its macro-F1, and a re-run sends nothing. The rounds generate and
+write through generation's own path: a run far short of its plan replaces nothing."""
 
 import pandas as pd
+import pytest
 
 from synthlake import prompts, report, rounds, train
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generate import GenerationConfig, GenerationShortfall, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port
@@ -19,7 +21,8 @@ def test_two_rounds_record_f1_per_round_and_show_the_errors(lake: Lake, tmp_path
     spec = get_task("sms_spam").with_judge("none")  # the loopback's texts carry no label
     write_real_examples(lake, spec, "real")
     log = tmp_path / "requests.jsonl"
-    config = rounds.RoundsConfig(n_per_label=12, rounds=2, max_test=300)
+    config = rounds.RoundsConfig(generation=GenerationConfig(n_per_label=12), rounds=2,
+                                 max_test=300)
     with loopback.running(free_port(), "--request-log", str(log)) as url:
         endpoint = EndpointConfig(base_url=url, model="dev", backoff_base_s=0.05)
         generate(lake, spec, Method.FEW_SHOT, "r0", GenerationConfig(n_per_label=12), endpoint)
@@ -34,9 +37,9 @@ def test_two_rounds_record_f1_per_round_and_show_the_errors(lake: Lake, tmp_path
         assert (found["macro_f1_low"] <= found["macro_f1"]).all()
         assert (found["macro_f1"] <= found["macro_f1_high"]).all()
         assert found["change"].isna().tolist() == [True, False, False]
-        # Each round wrote its row as a version of its own (and the final score one more).
+        # The run is written once, after its last round (nothing before it can be partial).
         versions = [h for h in lake.history("error_rounds") if h.get("run_id") == "r1"]
-        assert len(versions) == 3
+        assert len(versions) == 1
 
         rows = lake.read("synthetic_examples", where={"method": "error_driven"}).to_pandas()
         kept = rows[rows["status"] == Status.ACCEPTED]
@@ -70,3 +73,30 @@ def test_two_rounds_record_f1_per_round_and_show_the_errors(lake: Lake, tmp_path
         again = rounds.run(lake, spec, "r2", config, endpoint, log=lambda _: None)
         assert len(loopback.read_request_log(log)) == sent
         assert again.equals(found)
+
+
+def test_rounds_far_short_of_their_plan_replace_nothing_as_generation_does(lake: Lake):
+    """Rounds whose endpoint only fails are refused by generation's own rule, with its
+    message, and leave every table (error_rounds included) as the good run wrote it; the
+    rounds record generation's temperature, the one the endpoint applied."""
+    spec = get_task("sms_spam").with_judge("none")
+    write_real_examples(lake, spec, "real")
+    generation = GenerationConfig(n_per_label=6, temperature=0.7)
+    config = rounds.RoundsConfig(generation=generation, rounds=1, max_test=200)
+    with loopback.running(free_port()) as url:
+        good = EndpointConfig(base_url=url, model="dev", backoff_base_s=0.05)
+        generate(lake, spec, Method.FEW_SHOT, "r0", generation, good)
+        rounds.run(lake, spec, "good", config, good, log=lambda _: None)
+    rows = lake.read("synthetic_examples", where={"method": "error_driven"}).to_pandas()
+    assert set(rows["temperature"]) == {0.7}
+    before = {t: lake.version(t) for t in ("synthetic_examples", "llm_responses",
+                                           "error_rounds", "fidelity_calibration")}
+    with loopback.running(free_port(), "--faults", "503", "--fault-rate", "1",
+                           "--faults-per-request", "99") as url:
+        bad = EndpointConfig(base_url=url, model="other", backoff_base_s=0.01, max_attempts=2)
+        expected = r"ham 3 of 3, spam 3 of 3 \(100% of the plan\).*max_shortfall_share"
+        with pytest.raises(GenerationShortfall, match=expected):
+            rounds.run(lake, spec, "bad", config, bad, log=lambda _: None)
+        with pytest.raises(GenerationShortfall, match=r"\(100% of the plan\).*max_shortfall"):
+            generate(lake, spec, Method.FEW_SHOT, "bad", generation, bad)
+    assert {t: lake.version(t) for t in before} == before

@@ -22,7 +22,8 @@ def test_a_pilot_predicts_the_full_run(lake: Lake, tmp_path, method):
     spec = get_task("sms_spam").with_judge("none")  # the loopback's texts carry no label
     write_real_examples(lake, spec, "real")
     log = tmp_path / "requests.jsonl"
-    config = plan.PlanConfig(method=method, n_per_label=80, pilot_per_label=25)
+    config = plan.PlanConfig(method=method, generation=GenerationConfig(n_per_label=80),
+                             pilot_per_label=25)
     with loopback.running(free_port(), "--faults", "empty", "--fault-rate", "0.3",
                            "--request-log", str(log)) as url:
         endpoint = EndpointConfig(base_url=url, model="dev", backoff_base_s=0.05,
@@ -60,3 +61,17 @@ def test_the_cli_prints_the_forecast_and_its_cost(tmp_path, capsys, monkeypatch)
     assert code == 0
     assert "requests" in out and "cost_usd" in out and "acceptance" in out
     assert "batch" in out
+
+
+def test_the_forecast_caps_requests_at_the_runs_own_attempts_factor(lake: Lake):
+    """Where almost every answer fails, the worst case is the run's request cap: the
+    planned run's `max_attempts_factor` x its quota, whatever the factor."""
+    spec = get_task("sms_spam").with_judge("none")
+    write_real_examples(lake, spec, "real")
+    with loopback.running(free_port(), "--faults", "empty", "--fault-rate", "0.97") as url:
+        endpoint = EndpointConfig(base_url=url, model="dev", backoff_base_s=0.01)
+        for factor in (2.0, 6.0):
+            run = GenerationConfig(n_per_label=500, max_attempts_factor=factor)
+            config = plan.PlanConfig(method="few_shot", generation=run, pilot_per_label=5)
+            forecast = plan.forecast(lake, spec, config, endpoint).set_index("quantity")
+            assert forecast.loc["requests", "high"] == factor * 500 * len(spec.labels)

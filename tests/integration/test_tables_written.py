@@ -24,7 +24,7 @@ def test_every_table_a_pipeline_run_writes_matches_its_declaration(tmp_path, dag
     partitioned = [k for a in runnable if a.partitions_def for k in a.keys]
     unpartitioned = [k for a in runnable if not a.partitions_def for k in a.keys]
     config = {"ops": {**{f"generate_{m}": {"config": {"n_per_label": 4}} for m in PROMPTED},
-                      "generate_error_driven": {"config": {"n_per_label": 4, "rounds": 1,
+                      "generate_error_driven": {"config": {"generation": {"n_per_label": 4}, "rounds": 1,
                                                            "max_test": 300}},
                       "embeddings": {"config": {"max_real_per_split": 300}},
                       "classifier_runs": {"config": {"classifiers": ["logreg"], "seeds": [0],

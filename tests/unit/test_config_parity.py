@@ -6,6 +6,7 @@ import ast
 
 import dagster as dg
 import pytest
+from pydantic import BaseModel
 
 from orchestration.definitions import defs
 from synthlake import settings
@@ -34,12 +35,29 @@ def _op_fields(op_name: str) -> dict:
 
 @pytest.mark.parametrize("engine", list(LAUNCHPAD), ids=lambda e: e.__name__)
 def test_every_engine_field_is_in_the_launchpad_with_its_description(engine):
-    fields = _op_fields(LAUNCHPAD[engine])
+    _same_fields(engine, _op_fields(LAUNCHPAD[engine]))
+
+
+def _same_fields(engine, fields, defaults: BaseModel | None = None) -> None:
+    """The Launchpad's fields are the engine config's, a nested config's included (with
+    the defaults its parent gives it)."""
     assert set(fields) == set(engine.model_fields)
     for name, field in engine.model_fields.items():
         assert field.description and fields[name].description == field.description, name
-        if field.default is not None:
-            assert fields[name].default_value == field.default, name
+        default = getattr(defaults, name) if defaults is not None \
+            else field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):  # a nested config: its fields and its defaults
+            _same_fields(type(default), fields[name].config_type.fields, default)
+            assert fields[name].default_value == default.model_dump(), name
+        elif default is not None:
+            assert fields[name].default_value == default, name
+
+
+def test_nested_generation_settings_are_generations_own():
+    """Error-driven rounds and the plan nest GenerationConfig rather than re-declaring it."""
+    for engine in (RoundsConfig, PlanConfig):
+        assert engine.model_fields["generation"].annotation is GenerationConfig
+        assert not set(engine.model_fields) - {"generation"} & set(GenerationConfig.model_fields)
 
 
 def test_every_endpoint_field_is_a_resource_field_left_to_the_environment():
