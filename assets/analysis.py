@@ -8,7 +8,10 @@ from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_annotations, real_examples
 from assets.resources import LLM_POOL, LakeResource, LLMResource
-from synthlake import catalog, plots, proxies, report, settings, subjectivity
+from synthlake import catalog, settings
+from synthlake.analysis import plots, report
+from synthlake.subjectivity import proxies
+from synthlake.subjectivity import ranking as subjectivity
 
 
 class JudgeParams(dg.Config):

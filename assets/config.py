@@ -20,14 +20,14 @@ import dagster as dg
 from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
-from synthlake.attributes import AttributeConfig
 from synthlake.embed import EmbeddingConfig
-from synthlake.fidelity import FidelityConfig
-from synthlake.generate import GenerationConfig
-from synthlake.plan import PlanConfig
-from synthlake.proxies import ProxyConfig
-from synthlake.rounds import RoundsConfig
-from synthlake.train import TrainConfig
+from synthlake.evaluation.train import TrainConfig
+from synthlake.generation.attributes import AttributeConfig
+from synthlake.generation.fidelity import FidelityConfig
+from synthlake.generation.generate import GenerationConfig
+from synthlake.generation.plan import PlanConfig
+from synthlake.generation.rounds import RoundsConfig
+from synthlake.subjectivity.proxies import ProxyConfig
 
 
 def _launchpad_field(field: FieldInfo) -> tuple[type, FieldInfo]:

@@ -8,8 +8,9 @@ from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource
-from synthlake import plots, train
-from synthlake.report import query_file
+from synthlake.analysis import plots
+from synthlake.evaluation import train
+from synthlake.lake import query_file
 from synthlake.vocabulary import Method
 
 TRAINING_INPUTS = [real_examples, *[synthetic_key(m) for m in Method]]

@@ -8,7 +8,9 @@ from assets.generation import synthetic_key
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.resources import LLM_POOL, LakeResource, LLMResource
-from synthlake import coverage, fidelity, plots
+from synthlake.analysis import plots
+from synthlake.generation import fidelity
+from synthlake.measures import coverage
 from synthlake.vocabulary import FilterStage, Method
 
 

@@ -15,9 +15,10 @@ from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LLM_POOL, LakeResource, LLMResource
-from synthlake import attributes as attribute_sets
-from synthlake import plan, plots, rounds
-from synthlake.generate import GenerationConfig, generate
+from synthlake.analysis import plots
+from synthlake.generation import attributes as attribute_sets
+from synthlake.generation import plan, rounds
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.vocabulary import PROMPTED, AttributeSource, Method
 
 

@@ -8,7 +8,9 @@ from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_examples
 from assets.resources import LakeResource
-from synthlake import diversity, embed, plots
+from synthlake import embed
+from synthlake.analysis import plots
+from synthlake.measures import diversity
 from synthlake.vocabulary import Method
 
 # Refresh after new generations, but only once their blocking quality checks passed.

@@ -6,7 +6,7 @@ import dagster as dg
 import pyarrow as pa
 
 from synthlake import tables
-from synthlake.report import markdown
+from synthlake.analysis.report import markdown
 
 
 def table_metadata(name: str) -> dict:

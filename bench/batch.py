@@ -25,7 +25,7 @@ from tests.support.data import REPO
 RUN = """
 import json, resource, sys, time
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 url, root, per_label, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"

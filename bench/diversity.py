@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from synthlake import diversity
+from synthlake.measures import diversity
 
 
 def median_time(fn, repeats: int) -> float:

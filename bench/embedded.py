@@ -7,7 +7,7 @@
 For each installed runtime (`synthlake.llm.embedded.RUNTIMES`) it starts the embedded
 server as the pipeline does (a real HTTP server on 127.0.0.1), then:
 * sends `--requests` chat requests at each concurrency, for two prompt sets: few-shot
-  sms_spam (3 real demonstrations) and zero-shot ag_news, built by `synthlake.prompts`
+  sms_spam (3 real demonstrations) and zero-shot ag_news, built by `synthlake.generation.prompts`
   exactly as generation builds them, each request with its own seed, at temperature 1.0
   and the task's completion-token cap; prints requests/s and completion tokens/s;
 * generates `--fidelity` few-shot sms_spam texts (half per label), parses them as
@@ -27,9 +27,9 @@ import time
 import aiohttp
 import pandas as pd
 
-from synthlake import fidelity, parse, prompts
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig
+from synthlake.generation import fidelity, parse, prompts
+from synthlake.generation.generate import GenerationConfig
 from synthlake.llm import embedded
 from synthlake.realdata import load_real
 

@@ -16,8 +16,8 @@ import time
 
 from synthlake import evidence
 from synthlake.catalog import get_task
+from synthlake.evaluation.train import FineTuner, Split, TrainConfig, as_split, stratified_cap
 from synthlake.realdata import load_real
-from synthlake.train import FineTuner, Split, TrainConfig, as_split, stratified_cap
 
 
 def main() -> None:

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from synthlake import fidelity
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation import fidelity
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port

@@ -41,9 +41,9 @@ from pathlib import Path
 
 import openai
 
-from synthlake import prompts, similarity
 from synthlake.catalog import get_task, load_catalog
-from synthlake.generate import GenerationConfig, Generator, generate
+from synthlake.generation import prompts, similarity
+from synthlake.generation.generate import GenerationConfig, Generator, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig, session
 from synthlake.llm.embedded import free_port

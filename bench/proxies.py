@@ -13,8 +13,9 @@ import argparse
 import tempfile
 import time
 
-from synthlake import catalog, proxies, realdata
+from synthlake import catalog, realdata
 from synthlake.lake import Lake
+from synthlake.subjectivity import proxies
 
 TARGET_S = 300
 

@@ -13,8 +13,8 @@ import random
 import statistics
 import time
 
-from synthlake import train
 from synthlake.catalog import get_task
+from synthlake.evaluation import train
 from synthlake.realdata import load_real
 
 

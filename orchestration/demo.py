@@ -34,16 +34,15 @@ import dagster as dg
 from assets.evaluation import classifier_runs
 from orchestration.definitions import all_assets, all_checks, defs
 from synthlake import progress, settings
-from synthlake.catalog import load_catalog
-from synthlake.generate import GenerationShortfall
-from synthlake.lake import Lake
-from synthlake.report import (
+from synthlake.analysis.report import (
     diversity_note,
     headline_markdown,
     label_fidelity_note,
     markdown,
-    query_file,
 )
+from synthlake.catalog import load_catalog
+from synthlake.generation.generate import GenerationShortfall
+from synthlake.lake import Lake, query_file
 from synthlake.vocabulary import PROMPTED, Method
 
 DEMO_TASKS = settings.names("SYNTHLAKE_DEMO_TASKS")
@@ -127,7 +126,7 @@ def llm_line() -> str:
 
 def caps_line() -> str:
     """What the demo's figures rest on, printed beside the headline."""
-    from synthlake.train import TrainConfig
+    from synthlake.evaluation.train import TrainConfig
 
     seeds = len(TrainConfig().seeds)
     return (f"Demo sizes: {DEMO_N} generated texts per label and method; real_full trains "
@@ -256,7 +255,7 @@ def main() -> int:
              "instance level")
         if not run(task_selection(task), partition_key=task, ops=DEMO_CONFIG):
             # A gate blocks only the data that failed it: training leaves out a method
-            # whose generation failed a blocking check (versions.failed_gates).
+            # whose generation failed a blocking check (gates.failed_gates).
             print("  measuring and training on what passed (real data, the other methods)")
             run(after_generation(task), partition_key=task, ops=DEMO_CONFIG)
         print(f"  done ({time.monotonic() - started:.0f} s)")

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from synthlake.catalog import TaskSpec
-from synthlake.similarity import near_duplicate_flags, normalized, similar_to_any
+from synthlake.generation.similarity import near_duplicate_flags, normalized, similar_to_any
 from synthlake.vocabulary import Status
 
 CONTROL_OR_BROKEN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]|Ã[\x80-\xbf]|â€"
@@ -235,7 +235,7 @@ def label_fidelity_suite(spec: TaskSpec, rows: pd.DataFrame,
     of wrong labels shows with 30 texts per label.) The per-label rows are shown, not
     checked (several tests would hold good data by chance). No judge (`fidelity.judge:
     none`): no rows, nothing to check."""
-    from synthlake.fidelity import UNKNOWN, wilson
+    from synthlake.generation.fidelity import UNKNOWN, wilson
 
     if "fidelity_judge" not in rows:  # a version written before the filter existed
         rows = rows.assign(fidelity_judge=None, judged_label=None, p_requested=None)

@@ -1,28 +1,89 @@
 """synthlake: can LLM-generated data replace or augment labelled data for a text classifier?
 
 The engine, plain Python with no Dagster import; `assets/` wraps it, `orchestration/`
-wires the assets. Modules in pipeline order:
+wires the assets. One folder per stage, named after its Dagster asset group, beside the
+core that serves them all; the map below is generated from each module's docstring
+(`python -m synthlake.layout --write`, checked by tests/unit/test_layout.py):
 
-    settings     every SYNTHLAKE_* variable, declared once (the only reader of them)
-    vocabulary   the stored words as enums: methods, training sources, statuses, reasons
-    tables       every lake table: columns, Arrow types, partitions, descriptions
-    lake         Delta tables on disk, DuckDB over them; writes conform to `tables`
-    catalog      task YAML -> validated `TaskSpec`; a run's spec pinned once
-    realdata     a task's real data: read, validate, de-duplicate, stable ids
-    prompts      the zero-shot and few-shot prompts of Li et al., built from a spec
-    llm/         the one door to an LLM: session(), client, limits, journal, embedded model
-    parse        a raw answer -> one candidate text, or a rejection with its reason
-    similarity   duplicates, near duplicates, copies of demonstrations or test texts
-    generate     plan -> requests -> answers -> accepted or rejected rows, per task x method
-    embed        sentence embeddings of real and synthetic texts, cached by text hash
-    diversity    remote clique, chamfer, similarity to real data
-    train        classifiers per training source and seed, evaluated on the real test split
-    subjectivity task ranking from pairwise judgments; per-instance annotator agreement
-    versions     generation versions of a task: history and differences
-    export       accepted rows as Parquet, JSON lines or a Hugging Face dataset
-    plots        PNG figures for asset metadata and the report
-    report       the report page: headline table, plots, provenance
-    cli          the `synthlake` command (imported by nothing)
+<!-- package-map:start -->
+    synthlake/  the core: shared by every stage, imports none
+        catalog       The task catalogue: one YAML file per task, validated into a `TaskSpec`.
+        cli           `synthlake`: the pipeline from a terminal, with the same engine code the assets
+                      call.
+        embed         Sentence embeddings of real and synthetic texts, cached by (model, text hash).
+        evidence      Uncertainty of what the classifiers score: a bootstrap over test texts x training
+                      draws.
+        gates         Which generated sets a blocking quality check held, from Delta's own history.
+        lake          The lake: Delta tables (via `deltalake`) in a local folder or on object storage,
+                      and DuckDB over them.
+        layout        The engine's map: its stages, what each may import, and the package map generated
+                      from each module's own docstring (so the map cannot drift from the code).
+        progress      Progress of long work (generation, training), for whoever is watching.
+        realdata      Real labelled data of a task: read, validate, de-duplicate, give stable ids.
+        settings      Every environment variable synthlake reads, declared once: name, default, meaning.
+        tables        Every lake table declared once: name, description, partition columns, Arrow
+                      schema.
+        vocabulary    Every word the pipeline stores or matches on, declared once as an enum: generation
+                      methods, training sources, classifiers, label-fidelity judges and filter stages,
+                      data-map regions, row statuses and rejection reasons.
+    synthlake/llm/  One door to every LLM: `session()` (see `session.py`), for generation, the judges,
+                      the tests and the benchmark alike.
+        batch         Batch mode: the same requests through a provider's batch API, at its batch price.
+        client        The client of any OpenAI-compatible endpoint: journal, limits, retries, budget.
+        config        Where and how to call the LLM (`EndpointConfig`), the errors that stop a run, and
+                      the scrubbing that keeps secrets out of every message and record.
+        embedded      The embedded default LLM: SmolLM2-135M-Instruct on a local OpenAI-compatible
+                      server.
+        journal       The response journal: every LLM answer is durable the moment it arrives.
+        limits        Client-side limits: adaptive concurrency (AIMD on 429s) and per-minute token
+                      buckets.
+        session       The one way in: `session()` opens the endpoint (or starts the embedded model), the
+                      response journal, and per piece of work a client; it closes all three.
+        transport     The wire: POST `/chat/completions` to an OpenAI-compatible endpoint over aiohttp.
+        types         What goes to an endpoint and what is counted: `ChatRequest`, its key, `Usage`.
+    synthlake/generation/  Generation: prompts, answers parsed and checked, the label filter, every
+                      method.
+        attributes    Attributes the model proposes, and the balanced sampler of attributed generation.
+        fidelity      Label fidelity: does each synthetic text carry the label it was generated for?
+        generate      Plan -> requests -> raw responses -> parsed, filtered examples, for one task and
+                      method.
+        parse         From a raw LLM answer to one candidate text, or a rejection with its reason.
+        plan          A cost forecast before spending: a small pilot, then the full run extrapolated.
+        prompts       Prompts of the generation methods (Li et al., EMNLP 2023, and attributed), from a
+                      TaskSpec.
+        rounds        Error-driven rounds (after S3, Wang et al. 2023): more data where a small
+                      classifier errs.
+        similarity    Text similarity shared by generation (rejections) and the quality checks
+                      (verdicts): one definition, so a set that generation accepts is a set the checks
+                      pass.
+    synthlake/measures/  Measures of generated sets: diversity, coverage of the task, and version
+                      differences.
+        coverage      Coverage: which corners of a task the generated data covers, and where it fails.
+        diversity     Diversity of a set of texts, and its similarity to real data (Li et al.; Cox et
+                      al. 2021).
+        versions      Generation versions of a task: history and differences, from Delta's own versions.
+    synthlake/evaluation/  Evaluation: classifiers trained per source, learning curves, what a set is
+                      worth.
+        cartography   Dataset cartography (Swayamdipta et al., EMNLP 2020): where each training row sits
+                      on the map of its training dynamics.
+        curves        Learning curves, and what a synthetic set is worth in real labelled examples.
+        train         Classifiers trained on real or synthetic data, evaluated on the real test split.
+    synthlake/subjectivity/  Subjectivity: task rankings from judgments, their reliability, proxies from
+                      real data.
+        proxies       Objectivity proxies: rankings of the tasks from real data alone, each named a
+                      proxy wherever it is shown (they stand in for the paper's crowd judgments; they
+                      are not them).
+        ranking       Subjectivity: a task ranking from pairwise judgments, and per-instance agreement.
+        reliability   How far a pairwise task ranking can be trusted: the judge's consistency, its
+                      position bias, and the spread of each task's Bradley-Terry score.
+    synthlake/analysis/  Analysis: the report page, its plots, and exports of the accepted rows.
+        export        Export accepted synthetic examples: Parquet, JSON lines, or a Hugging Face dataset
+                      folder with a dataset card (model, prompts, counts, checks, diversity, cost,
+                      citation).
+        plots         Plots as PNG files (matplotlib, no display), for asset metadata and reports.
+        report        One readable page from the lake: headline table, plots and provenance.
+
+<!-- package-map:end -->
 
 Glossary:
 

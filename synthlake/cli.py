@@ -36,14 +36,14 @@ from pathlib import Path
 import pydantic
 
 from synthlake import catalog, realdata
-from synthlake.attributes import AttributeSetError
-from synthlake.generate import GenerationConfig, GenerationShortfall
+from synthlake.evaluation.train import TrainConfig
+from synthlake.generation.attributes import AttributeSetError
+from synthlake.generation.generate import GenerationConfig, GenerationShortfall
+from synthlake.generation.plan import PlanConfig
+from synthlake.generation.rounds import RoundsConfig, RoundsError
 from synthlake.lake import SQL_DIR, Lake, LakeError, split_sql
 from synthlake.llm import BudgetExceeded, EndpointConfig, FatalLLMError
 from synthlake.llm.embedded import LocalModelError
-from synthlake.plan import PlanConfig
-from synthlake.rounds import RoundsConfig, RoundsError
-from synthlake.train import TrainConfig
 from synthlake.vocabulary import PROMPTED, AttributeSource, Classifier, Method, TrainSource
 
 
@@ -297,7 +297,7 @@ def given(args, options: dict) -> dict:
 
 
 def cmd_generate(args) -> int:
-    from synthlake.generate import generate
+    from synthlake.generation.generate import generate
     from synthlake.progress import Bars, attached
 
     lake, run_id = lake_of(args), new_run_id()
@@ -329,7 +329,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_attributes(args) -> None:
-    from synthlake import attributes
+    from synthlake.generation import attributes
 
     lake, run_id = lake_of(args), new_run_id()
     endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
@@ -344,7 +344,7 @@ def cmd_attributes(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from synthlake import plan
+    from synthlake.generation import plan
 
     config = with_generation(PlanConfig, args, PLAN_OPTIONS)
     endpoint = EndpointConfig.from_env(**given(args, PILOT_ENDPOINT_OPTIONS))
@@ -361,7 +361,7 @@ def cmd_plan(args) -> None:
 
 
 def cmd_rounds(args) -> None:
-    from synthlake import rounds
+    from synthlake.generation import rounds
 
     lake, run_id = lake_of(args), new_run_id()
     config = with_generation(RoundsConfig, args, ROUNDS_OPTIONS)
@@ -371,7 +371,7 @@ def cmd_rounds(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from synthlake import train
+    from synthlake.evaluation import train
 
     lists = {"sources": args.source, "classifiers": args.classifier,
              "seeds": list(range(args.seeds)) if args.seeds else None}
@@ -386,7 +386,7 @@ HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->
 
 
 def cmd_headline(args) -> None:
-    from synthlake.report import headline_markdown
+    from synthlake.analysis.report import headline_markdown
 
     table = headline_markdown(lake_of(args))
     print(table)
@@ -422,7 +422,7 @@ def cmd_judge(args) -> int:
 
     import pyarrow as pa
 
-    from synthlake import subjectivity
+    from synthlake.subjectivity import ranking as subjectivity
 
     if args.pairs < 1:
         raise LakeError("--pairs: at least 1")
@@ -474,7 +474,7 @@ def cmd_llm_serve(args) -> None:
 def cmd_history(args) -> None:
     lake = lake_of(args)
     if args.task:
-        from synthlake import versions
+        from synthlake.measures import versions
 
         print(render(versions.history(lake, args.task), "table"))
         return
@@ -486,7 +486,7 @@ def cmd_history(args) -> None:
 
 
 def cmd_diff(args) -> None:
-    from synthlake import versions
+    from synthlake.measures import versions
 
     try:
         result = versions.diff(lake_of(args), args.task, args.old, args.new)
@@ -508,7 +508,7 @@ def _short_value(value) -> str:
 
 
 def cmd_export(args) -> None:
-    from synthlake import export
+    from synthlake.analysis import export
 
     try:
         path = export.export(lake_of(args), args.task, args.method, args.format, args.out)

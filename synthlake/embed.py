@@ -27,6 +27,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import settings
+from synthlake.progress import quiet_transformers
 from synthlake.vocabulary import Status
 
 DEFAULT_EMBEDDER = settings.default("SYNTHLAKE_EMBEDDER")
@@ -180,13 +181,3 @@ def embeddings_table(rows: pd.DataFrame, name: str, vectors: np.ndarray | None) 
         "model": pa.array([name] * len(rows), pa.string()),
         "vector": pa.FixedSizeListArray.from_arrays(flat, dim),
     })
-
-
-def quiet_transformers() -> None:
-    """No progress bars or load reports from transformers on a user's console: loading a
-    checkpoint into a new classification head reports the head as "missing" every time,
-    which is expected, not news."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()

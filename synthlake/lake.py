@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
@@ -315,3 +316,16 @@ def split_sql(text: str) -> list[str]:
     lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
     statements = "\n".join(lines).split(";\n")
     return [s.strip().rstrip(";").strip() for s in statements if s.strip().rstrip(";").strip()]
+
+
+def query_file(lake: Lake, name: str, con=None):
+    """The last statement of `sql/<name>` as a pandas frame; empty when its tables are
+    missing (every SQL reader: the report, the assets, coverage, the demo)."""
+    con = con or lake.connect()
+    *setup, last = split_sql((SQL_DIR / name).read_text())
+    try:
+        for statement in setup:
+            con.execute(statement)
+        return con.sql(last).df()
+    except duckdb.CatalogException:
+        return pd.DataFrame()

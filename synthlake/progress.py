@@ -62,3 +62,13 @@ def attached(handler: logging.Handler):
     finally:
         LOGGER.removeHandler(handler)
         handler.close()
+
+
+def quiet_transformers() -> None:
+    """No progress bars or load reports from transformers on a user's console: loading a
+    checkpoint into a new classification head reports the head as "missing" every time,
+    which is expected, not news."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()

@@ -149,7 +149,7 @@ def _convert(gguf: Path, out: Path) -> None:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from synthlake.embed import quiet_transformers
+    from synthlake.progress import quiet_transformers
 
     quiet_transformers()  # a one-off conversion's bars and reports are noise
     folder, name = str(gguf.parent), gguf.name

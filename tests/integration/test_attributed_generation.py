@@ -7,12 +7,13 @@ from collections import Counter
 
 from scipy.stats import chisquare
 
-from synthlake import attributes, coverage
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation import attributes
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port
+from synthlake.measures import coverage
 from synthlake.realdata import write_real_examples
 from synthlake.vocabulary import Method
 from tests.support import loopback

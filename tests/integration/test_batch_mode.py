@@ -14,7 +14,7 @@ import time
 from collections import Counter
 
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig, Journal
 from synthlake.llm.batch import answer_of, read_output, write_lines
@@ -26,7 +26,7 @@ from tests.support.data import REPO
 SCRIPT = """
 import sys
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 url, root = sys.argv[1:3]

@@ -3,10 +3,10 @@ share of labels flipped, those rows end low on the data map."""
 
 import numpy as np
 
-from synthlake import cartography
 from synthlake.catalog import get_task
+from synthlake.evaluation import cartography
+from synthlake.evaluation.train import FineTuner, Split, TrainConfig
 from synthlake.realdata import load_real
-from synthlake.train import FineTuner, Split, TrainConfig
 
 PER_LABEL, FLIPPED = 100, 20  # per label; flipped rows per label
 

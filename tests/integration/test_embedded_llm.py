@@ -4,9 +4,9 @@ import importlib.util
 
 import pytest
 
-from synthlake import attributes
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation import attributes
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.llm import EndpointConfig, embedded
 from synthlake.realdata import write_real_examples
 from synthlake.vocabulary import PROMPTED

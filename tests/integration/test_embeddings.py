@@ -1,9 +1,10 @@
 import pandas as pd
 import pyarrow as pa
 
-from synthlake import diversity, embed
+from synthlake import embed
 from synthlake.catalog import get_task
-from synthlake.generate import SYNTHETIC_SCHEMA
+from synthlake.generation.generate import SYNTHETIC_SCHEMA
+from synthlake.measures import diversity
 from synthlake.realdata import write_real_examples
 
 

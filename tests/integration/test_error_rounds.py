@@ -6,10 +6,11 @@ write through generation's own path: a run far short of its plan replaces nothin
 import pandas as pd
 import pytest
 
-from synthlake import prompts, report, rounds, train
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, GenerationShortfall, generate
-from synthlake.lake import Lake
+from synthlake.evaluation import train
+from synthlake.generation import prompts, rounds
+from synthlake.generation.generate import GenerationConfig, GenerationShortfall, generate
+from synthlake.lake import Lake, query_file
 from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port
 from synthlake.realdata import write_real_examples
@@ -66,7 +67,7 @@ def test_two_rounds_record_f1_per_round_and_show_the_errors(lake: Lake, tmp_path
             if len(wrong) >= spec.few_shot.k:
                 assert shown <= wrong, label
         assert any(len(errors[errors["label"] == lab]) >= spec.few_shot.k for lab in ("ham", "spam"))
-        verdicts = report.query_file(lake, "error_rounds.sql")["verdict"].tolist()
+        verdicts = query_file(lake, "error_rounds.sql")["verdict"].tolist()
         assert pd.isna(verdicts[0]) and set(verdicts[1:]) <= {"distinguishable",
                                                               "not distinguishable"}
 

@@ -4,8 +4,9 @@ under the wrong requested label."""
 import pandas as pd
 import pytest
 
-from synthlake import fidelity, tables
+from synthlake import tables
 from synthlake.catalog import get_task
+from synthlake.generation import fidelity
 from synthlake.realdata import write_real_examples
 from synthlake.vocabulary import Judge
 
@@ -66,7 +67,7 @@ def test_a_judge_rejects_the_planted_mislabels_and_keeps_the_rest(planted, judge
 
 
 def test_the_seed_classifier_learns_only_from_the_seed_pool(planted):
-    from synthlake import prompts
+    from synthlake.generation import prompts
 
     lake, spec, _ = planted
     real = lake.read("real_examples", where={"task": "sms_spam"}).to_pandas()
@@ -111,7 +112,7 @@ def test_a_scripted_llm_judge_rejects_the_mislabels_and_a_rerun_pays_nothing(pla
 
 JUDGE_SCRIPT = """
 import sys
-from synthlake import fidelity
+from synthlake.generation import fidelity
 from synthlake.catalog import get_task
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig

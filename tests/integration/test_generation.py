@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, GenerationShortfall, generate
+from synthlake.generation.generate import GenerationConfig, GenerationShortfall, generate
 from synthlake.lake import Lake
 from synthlake.llm import (
     ChatRequest,
@@ -203,7 +203,7 @@ def test_a_run_far_short_of_its_plan_does_not_replace_the_partition(sms_lake, tm
 GENERATE_SCRIPT = """
 import sys
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, GenerationShortfall, generate
+from synthlake.generation.generate import GenerationConfig, GenerationShortfall, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 url, root, method = sys.argv[1:4]

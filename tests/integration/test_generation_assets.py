@@ -8,9 +8,9 @@ import dagster as dg
 
 from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import defs
-from synthlake import versions
 from synthlake.lake import Lake
 from synthlake.llm.embedded import free_port
+from synthlake.measures import versions
 from tests.support import loopback
 
 CANARY = "sk-canary-7f3a9c1e5b"

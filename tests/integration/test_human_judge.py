@@ -9,8 +9,9 @@ import dagster as dg
 
 from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import defs
-from synthlake import realdata, subjectivity
+from synthlake import realdata
 from synthlake.catalog import load_catalog
+from synthlake.subjectivity import ranking as subjectivity
 
 TASKS = ["ag_news", "imdb", "sms_spam"]
 

@@ -4,10 +4,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from synthlake import subjectivity
 from synthlake.catalog import get_task
 from synthlake.lake import Lake
 from synthlake.realdata import write_real_annotations, write_real_examples
+from synthlake.subjectivity import ranking as subjectivity
 
 
 def test_instance_level_for_financial_phrasebank(tmp_path):

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from scipy.stats import kendalltau
 
-from synthlake import subjectivity
 from synthlake.catalog import load_catalog
 from synthlake.llm import EndpointConfig, Journal, session
 from synthlake.llm.embedded import free_port
+from synthlake.subjectivity import ranking as subjectivity
 from tests.support import loopback
 
 

@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthlake import diversity, fidelity, train
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.evaluation import train
+from synthlake.generation import fidelity
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port
+from synthlake.measures import diversity
 from synthlake.realdata import write_real_examples
 from tests.support import known_answer, loopback
 

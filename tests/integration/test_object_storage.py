@@ -85,7 +85,7 @@ def test_the_task_pipeline_and_the_cli_on_s3(bucket, tmp_path, dagster_instance)
 
 def test_every_readme_command_runs_on_s3(bucket, tmp_path):
     from synthlake.catalog import get_task
-    from synthlake.generate import GenerationConfig, generate
+    from synthlake.generation.generate import GenerationConfig, generate
     from synthlake.llm import EndpointConfig
     from synthlake.realdata import write_real_examples
 

@@ -9,7 +9,7 @@ def test_sketch_prefilter_finds_exactly_what_the_full_comparison_finds(monkeypat
     import numpy as np
     import pandas as pd
 
-    from synthlake import similarity
+    from synthlake.generation import similarity
     from synthlake.realdata import data_dir
 
     monkeypatch.setattr(similarity, "TILE", 128)  # several tiles, rows and columns
@@ -40,8 +40,8 @@ def test_the_meta_answer_rules_spare_real_texts():
     shipped task's train split, under half a percent is flagged."""
     import pyarrow.parquet as pq
 
-    from synthlake import parse
     from synthlake.catalog import load_catalog
+    from synthlake.generation import parse
     from tests.support.data import SHARED_DATA
 
     for name, spec in load_catalog().items():

@@ -4,10 +4,10 @@ back empty (rejected) predicts the full run's requests within 10% and its tokens
 
 import pytest
 
-from synthlake import plan
 from synthlake.catalog import get_task
 from synthlake.cli import main as cli
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation import plan
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port

@@ -13,7 +13,7 @@ import pytest
 
 from quality import suites
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.llm import EndpointConfig
 from synthlake.llm.embedded import free_port
 from synthlake.realdata import write_real_examples

@@ -8,8 +8,8 @@ import pytest
 from assets.resources import LakeResource, LLMResource
 from orchestration.definitions import all_assets
 from quality.checks import all_checks
-from synthlake import report, tables
-from synthlake.lake import SQL_DIR, Lake, split_sql
+from synthlake import tables
+from synthlake.lake import SQL_DIR, Lake, query_file, split_sql
 from synthlake.llm.embedded import free_port
 from synthlake.vocabulary import PROMPTED, Method
 from tests.support import loopback
@@ -47,7 +47,7 @@ def test_every_table_a_pipeline_run_writes_matches_its_declaration(tmp_path, dag
         con = lake.connect()
         for statement in split_sql(path.read_text()):
             con.execute(statement)
-    equal = report.query_file(lake, "diversity_vs_gap.sql")
+    equal = query_file(lake, "diversity_vs_gap.sql")
     generated = equal[equal["source"].isin(list(Method))]
     assert generated["rc_low"].notna().all() and (generated["rc_low"] <= generated["remote_clique"]).all()
     assert generated["n"].nunique() == 1  # one n for every source: the equal budget

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from synthlake import train
 from synthlake.catalog import get_task
+from synthlake.evaluation import train
 from synthlake.realdata import write_real_examples
 
 SPEC = get_task("ag_news")  # four balanced classes: chance accuracy is 0.25

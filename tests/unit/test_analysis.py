@@ -5,9 +5,11 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from synthlake import report, subjectivity, tables
+from synthlake import tables
+from synthlake.analysis import report
 from synthlake.cli import main as cli
-from synthlake.lake import Lake
+from synthlake.lake import Lake, query_file
+from synthlake.subjectivity import ranking as subjectivity
 
 TASKS = ["ag_news", "sms_spam", "imdb", "tweet_irony", "humor_speech"]
 
@@ -94,7 +96,7 @@ def test_report_renders_with_plots_from_the_lake(analysed_lake):
 
 
 def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
-    from synthlake import fidelity
+    from synthlake.generation import fidelity
 
     lake = Lake(tmp_path / "lake")
     rows = [{"task": "t", "method": method, "example_id": f"{method}{i}", "label": label,
@@ -112,7 +114,7 @@ def test_label_fidelity_sql_gives_the_wilson_intervals_of_the_engine(tmp_path):
         lake.write_partition("label_fidelity", tables.from_rows(
             "label_fidelity", [r for r in rows if r["method"] == method]),
             {"task": "t", "method": method}, "r")
-    sql = report.query_file(lake, "label_fidelity.sql")
+    sql = query_file(lake, "label_fidelity.sql")
     engine = fidelity.summary(pd.DataFrame(rows))
     merged = sql.merge(engine, on=["task", "method", "label", "judge", "filter"],
                        suffixes=("", "_py"))
@@ -146,7 +148,7 @@ def test_filter_effect_sql_sets_filtered_and_unfiltered_side_by_side(tmp_path):
                  "n_test": 400, "difference": 0.1, "low": -0.01, "high": 0.2, "p_value": 0.08,
                  "distinguishable": False}]
     lake.write_partition("comparisons", tables.from_rows("comparisons", compared), {"task": "t"}, "r")
-    out = report.query_file(lake, "filter_effect.sql")
+    out = query_file(lake, "filter_effect.sql")
     assert out["method"].tolist() == ["zero_shot"], "few_shot has no unfiltered runs"
     row = out.iloc[0]
     assert (row.filtered_f1, row.unfiltered_f1, row.seeds) == (0.705, 0.605, 2)
@@ -192,12 +194,12 @@ def test_the_headline_carries_intervals_and_says_not_distinguishable(tmp_path):
                 for s, d, lo, hi, p in [("few_shot", -0.2, -0.25, -0.15, 0.001),
                                         ("zero_shot", -0.02, -0.05, 0.01, 0.2)]]
     lake.write_partition("comparisons", tables.from_rows("comparisons", compared), {"task": "t"}, "r")
-    out = report.query_file(lake, "headline.sql").set_index("train_source")
+    out = query_file(lake, "headline.sql").set_index("train_source")
     assert out.loc["few_shot", "macro_f1"] == "0.700 ± 0.000 [0.670, 0.730]"
     assert out.loc["few_shot", "gap_to_real_full"] == "0.200 (0.150 to 0.250)"
     assert out.loc["zero_shot", "gap_to_real_full"] == "0.020 (-0.010 to 0.050), not distinguishable"
     assert out.loc["real_full", "gap_to_real_full"] == "0.000"
-    verdicts = report.query_file(lake, "comparisons.sql").set_index("train_source")["verdict"]
+    verdicts = query_file(lake, "comparisons.sql").set_index("train_source")["verdict"]
     assert verdicts.to_dict() == {"few_shot": "worse", "zero_shot": "not distinguishable"}
 
 
@@ -274,7 +276,7 @@ def test_instance_level_accuracy_carries_scipys_wilson_interval(tmp_path):
             for gamma, n, k in [(0.5, 400, 300), (0.8, 40, 38), (1.0, 7, 7)]]
     lake.write_partition("instance_level_results", tables.from_rows("instance_level_results", rows),
                          {"task": "t"}, "r")
-    out = report.query_file(lake, "accuracy_vs_agreement.sql")
+    out = query_file(lake, "accuracy_vs_agreement.sql")
     for row, (_, n, k) in zip(out.itertuples(), [(0.5, 400, 300), (0.8, 40, 38), (1.0, 7, 7)],
                               strict=True):
         expected = binomtest(k, n).proportion_ci(method="wilson")

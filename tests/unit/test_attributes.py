@@ -7,11 +7,13 @@ from collections import Counter
 import pytest
 from scipy.stats import chisquare
 
-from synthlake import attributes, coverage, fidelity, plots
+from synthlake.analysis import plots
 from synthlake.catalog import AttributeValues, get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation import attributes, fidelity
+from synthlake.generation.generate import GenerationConfig, generate
+from synthlake.lake import query_file
+from synthlake.measures import coverage
 from synthlake.realdata import write_real_examples
-from synthlake.report import query_file
 from synthlake.vocabulary import Method
 from tests.support.fake_wire import FakeWire, fake_endpoint, words_for
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from synthlake import cartography
+from synthlake.evaluation import cartography
 
 
 def test_confidence_variability_and_regions():
@@ -21,7 +21,7 @@ def test_the_data_map_draws_real_and_synthetic_rows_in_their_colours(tmp_path):
     import matplotlib.image as mpimg
     import pandas as pd
 
-    from synthlake import plots
+    from synthlake.analysis import plots
 
     rng = np.random.default_rng(0)
     rows = pd.DataFrame({

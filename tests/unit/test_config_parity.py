@@ -10,15 +10,15 @@ from pydantic import BaseModel
 
 from orchestration.definitions import defs
 from synthlake import settings
-from synthlake.attributes import AttributeConfig
 from synthlake.embed import EmbeddingConfig
-from synthlake.fidelity import FidelityConfig
-from synthlake.generate import GenerationConfig
+from synthlake.evaluation.train import TrainConfig
+from synthlake.generation.attributes import AttributeConfig
+from synthlake.generation.fidelity import FidelityConfig
+from synthlake.generation.generate import GenerationConfig
+from synthlake.generation.plan import PlanConfig
+from synthlake.generation.rounds import RoundsConfig
 from synthlake.llm import EndpointConfig
-from synthlake.plan import PlanConfig
-from synthlake.proxies import ProxyConfig
-from synthlake.rounds import RoundsConfig
-from synthlake.train import TrainConfig
+from synthlake.subjectivity.proxies import ProxyConfig
 from tests.support.data import REPO
 
 # engine config -> the op whose Launchpad config must offer all of it

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthlake import curves, evidence
+from synthlake import evidence
+from synthlake.evaluation import curves
 from synthlake.evidence import Runs
 
 SIZES = [4, 8, 16, 32, 64, 128]
@@ -160,7 +161,7 @@ def test_the_learning_curve_plot_draws_the_band_the_source_and_its_equivalent(tm
     import matplotlib.colors
     import matplotlib.image
 
-    from synthlake import plots
+    from synthlake.analysis import plots
 
     points = pd.DataFrame(
         [{"curve": "real", "classifier": "logreg", "n_per_label": n, "share": 1.0,

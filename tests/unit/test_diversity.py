@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from synthlake import diversity as dv
+from synthlake.measures import diversity as dv
 
 
 @pytest.mark.parametrize(("n", "d", "seed"), [(2, 3, 0), (7, 5, 1), (300, 384, 2), (1500, 64, 3)])

@@ -2,8 +2,8 @@
 
 import pytest
 
-from synthlake import fidelity
 from synthlake.catalog import get_task
+from synthlake.generation import fidelity
 from synthlake.vocabulary import Judge
 
 SPEC = get_task("ag_news")

@@ -8,6 +8,7 @@ import ast
 
 import pytest
 
+from synthlake.layout import STAGE_IMPORTS, STAGES
 from tests.support.data import REPO
 
 
@@ -37,6 +38,48 @@ def offending(package: str, forbidden: tuple[str, ...], root=REPO) -> list[str]:
 ])
 def test_layers_import_only_downward(package, forbidden):
     assert offending(package, forbidden) == []
+
+
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "synthlake" and len(parts) > 1 and parts[1] in STAGES else None
+
+
+def stage_violations(root=REPO) -> list[str]:
+    """Imports across stages that `layout.STAGE_IMPORTS` does not allow, and imports of a
+    stage by the core (the command, cli.py, excepted)."""
+    found = []
+    for path, names in imports_of("synthlake", root).items():
+        parts = path.split("/")
+        mine = parts[1] if len(parts) > 2 and parts[1] in STAGES else None
+        if path == "synthlake/cli.py":
+            continue
+        allowed = STAGE_IMPORTS[mine] | {mine} if mine else set()
+        found += [f"{path}: {name}" for name in sorted(names)
+                  if stage_of(name) and stage_of(name) not in allowed]
+    return found
+
+
+def test_stages_import_the_core_and_only_the_stages_they_declare():
+    assert stage_violations() == []
+
+
+def test_the_declared_stage_imports_have_no_cycle():
+    def reaches(stage, seen=()):
+        return any(other in seen or reaches(other, (*seen, stage))
+                   for other in STAGE_IMPORTS[stage]) if stage not in seen else True
+    assert not any(reaches(stage) for stage in STAGES)
+
+
+def test_the_stage_check_can_see_a_violation(tmp_path):
+    for folder in ("synthlake/evaluation", "synthlake/llm"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "synthlake/evaluation/m.py").write_text("from synthlake.analysis import report\n")
+    (tmp_path / "synthlake/llm/c.py").write_text("def f():\n    from synthlake.generation import x\n")
+    assert stage_violations(tmp_path) == [
+        "synthlake/evaluation/m.py: synthlake.analysis",
+        "synthlake/evaluation/m.py: synthlake.analysis.report",
+        "synthlake/llm/c.py: synthlake.generation", "synthlake/llm/c.py: synthlake.generation.x"]
 
 
 def test_the_cli_is_imported_by_nothing():

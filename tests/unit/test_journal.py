@@ -97,7 +97,7 @@ def test_logprobs_round_trip_and_an_older_journal_gains_their_column(tmp_path):
 def test_the_judge_reads_each_option_from_the_first_tokens_logprobs():
     import math
 
-    from synthlake.subjectivity import option_probability
+    from synthlake.subjectivity.ranking import option_probability
 
     p = option_probability({"A": math.log(0.6), " a": math.log(0.1), "B": math.log(0.2),
                             "Task": math.log(0.1)})

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from synthlake import fidelity
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation import fidelity
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.realdata import write_real_examples
 from synthlake.vocabulary import Reason
 from tests.support.fake_wire import FakeWire, fake_endpoint, words_for

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from synthlake.catalog import get_task
-from synthlake.generate import GenerationConfig, generate
+from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.llm import (
     REQUEST_TOO_LARGE,
     BudgetExceeded,

@@ -1,8 +1,8 @@
 import pytest
 
 from synthlake.catalog import get_task
-from synthlake.parse import extract_text, rejection, salvage
-from synthlake.similarity import near_duplicate_flags, similar_to_any
+from synthlake.generation.parse import extract_text, rejection, salvage
+from synthlake.generation.similarity import near_duplicate_flags, similar_to_any
 
 SPEC = get_task("sms_spam")  # word limits 3..40
 

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from synthlake import prompts
 from synthlake.catalog import get_task
+from synthlake.generation import prompts
 from synthlake.realdata import load_real
 
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from synthlake import subjectivity as sj
+from synthlake.subjectivity import ranking as sj
 
 TASKS = [f"t{i}" for i in range(8)]
 

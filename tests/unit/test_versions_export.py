@@ -3,9 +3,11 @@
 import pandas as pd
 import pyarrow as pa
 
-from synthlake import export, versions
+from synthlake import gates
+from synthlake.analysis import export
 from synthlake.cli import main as cli
-from synthlake.generate import SYNTHETIC_SCHEMA
+from synthlake.generation.generate import SYNTHETIC_SCHEMA
+from synthlake.measures import versions
 
 
 def write_generation(lake, n: int, model: str, method: str = "few_shot", offset: int = 0,
@@ -74,8 +76,9 @@ def test_exports_load_back_with_the_same_rows(lake, tmp_path):
 def test_a_failed_gate_keeps_only_that_methods_current_generation_out_of_training(lake):
     """The blocking checks of each method's current generation decide: a failure of an
     older version, or an advisory failure, gates nothing; the other method still trains."""
-    from synthlake import tables, train
+    from synthlake import tables
     from synthlake.catalog import get_task
+    from synthlake.evaluation import train
 
     def checked(method: str, version: int, suite: str, passed: bool, advisory: bool = False):
         lake.append("quality_results", tables.from_rows("quality_results", [{
@@ -91,7 +94,7 @@ def test_a_failed_gate_keeps_only_that_methods_current_generation_out_of_trainin
     checked("zero_shot", zero, "duplicates", passed=True)
     few = write_generation(lake, 10, "m", method="few_shot", offset=50)
     checked("few_shot", few, "label_fidelity", passed=False, advisory=True)
-    gated = versions.failed_gates(lake, "sms_spam")
+    gated = gates.failed_gates(lake, "sms_spam")
     assert gated == {"zero_shot": ["label_balance", "label_fidelity"]}
     real = pd.DataFrame({"example_id": ["r1", "r2"], "text": ["a", "b"], "label": ["ham", "spam"],
                          "origin": "real"})

@@ -38,12 +38,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from synthlake import evidence, generate, prompts, similarity, tables
+from synthlake import evidence, tables
 from synthlake.catalog import TaskSpec
-from synthlake.generate import GenerationConfig
+from synthlake.evaluation.train import TrainConfig, as_split, fitted, metrics, test_split
+from synthlake.generation import generate, prompts, similarity
+from synthlake.generation.generate import GenerationConfig
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig, Journal, session
-from synthlake.train import TrainConfig, as_split, fitted, metrics, test_split
 from synthlake.vocabulary import PROMPTED, Classifier, Method, Reason, Status
 
 METHOD = Method.ERROR_DRIVEN

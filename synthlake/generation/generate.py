@@ -39,8 +39,9 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import attributes, fidelity, parse, prompts, similarity, tables
+from synthlake import tables
 from synthlake.catalog import TaskSpec
+from synthlake.generation import attributes, fidelity, parse, prompts, similarity
 from synthlake.lake import Lake
 from synthlake.llm import (
     GENERATION_KIND,

@@ -10,23 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthlake import plots, subjectivity
-from synthlake.lake import SQL_DIR, Lake, split_sql
-from synthlake.reliability import SIGNAL_CONSISTENCY
-
-
-def query_file(lake: Lake, name: str, con=None) -> pd.DataFrame:
-    """The last statement of `sql/<name>` as a frame; empty when its tables are missing."""
-    import duckdb
-
-    con = con or lake.connect()
-    *setup, last = split_sql((SQL_DIR / name).read_text())
-    try:
-        for statement in setup:
-            con.execute(statement)
-        return con.sql(last).df()
-    except duckdb.CatalogException:
-        return pd.DataFrame()
+from synthlake.analysis import plots
+from synthlake.lake import Lake, query_file
+from synthlake.subjectivity import ranking as subjectivity
+from synthlake.subjectivity.reliability import SIGNAL_CONSISTENCY
 
 
 def markdown(frame: pd.DataFrame | list[dict],

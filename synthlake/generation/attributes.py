@@ -50,8 +50,9 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import prompts, tables
+from synthlake import tables
 from synthlake.catalog import AttributeValues, TaskSpec
+from synthlake.generation import prompts
 from synthlake.vocabulary import AttributeSource
 
 ATTRIBUTES_KIND = "attributes"  # `ChatRequest.kind` of the proposals (usage apart)

@@ -38,8 +38,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from synthlake import reliability
 from synthlake.catalog import TaskSpec
+from synthlake.subjectivity import reliability
 
 GAMMAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 OBJECTIVE_DEFINITION = (
@@ -301,7 +301,7 @@ def instance_agreement(annotations: pd.DataFrame) -> pd.DataFrame:
 def instance_level_results(predictions: pd.DataFrame, agreement: pd.DataFrame,
                            labels: list[str], gammas=GAMMAS) -> pd.DataFrame:
     """Accuracy and macro-F1 per source, classifier and gamma (means over seeds)."""
-    from synthlake.train import metrics
+    from synthlake.evaluation.train import metrics
 
     joined = predictions.merge(agreement[["example_id", "agreement"]], on="example_id")
     index = {lab: i for i, lab in enumerate(labels)}

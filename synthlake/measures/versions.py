@@ -10,31 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from synthlake import diversity, embed
+from synthlake import embed
+from synthlake.gates import generation_versions
+from synthlake.measures import diversity
 from synthlake.vocabulary import Reason, Status
-
-
-def generation_versions(lake, task: str) -> list[dict]:
-    """Commits of `synthetic_examples` that wrote a partition of `task`, oldest first."""
-    return [e for e in reversed(lake.history("synthetic_examples"))
-            if e.get("partition") and e["partition"].get("task") == task]
-
-
-def failed_gates(lake, task: str) -> dict[str, list[str]]:
-    """method -> the blocking suites its current generation (the last commit of its
-    partition) failed, from `quality_results`; a method that passed, or whose current
-    generation was never checked, is absent."""
-    if not lake.exists("quality_results"):
-        return {}
-    current = {e["partition"]["method"]: e["version"] for e in generation_versions(lake, task)}
-    checks = lake.read("quality_results", where={"task": task}).to_pandas()
-    failed = checks[~checks["passed"].astype(bool) & ~checks["advisory"].fillna(False).astype(bool)]
-    out = {}
-    for method, version in current.items():
-        mine = failed[(failed["method"] == method) & (failed["delta_version"] == version)]
-        if len(mine):
-            out[method] = sorted(mine["suite"].unique())
-    return out
 
 
 def rows_at(lake, task: str, version: int, method: str | None = None) -> pd.DataFrame:

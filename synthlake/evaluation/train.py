@@ -63,8 +63,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import cartography, curves, tables, versions
+from synthlake import gates, tables
 from synthlake.catalog import TaskSpec
+from synthlake.evaluation import cartography, curves
 from synthlake.progress import advance
 from synthlake.vocabulary import FILTERED, UNFILTERED, Classifier, Method, Reason, Status, TrainSource
 
@@ -278,7 +279,7 @@ class FineTuner:
     def __init__(self, spec: TaskSpec, config: TrainConfig, seed: int):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from synthlake.embed import quiet_transformers
+        from synthlake.progress import quiet_transformers
 
         quiet_transformers()
         seed_everything(seed)
@@ -589,7 +590,7 @@ def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | 
     config = config or TrainConfig()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     real = real_train(lake, spec)
-    gated = versions.failed_gates(lake, spec.name)
+    gated = gates.failed_gates(lake, spec.name)
     for method, suites in gated.items():
         log(f"{spec.name} {method}: not trained, its generation failed the blocking "
             f"check(s) {', '.join(suites)}")

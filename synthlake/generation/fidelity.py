@@ -69,8 +69,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthlake import prompts, tables
+from synthlake import tables
 from synthlake.catalog import TaskSpec
+from synthlake.generation import prompts
 from synthlake.vocabulary import (
     SHOWS_REAL,
     FilterStage,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from synthlake.fidelity import UNKNOWN
+from synthlake.generation.fidelity import UNKNOWN
 from synthlake.vocabulary import Reason, Status
 
 QUERY = f"""
@@ -63,7 +63,7 @@ def write(lake, task: str, frame: pd.DataFrame, run_id: str) -> int:
 def failing(lake, task: str) -> pd.DataFrame:
     """The stored cells of one task where the generator fails (`sql/attribute_coverage.sql`
     names them: nothing accepted, or fidelity wholly below the task's bar)."""
-    from synthlake.report import query_file
+    from synthlake.lake import query_file
 
     cells = query_file(lake, "attribute_coverage.sql")
     return cells if cells.empty else cells[(cells["task"] == task) & (cells["verdict"] != "")]

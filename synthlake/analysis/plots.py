@@ -131,7 +131,7 @@ def data_map(dynamics: pd.DataFrame, task: str, path: Path) -> Path:
     """Dataset cartography of one task: per fine-tuned training source (its first seed),
     each training row at (variability, confidence), real and synthetic rows in different
     colours, the region boundaries drawn (`cartography`)."""
-    from synthlake.cartography import AMBIGUOUS_VARIABILITY, HARD_CONFIDENCE
+    from synthlake.evaluation.cartography import AMBIGUOUS_VARIABILITY, HARD_CONFIDENCE
 
     rows = dynamics[dynamics["seed"] == dynamics["seed"].min()] if len(dynamics) else dynamics
     sources = list(dict.fromkeys(rows["train_source"])) if len(rows) else []

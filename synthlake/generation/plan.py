@@ -27,7 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake.catalog import TaskSpec
-from synthlake.generate import GenerationConfig, run_generation
+from synthlake.generation.generate import GenerationConfig, run_generation
 from synthlake.llm import EndpointConfig
 from synthlake.vocabulary import PROMPTED, Method, Reason
 

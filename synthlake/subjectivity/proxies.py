@@ -74,7 +74,7 @@ def reference_predictions(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFram
     """The reference classifier's labels for `test`: `linear` on frozen sentence
     embeddings (logreg: the same learner, other features), or the fine-tuned classifier
     of `train.py` (finetune)."""
-    from synthlake import train as training
+    from synthlake.evaluation import train as training
 
     if config.reference == Classifier.LOGREG:
         from synthlake.embed import encode_memoized
@@ -104,7 +104,7 @@ def surface_predictability(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFra
                            config: ProxyConfig, seed: int = 0) -> dict:
     """One `objectivity_proxies` row from the task's real train and test rows (text, label,
     example_id)."""
-    from synthlake import train as training
+    from synthlake.evaluation import train as training
 
     labels = training.as_split(test, spec).labels
     words = bag_of_words(train["text"].tolist(), training.as_split(train, spec).labels, seed)
@@ -140,9 +140,10 @@ def annotator_agreement(task: str, agreement: pd.Series, seed: int = 0) -> dict 
 
 def compute(lake, specs: dict[str, TaskSpec], config: ProxyConfig, log=print) -> list[dict]:
     """Every proxy for every task whose real data is in the lake."""
-    from synthlake import subjectivity, train
     from synthlake.catalog import choose
+    from synthlake.evaluation import train
     from synthlake.progress import advance
+    from synthlake.subjectivity import ranking as subjectivity
 
     have = set(lake.read("real_examples", columns=["task"]).column("task").unique().to_pylist()) \
         if lake.exists("real_examples") else set()
