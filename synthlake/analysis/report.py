@@ -108,6 +108,15 @@ def diversity_note(frame: pd.DataFrame) -> str:
     return "\n".join(f"- {s}" for s in sentences)
 
 
+def per_task(lake: Lake, table: str, draw, path: Path) -> dict[str, Path]:
+    """task -> the figure `draw(rows, task, file)` makes of a stored table's rows of that
+    task, written to `path` with `{}` standing for the task (none: no table yet)."""
+    if not lake.exists(table):
+        return {}
+    return {task: draw(group, task, path.with_name(path.name.format(task)))
+            for task, group in lake.read(table).to_pandas().groupby("task")}
+
+
 def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     folder = plots.reports_dir(lake)
     con = lake.connect()
@@ -121,22 +130,13 @@ def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     taus = subjectivity.ranking_agreement(con.sql("SELECT * FROM rankings").df())
     gamma = query_file(lake, "accuracy_vs_agreement.sql", con)
     diversity = query_file(lake, "diversity_vs_gap.sql", con)
-    coverage = (lake.read("attribute_coverage").to_pandas() if lake.exists("attribute_coverage")
-                else pd.DataFrame(columns=["task"]))
-    covered = {task: plots.coverage(group, task, folder / f"coverage_{task}.png")
-               for task, group in coverage.groupby("task")}
+    covered = per_task(lake, "attribute_coverage", plots.coverage, folder / "coverage_{}.png")
     error_rounds = query_file(lake, "error_rounds.sql", con)
-    stored_rounds = (lake.read("error_rounds").to_pandas() if lake.exists("error_rounds")
-                     else pd.DataFrame(columns=["task"]))
-    rounds_drawn = {task: plots.rounds(group, task, folder / f"rounds_{task}.png")
-                    for task, group in stored_rounds.groupby("task")}
+    rounds_drawn = per_task(lake, "error_rounds", plots.rounds, folder / "rounds_{}.png")
     fidelity = query_file(lake, "label_fidelity.sql", con)
     fidelity_note = label_fidelity_note(fidelity)
     filter_effect = query_file(lake, "filter_effect.sql", con)
-    dynamics = (lake.read("training_dynamics").to_pandas() if lake.exists("training_dynamics")
-                else pd.DataFrame(columns=["task"]))
-    maps = {task: plots.data_map(group, task, folder / f"data_map_{task}.png")
-            for task, group in dynamics.groupby("task")}
+    maps = per_task(lake, "training_dynamics", plots.data_map, folder / "data_map_{}.png")
     worth = query_file(lake, "real_equivalents.sql", con)
     curve_tasks = con.sql("SELECT DISTINCT task FROM learning_curves ORDER BY 1").df()["task"]
     curves_drawn = {task: plots.learning_curve_figure(lake, task) for task in curve_tasks}

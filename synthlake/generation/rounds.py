@@ -198,9 +198,9 @@ def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = N
 
     with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
         (rows, candidates), usage = llm.run(all_rounds)
-    found = generate.finished(spec, METHOD, config.planned(), llm.model_label, candidates,
-                              usage, setup)
-    generate.write(lake, spec, METHOD, run_id, config.planned(), found, given=zero)
+    planned = config.planned()
+    found = generate.finished(spec, METHOD, planned, llm.model_label, candidates, usage, setup)
+    generate.write(lake, spec, METHOD, run_id, planned, found, given=zero)
     lake.write_partition("error_rounds", tables.from_rows("error_rounds", rows),
                          {"task": spec.name}, run_id)
     log(f"{spec.name} error-driven: {found.report.usage['requests_sent']} requests sent, "
