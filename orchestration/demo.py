@@ -34,15 +34,10 @@ import dagster as dg
 from assets.evaluation import classifier_runs
 from orchestration.definitions import all_assets, all_checks, defs
 from synthlake import progress, settings
-from synthlake.analysis.report import (
-    diversity_note,
-    headline_markdown,
-    label_fidelity_note,
-    markdown,
-)
+from synthlake.analysis import report
 from synthlake.catalog import load_catalog
 from synthlake.generation.generate import GenerationShortfall
-from synthlake.lake import Lake, query_file
+from synthlake.lake import Lake
 from synthlake.vocabulary import PROMPTED, Method
 
 DEMO_TASKS = settings.names("SYNTHLAKE_DEMO_TASKS")
@@ -238,6 +233,13 @@ def _last_line(error) -> str:
     return error.message.strip().splitlines()[-1][:300]
 
 
+def results(lake: Lake) -> str:
+    """What the demo prints at the end: the report's own sections that have data, as
+    text (the page alone keeps the pictures and the provenance)."""
+    shown = [s.text() for s in report.sections(lake) if s.has_data and s.terminal]
+    return "\n\n".join([caps_line(), *shown])
+
+
 def main() -> int:
     started = time.monotonic()
     lake = Lake()
@@ -262,45 +264,11 @@ def main() -> int:
     step("subjectivity: an LLM judge's ranking of the demo tasks, objectivity proxies from "
          "real data, the report")
     run(SUBJECTIVITY, ops=SUBJECTIVITY_CONFIG)
-    print(markdown(query_file(lake, "rankings_side_by_side.sql")))
     mismatched = lake.schema_mismatches()
     print(f"  {len(lake.tables())} tables, each stored with its declared schema" if not mismatched
           else f"  tables not as declared in synthlake/tables.py: {mismatched}")
-    step("results (from the lake)")
-    print("Macro-F1 and accuracy on the real test split: mean ± std over seeds [95% interval "
-          "over test texts x training draws]; the gap to all real data with its interval; "
-          "what a synthetic source is worth in real texts per label (real_equivalent)")
-    print(caps_line())
-    print(headline_markdown(lake))
-    print("\nLabel fidelity: of the rows a judge named a label for, the share that carry "
-          "their requested label, before the filter, after it (independent judges only) and "
-          "on held-out real texts (the judge's ceiling; `rejected` there is the filter's "
-          "false-rejection rate); 95% intervals; real_oracle is a diagnostic")
-    fidelity = query_file(lake, "label_fidelity.sql")
-    print(markdown(fidelity))
-    print(label_fidelity_note(fidelity))
-    print("\nWhat the label filter changes: macro-F1 trained on the kept rows and on as many "
-          "from before the filter (mean and std over seeds)")
-    print(markdown(query_file(lake, "filter_effect.sql")))
-    print("\nEvery source on an equal budget: diversity at one n (95% jackknife intervals) "
-          "beside macro-F1 (95% bootstrap interval)")
-    equal = query_file(lake, "diversity_vs_gap.sql")
-    print(diversity_note(equal))
-    print(markdown(equal))
-    if Method.ATTRIBUTED in DEMO_METHODS:
-        print("\nCoverage: attribute values where the generator fails (nothing accepted, or "
-              "the label rarely carried)")
-        cells = query_file(lake, "attribute_coverage.sql")
-        print(markdown(cells if cells.empty else cells[cells["verdict"] != ""],
-                       empty="none: every value was accepted and carried its label"))
-    if Method.ERROR_DRIVEN in DEMO_METHODS:
-        print("\nError-driven rounds: macro-F1 of each round's classifier (logreg, 95% "
-              "interval)")
-        print(markdown(query_file(lake, "error_rounds.sql")))
-    print("\nInstance level: accuracy on the test texts whose annotators agree at least gamma")
-    print(markdown(query_file(lake, "accuracy_vs_agreement.sql")))
-    print()
-    print(query_file(lake, "gap_vs_subjectivity.sql").to_string(index=False))
+    step("results (from the lake): the report's sections, without its pictures")
+    print(results(lake))
     elapsed = time.monotonic() - started
     print(f"\ndone in {elapsed // 60:.0f} min {elapsed % 60:.0f} s. Where to look next:")
     print("  make ui                                   the Dagster UI on http://127.0.0.1:3000")

@@ -1,13 +1,17 @@
 """One readable page from the lake: headline table, plots and provenance.
 
-`build_report(lake)` writes `<lake>/_reports/report.md` and its PNG plots beside it;
-every number comes from a query over the lake (the SQL files in `sql/`).
+The page is a list of `Section`s (`SECTIONS`: one short function each, title, words,
+tables, figures); `build_report(lake)` writes them to `<lake>/_reports/report.md` with
+their PNG plots beside it, and `make demo` prints the same sections' text. Every number
+comes from a query over the lake (the SQL files in `sql/`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from synthlake.analysis import plots
@@ -108,198 +112,234 @@ def diversity_note(frame: pd.DataFrame) -> str:
     return "\n".join(f"- {s}" for s in sentences)
 
 
-def per_task(lake: Lake, table: str, draw, path: Path) -> dict[str, Path]:
-    """task -> the figure `draw(rows, task, file)` makes of a stored table's rows of that
-    task, written to `path` with `{}` standing for the task (none: no table yet)."""
-    if not lake.exists(table):
-        return {}
-    return {task: draw(group, task, path.with_name(path.name.format(task)))
-            for task, group in lake.read(table).to_pandas().groupby("task")}
+@dataclass
+class Section:
+    """One part of the report: a title, what it shows in words, then its parts in order
+    (Markdown tables and sentences) and its figures (PNG files in the report folder).
+    The report page renders every section; `make demo` prints the same sections' text."""
+
+    title: str
+    intro: str
+    parts: list[str]
+    figures: dict[str, Path] = field(default_factory=dict)
+    has_data: bool = True  # False: every part says what to materialize first
+    terminal: bool = True  # False: too long or only pictures, for the page alone
+
+    def markdown(self) -> str:
+        images = [f"![{name.replace('_', ' ')}]({png.name})" for name, png in self.figures.items()]
+        return "\n\n".join([f"## {self.title}", self.intro, *filter(None, self.parts), *images])
+
+    def text(self) -> str:
+        """For a terminal: the title, the words and the tables, without the images."""
+        return "\n\n".join([f"== {self.title}", self.intro, *filter(None, self.parts)])
 
 
-def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
-    folder = plots.reports_dir(lake)
-    con = lake.connect()
-    headline = query_file(lake, "headline.sql", con)
-    compared = query_file(lake, "comparisons.sql", con)
-    gap = query_file(lake, "gap_vs_subjectivity.sql", con)
-    gaps_by_task = query_file(lake, "gaps_by_task.sql", con)
-    rankings = query_file(lake, "rankings.sql", con)
-    proxy_table = query_file(lake, "objectivity_proxies.sql", con)
-    side_by_side = query_file(lake, "rankings_side_by_side.sql", con)
-    taus = subjectivity.ranking_agreement(con.sql("SELECT * FROM rankings").df())
-    gamma = query_file(lake, "accuracy_vs_agreement.sql", con)
-    diversity = query_file(lake, "diversity_vs_gap.sql", con)
-    covered = per_task(lake, "attribute_coverage", plots.coverage, folder / "coverage_{}.png")
-    error_rounds = query_file(lake, "error_rounds.sql", con)
-    rounds_drawn = per_task(lake, "error_rounds", plots.rounds, folder / "rounds_{}.png")
-    fidelity = query_file(lake, "label_fidelity.sql", con)
-    fidelity_note = label_fidelity_note(fidelity)
-    filter_effect = query_file(lake, "filter_effect.sql", con)
-    maps = per_task(lake, "training_dynamics", plots.data_map, folder / "data_map_{}.png")
-    worth = query_file(lake, "real_equivalents.sql", con)
-    curve_tasks = con.sql("SELECT DISTINCT task FROM learning_curves ORDER BY 1").df()["task"]
-    curves_drawn = {task: plots.learning_curve_figure(lake, task) for task in curve_tasks}
-    figures = {
-        **{f"data_map_{task}": png for task, png in maps.items()},
-        **{f"learning_curves_{task}": png for task, png in curves_drawn.items()},
-        **{f"coverage_{task}": png for task, png in covered.items()},
-        **{f"rounds_{task}": png for task, png in rounds_drawn.items()},
-        "gap_vs_subjectivity": plots.gap_vs_subjectivity(gaps_by_task,
-                                                         folder / "gap_vs_subjectivity.png"),
-        "accuracy_vs_gamma": plots.accuracy_vs_gamma(gamma, folder / "accuracy_vs_gamma.png"),
-        "diversity_vs_gap": plots.diversity_vs_gap(diversity, folder / "diversity_vs_gap.png"),
-    }
-    models = con.sql("SELECT DISTINCT model FROM llm_responses").df()["model"].tolist() \
-        if "llm_responses" in lake.tables() else []
-    ranking_note = ranking_notes(rankings)
-    rounds_images = "\n\n".join(f"![error-driven rounds of {task}]({png.name})"
-                                  for task, png in rounds_drawn.items())
-    coverage_images = "\n\n".join(f"![coverage of {task}]({png.name})"
-                                    for task, png in covered.items())
-    curve_images = "\n\n".join(f"![learning curves of {task}]({png.name})"
-                                 for task, png in curves_drawn.items())
-    data_maps = "\n\n".join(f"![data map of {task}]({png.name})" for task, png in maps.items()) \
-        or "No fine-tuned runs yet."
-    text = f"""# synthlake report
+@dataclass
+class Sources:
+    """What every section reads: the lake, one DuckDB connection over it, and the
+    folder figures are drawn into (None: draw nothing, as for a terminal)."""
 
-Can synthetic data from an LLM replace real labelled data? The method of Li et al.,
-EMNLP 2023, run on this lake. Generator model(s): {", ".join(models) or "none yet"}.
+    lake: Lake
+    con: duckdb.DuckDBPyConnection
+    folder: Path | None
 
-## Label fidelity: do the synthetic texts carry their label?
+    def query(self, name: str) -> pd.DataFrame:
+        return query_file(self.lake, name, self.con)
 
-The share of synthetic rows that a judge assigns the label they were generated for, with
+    def per_task(self, table: str, draw, name: str) -> dict[str, Path]:
+        """`{name}_{task}` -> the figure `draw(rows, task, file)` makes of a stored
+        table's rows of that task (none: no table yet, or no folder to draw into)."""
+        if self.folder is None or not self.lake.exists(table):
+            return {}
+        return {f"{name}_{task}": draw(group, task, self.folder / f"{name}_{task}.png")
+                for task, group in self.lake.read(table).to_pandas().groupby("task")}
+
+    def figure(self, name: str, draw, *args) -> dict[str, Path]:
+        """`name` -> `draw(*args, file)` (none without a folder)."""
+        return {} if self.folder is None else {name: draw(*args, self.folder / f"{name}.png")}
+
+
+def label_fidelity(src: Sources) -> Section:
+    fidelity = src.query("label_fidelity.sql")
+    filter_effect = src.query("filter_effect.sql")
+    return Section(
+        "Label fidelity: do the synthetic texts carry their label?",
+        """The share of synthetic rows that a judge assigns the label they were generated for, with
 the n behind it and a 95% Wilson interval, `before` the label filter (every row that
-passed the other checks) and `after` it (the rows it kept: what `zero_shot` and
-`few_shot` train on; `*_unfiltered` train on as many rows per label drawn from `before`).
-`seed_classifier` learns only from the few-shot seed pool; `real_oracle` learns from the
-whole real train split and is a diagnostic, never a filter; `llm` asks the model.
-`named_a_label` is the share of rows a judge put in any label at all: a judge that mostly
-answers outside the labels (the embedded 135M model does) has no signal, whatever its
-agreement, and its `unknown` keeps a row (it abstains).
+passed the other checks), `after` it (the rows it kept: what `zero_shot` and `few_shot`
+train on; `*_unfiltered` train on as many rows per label drawn from `before`; independent
+judges only, since the judge that filtered agrees with what it kept by construction) and
+on `real_heldout` texts (the judge's ceiling; `rejected` there is the filter's
+false-rejection rate). `seed_classifier` learns only from the few-shot seed pool;
+`real_oracle` learns from the whole real train split and is a diagnostic, never a
+filter; `llm` asks the model. `named_a_label` is the share of rows a judge put in any
+label at all: a judge that mostly answers outside the labels (the embedded 135M model
+does) has no signal, whatever its agreement, and its `unknown` keeps a row (it abstains).""",
+        [label_fidelity_note(fidelity), markdown(fidelity),
+         "What the filter changes (macro-F1 on the real test split, mean and std over seeds, of "
+         "classifiers trained on the kept rows and on as many rows per label from before the "
+         "filter; the difference's 95% paired-bootstrap interval, \"not distinguishable\" "
+         "where it contains 0):",
+         markdown(filter_effect) if not filter_effect.empty else "The filter rejected nothing."],
+        has_data=not fidelity.empty)
 
-{fidelity_note}
 
-What the filter changes (macro-F1 on the real test split, mean and std over seeds, of
-classifiers trained on the kept rows and on as many rows per label from before the
-filter; the difference's 95% paired-bootstrap interval, "not distinguishable" where it
-contains 0):
-
-{markdown(filter_effect) if not filter_effect.empty else "The filter rejected nothing."}
-
-{markdown(fidelity)}
-
-## Data maps (dataset cartography)
-
-Each training row of a fine-tuned classifier (first seed) at its variability and
+def data_maps(src: Sources) -> Section:
+    maps = src.per_task("training_dynamics", plots.data_map, "data_map")
+    return Section(
+        "Data maps (dataset cartography)",
+        """Each training row of a fine-tuned classifier (first seed) at its variability and
 confidence over the epochs: the probability the model gave its label in each epoch's
 training pass. Rows low on the map are consistently read as another label (where mislabelled
 rows land); rows to the right keep changing (ambiguous). Real and synthetic rows are in
-different colours. Rows per region are in `training_dynamics`.
+different colours. Rows per region are in `training_dynamics`.""",
+        [] if maps or src.folder is None else ["No fine-tuned runs yet."], maps,
+        has_data=src.lake.exists("training_dynamics"), terminal=False)
 
-{data_maps}
 
-## Real vs synthetic (macro-F1 and accuracy on the real test split)
+def real_vs_synthetic(src: Sources) -> Section:
+    headline = src.query("headline.sql")
+    return Section(
+        "Real vs synthetic (macro-F1 and accuracy on the real test split)",
+        """Macro-F1 and accuracy: mean ± std over seeds [95% interval over test texts x training
+draws]; `training_texts` says whether a source drew its own texts per seed or is one fixed
+set (which carries one real draw's spread; `covers` in `sql/headline.sql` says what was
+resampled); the gap to all real data with its interval; `real_equivalent`: what a
+synthetic source is worth in real texts per label.""",
+        [markdown(headline),
+         "Each source against its baselines on the same test texts (paired bootstrap over test "
+         "texts x training draws): a difference whose 95% interval contains 0 is \"not "
+         "distinguishable\", whatever the means say.",
+         markdown(src.query("comparisons.sql"))],
+        has_data=not headline.empty)
 
-{markdown(headline)}
 
-Each source against its baselines on the same test texts (paired bootstrap, pooled over
-seeds): a difference whose 95% interval contains 0 is "not distinguishable", whatever
-the means say. The interval resamples the test texts for the models trained; the
-variation between training seeds is the std in the table above, not in it.
-
-{markdown(compared)}
-
-## How many real labelled texts is a synthetic set worth?
-
-The real learning curve of each classifier (macro-F1 on the real test split against real
+def worth(src: Sources) -> Section:
+    equivalents = src.query("real_equivalents.sql")
+    tasks = ([] if src.folder is None or not src.lake.exists("learning_curves") else
+             src.con.sql("SELECT DISTINCT task FROM learning_curves ORDER BY 1").df()["task"])
+    curves = {f"learning_curves_{task}": plots.learning_curve_figure(src.lake, task)
+              for task in tasks}
+    return Section(
+        "How many real labelled texts is a synthetic set worth?",
+        """The real learning curve of each classifier (macro-F1 on the real test split against real
 training texts per label, 4, 8, 16, ...; mean over seeds with its 95% band), each
 generated source on 25%, 50% and 100% of its rows (still rising at 100%: more synthetic
 data would still help), and each synthetic source's macro-F1 as a dashed line, marked where
-it meets the real curve: its **real-data equivalent**, with the 95% interval from the same
-test-set bootstrap. A score off the curve is said as such, never extrapolated.
+it meets the real curve: its **real-data equivalent**, with the 95% interval over test
+texts x training draws. A score off the curve is said as such, never extrapolated.""",
+        [markdown(equivalents, "No learning curves yet.")], curves,
+        has_data=not equivalents.empty)
 
-{markdown(worth, "No learning curves yet.")}
 
-{curve_images}
-
-## Subjectivity and the gap
-
-Every ranking of the tasks by objectivity, with its judge's reliability: the order
+def subjectivity_and_gap(src: Sources) -> Section:
+    rankings = src.query("rankings.sql")
+    taus = subjectivity.ranking_agreement(src.con.sql("SELECT * FROM rankings").df())
+    gaps_by_task = src.query("gaps_by_task.sql")
+    return Section(
+        "Subjectivity and the gap",
+        """Every ranking of the tasks by objectivity, with its judge's reliability: the order
 consistency (share of pairs whose winner survives swapping the order) and the share of
 answers naming the first-shown task. An LLM judge is a stand-in for the paper's crowd
-study, not the same thing.
-{ranking_note}
-{markdown(rankings, "No ranking yet.")}
+study, not the same thing.""",
+        [ranking_notes(rankings), markdown(rankings, "No ranking yet."),
+         "Objectivity **proxies** from real data alone, each a stand-in rather than a judgment "
+         "(`objectivity_proxies`): annotator agreement (mean a_i, where a task has annotations) "
+         "and surface predictability (macro-F1 of a bag-of-words classifier over that of the "
+         "reference classifier on the same real texts: the label follows from identifiable "
+         "words), with 95% bootstrap intervals and the n behind them.",
+         markdown(src.query("objectivity_proxies.sql"),
+                  "No proxies yet: materialize `objectivity_proxies`."),
+         "Every ranking side by side (score, higher = more objective; empty for a ranking "
+         "without signal), and Kendall's tau between each pair over the tasks both rank:",
+         markdown(src.query("rankings_side_by_side.sql"), "No rankings yet."),
+         markdown(taus.round(3), "Fewer than two rankings: nothing to compare."),
+         "The gap (real_full minus the synthetic source's macro-F1) against each ranking: "
+         "Spearman's rho (positive: the gap grows with subjectivity), its 95% interval from "
+         "resampling tasks, and the number of tasks behind it.",
+         markdown(src.query("gap_vs_subjectivity.sql"), "No gaps and rankings to correlate yet.")],
+        src.figure("gap_vs_subjectivity", plots.gap_vs_subjectivity, gaps_by_task),
+        has_data=not rankings.empty)
 
-Objectivity **proxies** from real data alone, each a stand-in rather than a judgment
-(`objectivity_proxies`): annotator agreement (mean a_i, where a task has annotations) and
-surface predictability (macro-F1 of a bag-of-words classifier over that of the reference
-classifier on the same real texts: the label follows from identifiable words), with 95%
-bootstrap intervals and the n behind them.
 
-{markdown(proxy_table, "No proxies yet: materialize `objectivity_proxies`.")}
+def instance_level(src: Sources) -> Section:
+    gamma = src.query("accuracy_vs_agreement.sql")
+    return Section(
+        "Instance-level subjectivity",
+        "Accuracy on test examples whose annotator agreement is at least γ, with its 95% "
+        "Wilson interval and the n behind it.",
+        [markdown(gamma)], src.figure("accuracy_vs_gamma", plots.accuracy_vs_gamma, gamma),
+        has_data=not gamma.empty)
 
-Every ranking side by side (score, higher = more objective; none where a ranking has no
-signal), and Kendall's tau between each pair over the tasks both rank:
 
-{markdown(side_by_side, "No rankings yet.")}
-
-{markdown(taus.round(3), "Fewer than two rankings: nothing to compare.")}
-
-The gap (real_full minus the synthetic source's macro-F1) against each ranking:
-Spearman's rho (positive: the gap grows with subjectivity), its 95% interval from
-resampling tasks, and the number of tasks behind it.
-
-{markdown(gap, "No gaps and rankings to correlate yet.")}
-
-![gap against subjectivity](gap_vs_subjectivity.png)
-
-## Instance-level subjectivity
-
-Accuracy on test examples whose annotator agreement is at least γ.
-
-![accuracy against agreement](accuracy_vs_gamma.png)
-
-{markdown(gamma)}
-
-## Diversity and the gap on an equal budget
-
-Every source at the same number of texts per task (the smallest source's, pooled over
+def diversity_and_gap(src: Sources) -> Section:
+    diversity = src.query("diversity_vs_gap.sql")
+    return Section(
+        "Diversity and the gap on an equal budget",
+        """Every source at the same number of texts per task (the smallest source's, pooled over
 labels), remote clique and chamfer with 95% jackknife intervals, beside each classifier's
 macro-F1 (95% bootstrap interval) and the texts it learned from (`equal_budget`: every
-generated source had as many). `sql/diversity_vs_gap.sql`.
+generated source had as many). `sql/diversity_vs_gap.sql`.""",
+        [diversity_note(diversity), markdown(diversity)],
+        src.figure("diversity_vs_gap", plots.diversity_vs_gap, diversity),
+        has_data=not diversity.empty)
 
-{diversity_note(diversity)}
 
-{markdown(diversity)}
-
-![diversity against the gap](diversity_vs_gap.png)
-
-## Error-driven rounds
-
-Each round's classifier (logistic regression on frozen embeddings) on the real test split,
+def error_rounds(src: Sources) -> Section:
+    rounds = src.query("error_rounds.sql")
+    return Section(
+        "Error-driven rounds",
+        """Each round's classifier (logistic regression on frozen embeddings) on the real test split,
 with its 95% bootstrap interval and the paired change from the round before ("not
-distinguishable" where its interval contains 0). `sql/error_rounds.sql`.
+distinguishable" where its interval contains 0). `sql/error_rounds.sql`.""",
+        [markdown(rounds, "No error-driven rounds yet: materialize `generate_error_driven`.")],
+        src.per_task("error_rounds", plots.rounds, "rounds"), has_data=not rounds.empty)
 
-{markdown(error_rounds, "No error-driven rounds yet: materialize `generate_error_driven`.")}
 
-{rounds_images}
-
-## Coverage of the attribute values
-
-Per label and attribute value of the attributed generation: answers asked for it and
+def coverage(src: Sources) -> Section:
+    cells = src.query("attribute_coverage.sql")
+    failing = cells if cells.empty else cells[cells["verdict"] != ""]
+    return Section(
+        "Coverage of the attribute values",
+        """Per label and attribute value of the attributed generation: answers asked for it and
 accepted (cells), and the share in which the label filter's judge found the label
-(colour; grey: nothing judged). `sql/attribute_coverage.sql` lists the cells where
-nothing was accepted or the fidelity interval lies below the task's bar.
+(colour; grey: nothing judged). The cells where nothing was accepted or the fidelity
+interval lies below the task's bar (`sql/attribute_coverage.sql`):""",
+        [markdown(failing, "No rows record attribute values yet: materialize `attributes`, "
+                  "`generate_attributed` and `attribute_coverage`." if cells.empty else
+                  "None: every value was accepted and carried its label.")],
+        src.per_task("attribute_coverage", plots.coverage, "coverage"),
+        has_data=not cells.empty)
 
-{coverage_images or "No rows record attribute values yet: materialize `attributes`, "
- "`generate_attributed` and `attribute_coverage`."}
 
-## Provenance
+def provenance_section(src: Sources) -> Section:
+    return Section("Provenance", "Every table: its Delta version, the run that last wrote it, when.",
+                   [markdown(provenance(src.lake))], terminal=False)
 
-{markdown(provenance(lake))}
-"""
+
+SECTIONS = (label_fidelity, data_maps, real_vs_synthetic, worth, subjectivity_and_gap,
+            instance_level, diversity_and_gap, error_rounds, coverage, provenance_section)
+
+
+def sections(lake: Lake, folder: Path | None = None) -> list[Section]:
+    """Every section of the report, read from the lake (figures drawn into `folder`)."""
+    src = Sources(lake, lake.connect(), folder)
+    return [build(src) for build in SECTIONS]
+
+
+def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
+    """Write `<lake>/_reports/report.md` with its figures; returns its path and the
+    figures by name."""
+    folder = plots.reports_dir(lake)
+    parts = sections(lake, folder)
+    con = lake.connect()
+    models = (con.sql("SELECT DISTINCT model FROM llm_responses").df()["model"].tolist()
+              if "llm_responses" in lake.tables() else [])
+    text = "\n\n".join([
+        "# synthlake report",
+        "Can synthetic data from an LLM replace real labelled data? The method of Li et al., "
+        f"EMNLP 2023, run on this lake. Generator model(s): {', '.join(models) or 'none yet'}.",
+        *(section.markdown() for section in parts)]) + "\n"
     path = folder / "report.md"
     path.write_text(text)
-    return path, figures
+    return path, {name: png for section in parts for name, png in section.figures.items()}

@@ -283,3 +283,23 @@ def test_instance_level_accuracy_carries_scipys_wilson_interval(tmp_path):
         assert row.n_examples == n and row.accuracy == round(k / n, 3)
         assert (row.accuracy_low, row.accuracy_high) == pytest.approx(
             (expected.low, expected.high), abs=1e-3)
+
+
+def test_the_demo_prints_the_reports_own_sections(analysed_lake):
+    """One narrative: every section the report page renders is the demo's text too, with
+    its tables; sections without data, pictures and provenance stay on the page."""
+    from orchestration import demo
+
+    subjectivity.write_gap_correlations(analysed_lake, "r")
+    page = report.build_report(analysed_lake)[0].read_text()
+    printed = demo.results(analysed_lake)
+    shown = [s for s in report.sections(analysed_lake) if s.has_data and s.terminal]
+    assert {s.title for s in shown} >= {"Real vs synthetic (macro-F1 and accuracy on the real test "
+                                        "split)", "Subjectivity and the gap"}
+    for section in report.sections(analysed_lake):
+        assert f"## {section.title}" in page
+        assert not section.figures, "no folder, nothing drawn"
+        assert all(part in page for part in section.parts)
+        assert (section.text() in printed) == (section in shown), section.title
+        assert (f"== {section.title}" in printed) == (section in shown), section.title
+    assert "![" not in printed and "== Provenance" not in printed
