@@ -2,7 +2,7 @@
 each module's own docstring (so the map cannot drift from the code).
 
     python -m synthlake.layout           print the map
-    python -m synthlake.layout --write   rewrite it in synthlake/__init__.py and README.md
+    python -m synthlake.layout --write   rewrite it in synthlake/__init__.py and synthlake/README.md
 
 The core (the top-level modules and `llm/`) serves every stage and imports none of them
 (the `synthlake` command, `cli`, sits on top and may import anything). Each stage is a
@@ -28,6 +28,13 @@ STAGE_IMPORTS = {
     "subjectivity": {"evaluation"},  # proxies and instance-level results train classifiers
     "analysis": {"evaluation", "subjectivity"},  # plots and the report draw both
 }
+# The documentation: the front door, then one page per folder. Each stage folder has its
+# own page (tests/unit/test_layout.py), which the front door links to.
+FRONT_PAGE = "README.md"
+ENGINE_PAGE = "synthlake/README.md"  # the package map, the tables, the variables
+PAGES = (FRONT_PAGE, "orchestration/README.md", ENGINE_PAGE, "synthlake/llm/README.md",
+         *(f"synthlake/{stage}/README.md" for stage in STAGES), "quality/README.md",
+         "synthlake/tasks/README.md", "bench/README.md")
 WIDTH = 100  # the map's lines, indented in the package docstring, stay under ruff's 110
 MAP_START, MAP_END = "<!-- package-map:start -->", "<!-- package-map:end -->"
 
@@ -65,7 +72,7 @@ def with_map(text: str, block: str) -> str:
 
 def write(root: Path = PACKAGE.parent) -> None:
     block = package_map()
-    init, readme = PACKAGE / "__init__.py", root / "README.md"
+    init, readme = PACKAGE / "__init__.py", root / ENGINE_PAGE
     init.write_text(with_map(init.read_text(), "\n".join(
         "    " + line if line else line for line in block.splitlines()) + "\n"))
     readme.write_text(with_map(readme.read_text(), f"```\n{block}\n```"))

@@ -1,7 +1,7 @@
 """Every environment variable synthlake reads, declared once: name, default, meaning.
 
 This module alone reads them (a test checks that no other module names a `SYNTHLAKE_*`
-variable in an `os.environ` call). The README's variable table is generated from
+variable in an `os.environ` call). The variable table of synthlake/README.md is generated from
 `VARIABLES` (`python -m synthlake.settings`), and a test keeps the two equal.
 
 Precedence everywhere: a value given explicitly (CLI flag, Launchpad config, resource

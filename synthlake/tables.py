@@ -3,7 +3,7 @@
 `Lake.write_partition` and `Lake.append` conform what they write to this (columns by
 name, cast to the declared types, in the declared order; a missing or unknown column is
 an error naming table and column); the Dagster assets attach these columns as their
-column schemas; the README's table of tables is generated from it
+column schemas; the table of tables in synthlake/README.md is generated from it
 (`python -m synthlake.tables`). Every table also carries `run_id`, the run that wrote
 the row (added by the lake).
 """

@@ -127,10 +127,18 @@ if sys.argv[1] == "wait":
 """
 
 
+def interruptible() -> None:
+    """Run in a child before it starts: Ctrl-C interrupts it, as in a terminal, even when
+    the test suite itself runs as a background job (whose shell ignores SIGINT, which a
+    child inherits)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_owner(mode: str, script: str = OWNER) -> tuple[subprocess.Popen, int, int]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "SYNTHLAKE_MODEL")}
     owner = subprocess.Popen([sys.executable, "-c", script, mode], cwd=REPO, text=True, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             preexec_fn=interruptible)
     port, pid = map(int, owner.stdout.readline().split())
     return owner, port, pid
 
@@ -158,7 +166,7 @@ def test_synthlake_llm_serve_stops_its_server_on_a_signal(signum):
     port = embedded.free_port()
     cli = subprocess.Popen([sys.executable, "-m", "synthlake.cli", "llm", "serve", "--port",
                             str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                           text=True)
+                           text=True, preexec_fn=interruptible)
     try:
         assert f"127.0.0.1:{port}" in cli.stdout.readline()
         pid = embedded.listening_pids(port)[0]

@@ -1,4 +1,4 @@
-"""Every `synthlake` command in the README's shell blocks runs, as written, on a small lake."""
+"""Every `synthlake` command in the README pages' shell blocks runs, as written, on a small lake."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from quality import suites
+from synthlake import layout
 from synthlake.catalog import get_task
 from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.llm import EndpointConfig
@@ -22,8 +23,9 @@ from tests.support.data import REPO
 
 
 def readme_commands() -> list[str]:
-    """The `synthlake ...` lines of the README's ```bash blocks, comments removed."""
-    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), re.DOTALL)
+    """The `synthlake ...` lines of every README page's ```bash blocks, comments removed."""
+    blocks = [block for page in layout.PAGES
+              for block in re.findall(r"```bash\n(.*?)```", (REPO / page).read_text(), re.DOTALL)]
     lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
     return [line for line in lines if line.startswith("synthlake ")]
 

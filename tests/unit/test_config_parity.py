@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from orchestration.definitions import defs
-from synthlake import settings
+from synthlake import layout, settings
 from synthlake.embed import EmbeddingConfig
 from synthlake.evaluation.train import TrainConfig
 from synthlake.generation.attributes import AttributeConfig
@@ -99,8 +99,8 @@ def test_only_the_settings_module_reads_synthlake_variables():
     assert _environment_reads(ast.parse('os.environ.get("SYNTHLAKE_LAKE")')) == [(1, "SYNTHLAKE_LAKE")]
 
 
-def test_the_readme_lists_exactly_the_declared_variables():
-    assert settings.markdown_table() in (REPO / "README.md").read_text()
+def test_the_engine_page_lists_exactly_the_declared_variables():
+    assert settings.markdown_table() in (REPO / layout.ENGINE_PAGE).read_text()
 
 
 # Variables a pipeline run reads, each checked below through the Dagster CLI; the others

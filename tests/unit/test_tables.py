@@ -8,14 +8,14 @@ import re
 import dagster as dg
 
 from orchestration.definitions import defs
-from synthlake import tables, vocabulary
+from synthlake import layout, tables, vocabulary
 from synthlake.lake import Lake
 from synthlake.vocabulary import TrainSource
 from tests.support.data import REPO
 
 
-def test_the_readme_table_of_tables_is_generated_from_the_declarations():
-    assert tables.markdown_table() in (REPO / "README.md").read_text()
+def test_the_engine_page_table_of_tables_is_generated_from_the_declarations():
+    assert tables.markdown_table() in (REPO / layout.ENGINE_PAGE).read_text()
 
 
 def _written_table_names() -> set[str]:
