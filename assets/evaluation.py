@@ -52,7 +52,7 @@ def classifier_runs(context: dg.AssetExecutionContext, config: TrainingParams,
     })
     dynamics = lake.lake().read("training_dynamics", where={"task": spec.name}).to_pandas()
     figure = plots.data_map(dynamics, spec.name,
-                            plots.reports_dir(lake.lake()) / f"data_map_{spec.name}.png")
+                            lake.lake().reports() / f"data_map_{spec.name}.png")
     regions = (dynamics.groupby(["train_source", "origin", "region"]).size()
                .rename("rows").reset_index().to_dict("records")) if len(dynamics) else []
     yield dg.MaterializeResult(asset_key="training_dynamics", metadata={

@@ -62,7 +62,7 @@ def attribute_coverage(context: dg.AssetExecutionContext,
         context.log.warning(f"{spec.name}: {len(failing)} label x value cells with nothing "
                             f"accepted or fidelity under {spec.fidelity.min_agreement}")
     figure = plots.coverage(frame, spec.name,
-                            plots.reports_dir(lake.lake()) / f"coverage_{spec.name}.png")
+                            lake.lake().reports() / f"coverage_{spec.name}.png")
     return dg.MaterializeResult(metadata={
         "heat_map": dg.MetadataValue.md(plots.as_markdown_image(figure, "coverage")),
         "cells": len(frame),

@@ -157,7 +157,7 @@ def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParam
                        rounds.RoundsConfig(**config.model_dump()), llm.endpoint_config(),
                        log=context.log.info)
     figure = plots.rounds(found, spec.name,
-                          plots.reports_dir(lake.lake()) / f"rounds_{spec.name}.png")
+                          lake.lake().reports() / f"rounds_{spec.name}.png")
     yield dg.MaterializeResult(asset_key=synthetic_key(Method.ERROR_DRIVEN), metadata={
         "rows_per_round": markdown_table(found.drop(columns="task").to_dict("records"))})
     usage = found.attrs.get("usage", {})

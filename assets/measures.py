@@ -47,7 +47,7 @@ def diversity_and_similarity(context: dg.AssetExecutionContext, lake: LakeResour
     task = context.partition_key
     metrics, similarity, (v1, v2) = diversity.measure_task(lake.lake(), task, context.run_id)
     png = plots.diversity_by_source(metrics, task,
-                                    plots.reports_dir(lake.lake()) / f"diversity_{task}.png")
+                                    lake.lake().reports() / f"diversity_{task}.png")
     pooled = metrics[(metrics["label"] == "ALL")].round(4)
     yield dg.MaterializeResult(asset_key="diversity_metrics", metadata={
         "pooled": markdown_table(pooled[["source", "n_kind", "n", "remote_clique", "chamfer"]]

@@ -26,7 +26,7 @@ class LakeResource(dg.ConfigurableResource):
     def task(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> TaskSpec:
         """The partition's task spec, read from its YAML once per run and pinned beside the
         tables (`_runs/<run_id>/`), so every step of the run sees the same spec."""
-        pins = self.lake().local / "_runs" / context.run.run_id
+        pins = self.lake().run_pins(context.run.run_id)
         return task_for_run(context.partition_key, pins)
 
 

@@ -272,7 +272,7 @@ def main() -> int:
     elapsed = time.monotonic() - started
     print(f"\ndone in {elapsed // 60:.0f} min {elapsed % 60:.0f} s. Where to look next:")
     print("  make ui                                   the Dagster UI on http://127.0.0.1:3000")
-    print(f"  {lake.local / '_reports' / 'report.md'}   the report with its plots")
+    print(f"  {lake.reports() / 'report.md'}   the report with its plots")
     print("  .venv/bin/synthlake sql sql/headline.sql  the table above, in SQL")
     print("  .venv/bin/synthlake sql sql/learning_curves.sql   the learning curves")
     print('  .venv/bin/synthlake sql "select reason, count(*) from synthetic_examples group by 1"')

@@ -5,10 +5,15 @@ The root is a folder, or any URI deltalake writes to (`s3://bucket/lake`, `gs://
 `az://`, `abfss://`, `file://`); credentials and endpoints come from the environment,
 the variables deltalake's object store reads (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`,
 `AWS_REGION`, `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_ACCOUNT_NAME`, ...).
-What is not a table (the response journal, reports, saved models, run pins) lives in
-`Lake.local`: the lake folder itself when it is local, else a local folder named after
-the URI under `SYNTHLAKE_STATE_DIR`, never written under an object-store path as if it
-were a folder.
+What is not a table lives in `Lake.local`: the lake folder itself when it is local, else
+a local folder named after the URI under `SYNTHLAKE_STATE_DIR`, never written under an
+object-store path as if it were a folder. The lake names each of those folders once:
+
+    <local>/_journal/llm.sqlite     Lake.journal       every LLM answer (synthlake.llm.journal)
+    <local>/_reports/               Lake.reports()     the report page and every plot
+    <local>/_models/<task>/...      Lake.models(...)   saved fine-tuned models
+    <local>/_runs/<run_id>/         Lake.run_pins(id)  the task specs a Dagster run pinned
+    <local>/_locks/                 (table creation, across processes)
 
 Every write is one Delta commit. Writes are scoped to a partition (for example
 `{"task": "ag_news", "method": "few_shot"}`): the rows of that partition are replaced
@@ -95,6 +100,28 @@ class Lake:
             folder = given.removeprefix("file://")
             self.root = self.local = Path(folder).expanduser().resolve()
         self.declared = declared
+
+    @property
+    def journal(self) -> Path:
+        """The response journal (beside the tables, never inside one)."""
+        return self.local / "_journal" / "llm.sqlite"
+
+    def reports(self) -> Path:
+        """The folder of the report page and the plots, created on first use."""
+        return self._folder("_reports")
+
+    def models(self, *parts: str) -> Path:
+        """The folder of one saved model (`models(task, source, classifier, "seed0")`)."""
+        return self.local.joinpath("_models", *parts)
+
+    def run_pins(self, run_id: str) -> Path:
+        """The folder where a Dagster run pins the task specs it read."""
+        return self.local / "_runs" / run_id
+
+    def _folder(self, name: str) -> Path:
+        path = self.local / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def path(self, table: str) -> Path | str:
         return f"{self.root}/{table}" if self.remote else self.root / table
@@ -215,8 +242,7 @@ class Lake:
         version 0, so creation is serialized by an exclusive file lock. (On an object
         store the lock is local to this machine; creation there relies on the store's
         conditional writes, as every other commit does.)"""
-        locks = self.local / "_locks"
-        locks.mkdir(parents=True, exist_ok=True)
+        locks = self._folder("_locks")
         with open(locks / f"{table}.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:

@@ -14,12 +14,6 @@ import pandas as pd  # noqa: E402
 from synthlake.vocabulary import Method
 
 
-def reports_dir(lake) -> Path:
-    path = lake.local / "_reports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def diversity_by_source(metrics: pd.DataFrame, task: str, path: Path) -> Path:
     """Remote clique and chamfer per source, at the comparison n, pooled over labels."""
     rows = metrics[(metrics["label"] == "ALL") & (metrics["n_kind"] == "comparison")]
@@ -210,7 +204,7 @@ def learning_curve_figure(lake, task: str) -> Path:
     where = {"task": task}
     points, worth = (lake.read(name, where=where).to_pandas() if lake.exists(name)
                      else pd.DataFrame() for name in ("learning_curves", "real_equivalents"))
-    return learning_curves(points, worth, task, reports_dir(lake) / f"learning_curves_{task}.png")
+    return learning_curves(points, worth, task, lake.reports() / f"learning_curves_{task}.png")
 
 
 def coverage(frame: pd.DataFrame, task: str, path: Path) -> Path:

@@ -330,7 +330,7 @@ def sections(lake: Lake, folder: Path | None = None) -> list[Section]:
 def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     """Write `<lake>/_reports/report.md` with its figures; returns its path and the
     figures by name."""
-    folder = plots.reports_dir(lake)
+    folder = lake.reports()
     parts = sections(lake, folder)
     con = lake.connect()
     models = (con.sql("SELECT DISTINCT model FROM llm_responses").df()["model"].tolist()

@@ -452,7 +452,7 @@ def run_one(lake, spec: TaskSpec, config: TrainConfig, source: str, frame: pd.Da
     predicted = model.predict(gold.texts)
     result = metrics(gold.labels, predicted, spec.label_names)
     intervals = evidence.score_intervals(gold.labels, predicted, len(spec.labels), seed=seed)
-    folder = lake.local / "_models" / spec.name / source / classifier / f"seed{seed}"
+    folder = lake.models(spec.name, source, classifier, f"seed{seed}")
     path = model.save(folder, model_card(spec, source, classifier, seed, config,
                                          len(train_frame), result)) \
         if config.save_models and save else ""

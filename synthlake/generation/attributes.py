@@ -264,12 +264,12 @@ def merge(spec: TaskSpec, proposed: list[dict], user: list[AttributeValues] = ()
 def propose(lake, spec: TaskSpec, config: AttributeConfig, endpoint=None, wire=None
             ) -> tuple[pd.DataFrame, dict]:
     """The task's attribute set and the usage of the proposal (`Session.run`'s)."""
-    from synthlake.llm import EndpointConfig, Journal, session
+    from synthlake.llm import EndpointConfig, session
 
     endpoint = endpoint or EndpointConfig.from_env()
     user = user_entries(config.user_values, spec)
     if spec.attributes.propose:
-        with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
+        with session(endpoint, lake.journal, wire) as llm:
             proposed, usage = llm.run(lambda client: apropose(client, spec, config))
     else:
         proposed, usage = [], {}

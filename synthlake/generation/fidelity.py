@@ -388,13 +388,13 @@ class Judges:
     def _llm(self):
         """The session, opened on first use, and the temperature the judge asks for (the
         embedded model samples at one temperature only, and that one is recorded)."""
-        from synthlake.llm import EndpointConfig, Journal, fixed_temperature, session
+        from synthlake.llm import EndpointConfig, fixed_temperature, session
 
         if "llm" not in self._built:
             endpoint = self.endpoint or EndpointConfig.from_env()
             fixed = fixed_temperature(endpoint)
             llm = self._session.enter_context(session(
-                endpoint, Journal.path_for_lake(self.lake.local), self.wire))
+                endpoint, self.lake.journal, self.wire))
             self._built["llm"] = llm, 0.0 if fixed is None else fixed
         return self._built["llm"]
 

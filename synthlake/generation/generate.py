@@ -49,7 +49,6 @@ from synthlake.llm import (
     ChatRequest,
     EndpointConfig,
     FatalLLMError,
-    Journal,
     LLMClient,
     Response,
     Wire,
@@ -519,7 +518,7 @@ def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationCo
         return await Generator(client, spec, method, config, setup.test_texts, progress,
                                setup.label_filter, attribute_set).run(pools)
 
-    with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
+    with session(endpoint, lake.journal, wire) as llm:
         candidates, usage = llm.run(calibrated_run)
     return finished(spec, method, config, llm.model_label, candidates, usage, setup, version)
 

@@ -44,7 +44,7 @@ from synthlake.evaluation.train import TrainConfig, as_split, fitted, metrics, t
 from synthlake.generation import generate, prompts, similarity
 from synthlake.generation.generate import GenerationConfig
 from synthlake.lake import Lake
-from synthlake.llm import EndpointConfig, Journal, session
+from synthlake.llm import EndpointConfig, session
 from synthlake.vocabulary import PROMPTED, Classifier, Method, Reason, Status
 
 METHOD = Method.ERROR_DRIVEN
@@ -196,7 +196,7 @@ def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = N
         log(_line(final.row))
         return rows + [final.row], candidates
 
-    with session(endpoint, Journal.path_for_lake(lake.local), wire) as llm:
+    with session(endpoint, lake.journal, wire) as llm:
         (rows, candidates), usage = llm.run(all_rounds)
     planned = config.planned()
     found = generate.finished(spec, METHOD, planned, llm.model_label, candidates, usage, setup)

@@ -106,11 +106,6 @@ class Journal:
         self._records: list[tuple] = []
         self._writers: list[asyncio.Future] = []
 
-    @staticmethod
-    def path_for_lake(lake_root: Path) -> Path:
-        """Where a lake keeps its journal (beside the tables, never inside one)."""
-        return Path(lake_root) / "_journal" / "llm.sqlite"
-
     def lookup(self, request_key: str) -> Response | None:
         with self._lock:
             row = self._db.execute(

@@ -1,7 +1,7 @@
 """The one way in: `session()` opens the endpoint (or starts the embedded model), the
 response journal, and per piece of work a client; it closes all three.
 
-    with session(EndpointConfig.from_env(), Journal.path_for_lake(lake.local)) as llm:
+    with session(EndpointConfig.from_env(), lake.journal) as llm:
         answers, usage = llm.run(lambda client: work(client))
 
 `work` is an async function of an `LLMClient`; `run` drives it on a fresh event loop and

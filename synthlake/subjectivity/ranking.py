@@ -372,10 +372,10 @@ def random_pairs(tasks: list[str], n: int, seed: int | None = None) -> list[tupl
 def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: int = 2,
                 seed: int = 0, logprobs: bool = True) -> pd.DataFrame:
     """LLM judgments over all pairs and both orders, journaled like every LLM call."""
-    from synthlake.llm import Journal, session
+    from synthlake.llm import session
 
     examples = card_examples(lake, specs, seed)
-    with session(endpoint_config, Journal.path_for_lake(lake.local)) as llm:
+    with session(endpoint_config, lake.journal) as llm:
         judgments, _ = llm.run(lambda client: judge_with_llm(client, specs, examples, repetitions,
                                                          logprobs=logprobs))
     return judgments

@@ -66,7 +66,7 @@ def test_two_thousand_requests_survive_kill_9_and_none_is_paid_twice(tmp_path):
         crashed.wait()
         submitted = [e for e in loopback.read_request_log(log) if "lines" in e]
         assert submitted and not any("paid" in e for e in loopback.read_request_log(log))
-        journal = Journal(Journal.path_for_lake(root))
+        journal = Journal(Lake(root).journal)
         assert [b["status"] for b in journal.batches()] == ["submitted"] * len(submitted)
         journal.close()
 
@@ -89,7 +89,7 @@ def test_two_thousand_requests_survive_kill_9_and_none_is_paid_twice(tmp_path):
     # Counted: each failed or expired request's journaled answer took a second attempt.
     responses = Lake(root).read("llm_responses").to_pandas().set_index("request_key")
     assert (responses.loc[sorted(expired | failed), "attempts"] >= 2).all()
-    journal = Journal(Journal.path_for_lake(root))
+    journal = Journal(Lake(root).journal)
     assert journal.in_flight() == set()
     assert {b["status"] for b in journal.batches()} <= {"completed", "expired"}
     journal.close()

@@ -134,7 +134,7 @@ def test_kill_9_while_judging_then_resume_resends_only_what_was_in_flight(plante
     from tests.support.data import REPO
 
     lake, spec, wrong = planted
-    log, journal = tmp_path / "requests.jsonl", lake.root / "_journal" / "llm.sqlite"
+    log, journal = tmp_path / "requests.jsonl", lake.journal
     with loopback.running(free_port(), "--latency", "0.25", "--request-log", str(log)) as url:
         args = [sys.executable, "-c", JUDGE_SCRIPT, url, str(lake.root)]
         left = kill_9_after(args, journal, answers=15)

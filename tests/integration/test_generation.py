@@ -216,7 +216,7 @@ generate(Lake(root), get_task("sms_spam"), method, "run",
 @pytest.mark.parametrize("method", ["few_shot", "zero_shot"])
 def test_kill_9_then_resume_resends_only_what_was_in_flight(sms_lake, tmp_path, method):
     log = tmp_path / "requests.jsonl"
-    journal = sms_lake.root / "_journal" / "llm.sqlite"
+    journal = sms_lake.journal
     with loopback.running(free_port(), "--latency", "0.25", "--request-log", str(log)) as url:
         args = [sys.executable, "-c", GENERATE_SCRIPT, url, str(sms_lake.root), method]
         left = kill_9_after(args, journal, answers=15)

@@ -10,7 +10,8 @@ import pytest
 from scipy.stats import kendalltau
 
 from synthlake.catalog import load_catalog
-from synthlake.llm import EndpointConfig, Journal, session
+from synthlake.lake import Lake
+from synthlake.llm import EndpointConfig, session
 from synthlake.llm.embedded import free_port
 from synthlake.subjectivity import ranking as subjectivity
 from tests.support import loopback
@@ -52,7 +53,7 @@ def test_a_noisy_position_biased_judge_is_recovered_and_measured(tmp_path):
     specs, truth, preference, log = noisy_biased_judge(tmp_path)
     with loopback.running(free_port(), "--prefer", str(preference),
                           "--request-log", str(log)) as url:
-        journal = Journal.path_for_lake(tmp_path / "lake")
+        journal = Lake(tmp_path / "lake").journal
         judgments, usage = ask(url, specs, journal, repetitions=3)
         _, again = ask(url, specs, journal, repetitions=3)
     assert usage["requests_sent"] == 45 * 2 * 3 and again["requests_sent"] == 0
@@ -76,7 +77,7 @@ def test_a_judge_that_always_names_the_first_task_has_no_signal(tmp_path):
     preference.write_text(json.dumps({"order": [s.description for s in specs.values()],
                                       "bias": 1.0}))
     with loopback.running(free_port(), "--prefer", str(preference)) as url:
-        judgments, _ = ask(url, specs, Journal.path_for_lake(tmp_path / "lake"), repetitions=1)
+        judgments, _ = ask(url, specs, Lake(tmp_path / "lake").journal, repetitions=1)
     ranked = subjectivity.ranking(judgments, sorted(specs), "llm judge")
     assert ranked["consistency"].iloc[0] == 0.0 and ranked["position_first"].iloc[0] == 1.0
     assert not ranked["signal"].any()
@@ -91,7 +92,7 @@ def test_with_logprobs_the_probabilities_are_averaged_over_both_orders(tmp_path)
     specs, truth, preference, log = noisy_biased_judge(tmp_path)
     with loopback.running(free_port(), "--prefer", str(preference),
                           "--request-log", str(log)) as url:
-        journal = Journal.path_for_lake(tmp_path / "lake")
+        journal = Lake(tmp_path / "lake").journal
         judgments, usage = ask(url, specs, journal, repetitions=1, logprobs=True)
         again, rerun = ask(url, specs, journal, repetitions=1, logprobs=True)
     assert usage["requests_sent"] == 90 and rerun["requests_sent"] == 0

@@ -103,3 +103,20 @@ def test_concurrent_writers_lose_no_rows_and_each_gets_its_own_version(tmp_path)
     assert sorted(v for *_, v in returned) == sorted(commits)
     for task, method, version in returned:
         assert commits[version] == {"task": task, "method": method}
+
+
+def test_the_lake_owns_its_local_folders_and_none_is_a_table(tmp_path, monkeypatch):
+    """A local lake keeps its journal, reports, models and run pins inside itself; a lake
+    on object storage keeps them under SYNTHLAKE_STATE_DIR, in a folder of its own."""
+    local = Lake(tmp_path / "lake")
+    local.write_partition("task_catalog", tables.from_rows("task_catalog", [{"task": "t"}]), {}, "r")
+    monkeypatch.setenv("SYNTHLAKE_STATE_DIR", str(tmp_path / "state"))
+    remote = Lake("s3://bucket/some/lake")
+    for lake, home in ((local, tmp_path / "lake"), (remote, tmp_path / "state")):
+        folders = [lake.journal, lake.reports(), lake.models("t", "real", "finetune", "seed0"),
+                   lake.run_pins("run-1")]
+        assert all(path.is_relative_to(home) for path in folders), folders
+        assert len({path.relative_to(lake.local).parts[0] for path in folders}) == 4
+    assert remote.local != tmp_path / "state" and remote.local.parent == tmp_path / "state"
+    assert Lake("s3://bucket/other").local != remote.local
+    assert local.tables() == ["task_catalog"], "the lake's own folders are not tables"
