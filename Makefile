@@ -36,15 +36,18 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(BIN)/python -m orchestration.demo
 
-test: $(STAMP)
+# Two workers per two cores: many tests wait on servers and subprocesses, and the slow
+# ones start first (tests/conftest.py); `-n 0` runs them in one process.
+test: lint
 	scripts/install_browser.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)

@@ -240,7 +240,7 @@ class TaskSpec(StrictModel):
                                            self.attributes.forbid) for entry in block}
         unknown_labels = named - {None, *self.label_names}
         if unknown_labels:
-            raise ValueError(f"attributes name labels not in `labels`: {sorted(unknown_labels)}")
+            raise ValueError(f"attributes name labels not in `labels`: {sorted(map(str, unknown_labels))}")
         mapped = set(self.data.label_map.values())
         unknown_targets = mapped - set(self.label_names)
         if unknown_targets:

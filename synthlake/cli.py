@@ -30,6 +30,7 @@ import json
 import sys
 import typing
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -261,7 +262,7 @@ TRAIN_OPTIONS = {"epochs": None, "model": None, "batch_size": None, "learning_ra
                  "validation_share": None, "max_train_real": None, "max_test": None}
 
 
-def add_config_options(parser, model, options: dict[str, str | None],
+def add_config_options(parser, model, options: Mapping[str, str | None],
                        defaults: pydantic.BaseModel | None = None) -> None:
     """One flag per chosen field of an engine config: type, help and default from the
     field's declaration (or from `defaults`, the config as nested elsewhere); unset flags
@@ -481,7 +482,7 @@ def cmd_history(args) -> None:
     for entry in lake.history(args.table):
         meta = {k: entry.get(k) for k in ("version", "timestamp", "operation", "run_id",
                                           "partition")}
-        meta["timestamp"] = datetime.fromtimestamp(meta["timestamp"] / 1000, UTC).isoformat()
+        meta["timestamp"] = datetime.fromtimestamp(entry["timestamp"] / 1000, UTC).isoformat()
         print(json.dumps(meta, default=str))
 
 

@@ -34,7 +34,7 @@ DEFAULT_EMBEDDER = settings.default("SYNTHLAKE_EMBEDDER")
 
 
 def embedder_name() -> str:
-    return settings.get("SYNTHLAKE_EMBEDDER")
+    return settings.value("SYNTHLAKE_EMBEDDER")
 
 
 def model_path(name: str) -> str:

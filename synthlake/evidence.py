@@ -156,7 +156,7 @@ class Resamples:
         fixed set one borrowed training draw's spread (`reference`, when it has 2 or
         more draws)."""
         found = self.seed_mean(runs)
-        if borrows(runs, reference):
+        if reference is not None and borrows(runs, reference):
             found = found + self.draw_spread(reference)
         return found
 
@@ -167,7 +167,7 @@ class Resamples:
             return f"{said} x {len(runs)} training draws resampled"
         said += "; one fixed training set" + (f", {len(runs)} seeds resampled"
                                               if len(runs) > 1 else "")
-        if borrows(runs, reference):
+        if reference is not None and borrows(runs, reference):
             return f"{said}, plus one training draw's spread (from {len(reference)} real draws)"
         return f"{said} (no training-draw spread: no real draws to borrow it from)"
 
@@ -242,7 +242,7 @@ def baselines_of(source: str) -> list[str]:
 
     if source in (TrainSource.REAL_FULL, TrainSource.REAL_CAPPED):
         return []
-    unfiltered = {FILTERED[m]: UNFILTERED[m] for m in FILTERED}
+    unfiltered: dict[str, TrainSource] = {FILTERED[m]: UNFILTERED[m] for m in FILTERED}
     found = [TrainSource.REAL, TrainSource.REAL_FULL, TrainSource.REAL_CAPPED] + (
         [unfiltered[source]] if source in unfiltered else [])
     return [str(b) for b in found if b != source]

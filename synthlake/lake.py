@@ -43,6 +43,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from synthlake import settings, tables, vocabulary
+from synthlake.tables import Table, TableSchemaError
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"  # shipped in the package; `sql/` links here
 COMMIT_ATTEMPTS = 8
@@ -57,7 +58,7 @@ REMOTE_SCHEMES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abf
 
 
 def default_root() -> str:
-    return settings.get("SYNTHLAKE_LAKE")
+    return settings.value("SYNTHLAKE_LAKE")
 
 
 def is_remote(root: str) -> bool:
@@ -90,7 +91,7 @@ class Lake:
     the local folder of everything that is not a table."""
 
     def __init__(self, root: str | Path | None = None,
-                 declared: Mapping[str, tables.Table] = tables.TABLES):
+                 declared: Mapping[str, Table] = tables.TABLES):
         given = str(root or default_root())
         self.remote = is_remote(given)
         if self.remote:
@@ -124,11 +125,11 @@ class Lake:
         return path
 
     def path(self, table: str) -> Path | str:
-        return f"{self.root}/{table}" if self.remote else self.root / table
+        return f"{self.root}/{table}" if self.remote else self.local / table
 
     def exists(self, table: str) -> bool:
         if not self.remote:
-            return (self.path(table) / "_delta_log").is_dir()
+            return (self.local / table / "_delta_log").is_dir()
         try:
             DeltaTable(self.path(table))
             return True
@@ -138,9 +139,9 @@ class Lake:
     def tables(self) -> list[str]:
         if self.remote:  # object stores are not listed: the declared tables are probed
             return [name for name in sorted(self.declared) if self.exists(name)]
-        if not self.root.is_dir():
+        if not self.local.is_dir():  # a local lake's root is its local folder
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / "_delta_log").is_dir())
+        return sorted(p.name for p in self.local.iterdir() if (p / "_delta_log").is_dir())
 
     def version(self, table: str) -> int | None:
         try:
@@ -190,16 +191,16 @@ class Lake:
         return self._commit(table, data, "append", {"run_id": run_id}, list(spec.partition_by),
                             None, f"appending to {table}")
 
-    def _declaration(self, table: str) -> tables.Table:
+    def _declaration(self, table: str) -> Table:
         if table not in self.declared:
             raise LakeError(f"table {table!r} is not declared (synthlake/tables.py)")
         return self.declared[table]
 
     @staticmethod
-    def _conform(spec: tables.Table, data: pa.Table, run_id: str) -> pa.Table:
+    def _conform(spec: Table, data: pa.Table, run_id: str) -> pa.Table:
         try:
             return _with_run_id(tables.conform(spec, data), run_id)
-        except tables.TableSchemaError as exc:
+        except TableSchemaError as exc:
             raise LakeError(str(exc)) from exc
 
     def _commit(self, table: str, data: pa.Table, mode: str, metadata: dict[str, str],
@@ -226,7 +227,8 @@ class Lake:
                 current = DeltaTable(self.path(table))
                 # "merge": a column declared since the table was created is added (older
                 # rows read as null); data is conformed first, so nothing undeclared comes in.
-                write_deltalake(current, data, mode=mode, predicate=predicate,
+                # (mypy cannot pick an overload for a `mode` that is append or overwrite)
+                write_deltalake(current, data, mode=mode, predicate=predicate,  # type: ignore[call-overload]
                                 schema_mode="merge", commit_properties=properties)
                 return current.version()
             except (CommitFailedError, DeltaError) as exc:

@@ -34,14 +34,16 @@ class Bars(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from tqdm import tqdm
 
-        if record.stage != self.stage:
+        # `stage`, `total` and `done` come in the record's `extra` (see `Progress`).
+        stage, total, done = (getattr(record, name) for name in ("stage", "total", "done"))
+        if stage != self.stage or self.bar is None:
             self.close_bar()
-            self.stage = record.stage
-            self.bar = tqdm(total=record.total, desc=f"  {record.stage}", leave=True,
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=f"  {stage}", leave=True,
                             dynamic_ncols=True, bar_format="{desc}: {n}/{total} "
                             "|{bar:30}| {elapsed}")
-        self.bar.total = record.total
-        self.bar.update(record.done - self.bar.n)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
 
     def close_bar(self) -> None:
         if self.bar is not None:

@@ -109,12 +109,11 @@ def load_real(spec: TaskSpec, root: Path | None = None) -> RealData:
     else:
         raise RealDataError(f"{folder}: data folder of task {spec.name!r} not found "
                             "(set SYNTHLAKE_DATA_DIR)")
-    frames = {s: f for s, f in frames.items() if f is not None}
     drops: list[Drop] = []
-    frames = {s: _clean_split(f, s, drops, spec) for s, f in frames.items()}
-    _drop_overlaps(frames, drops)
+    cleaned = {s: _clean_split(f, s, drops, spec) for s, f in frames.items() if f is not None}
+    _drop_overlaps(cleaned, drops)
     examples = pd.concat(
-        [f.assign(split=s) for s, f in frames.items()], ignore_index=True
+        [f.assign(split=s) for s, f in cleaned.items()], ignore_index=True
     )
     examples["task"] = spec.name
     examples["example_id"] = [example_id(spec.name, t) for t in examples["text"]]
@@ -282,6 +281,8 @@ def _read_hub(spec: TaskSpec) -> dict[str, pd.DataFrame | None]:
     import datasets  # heavy, and only needed online
 
     hub = spec.data.hub
+    if hub is None:
+        raise RealDataError(f"task {spec.name!r} names no hub dataset (data.hub)")
     try:
         loaded = datasets.load_dataset(hub.id, hub.config)
     except Exception as exc:  # the hub client raises many kinds; all mean "not reachable"

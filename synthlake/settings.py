@@ -45,6 +45,10 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in [
              "what serves the embedded model: llama_server (llama.cpp's own server, built "
              "by make), llama_cpp (llama-cpp-python's server), transformers (`transformers "
              "serve`), or auto: the first of these that is installed"),
+    Variable("SYNTHLAKE_LOCAL_THREADS", None,
+             "CPU threads of the embedded model's server (default: every core, at most 8); "
+             "where other work shares the cores, fewer: llama.cpp's threads wait on each "
+             "other, and two threads on one free core ran 25x slower (bench/README.md)"),
     Variable("SYNTHLAKE_LOCAL_KV_FRACTION", "0.1",
              "share of memory `transformers serve` may give its KV cache"),
     Variable("SYNTHLAKE_EMBEDDER", "all-MiniLM-L6-v2",
@@ -68,21 +72,37 @@ def get(name: str) -> str | None:
     return os.environ.get(name) or VARIABLES[name].default
 
 
+def value(name: str) -> str:
+    """The value of a variable that has a default (or is set): never None."""
+    found = get(name)
+    if found is None:
+        raise KeyError(f"{name} is not set and has no default")
+    return found
+
+
 def path(name: str) -> Path:
-    return Path(get(name)).expanduser().resolve()
+    return Path(value(name)).expanduser().resolve()
 
 
 def integer(name: str) -> int:
-    return int(get(name))
+    return int(value(name))
 
 
 def number(name: str) -> float:
-    return float(get(name))
+    return float(value(name))
 
 
 def default(name: str) -> str | None:
     """The declared default, not the environment: an engine config's own default."""
     return VARIABLES[name].default
+
+
+def declared_default(name: str) -> str:
+    """The declared default of a variable that has one."""
+    found = default(name)
+    if found is None:
+        raise KeyError(f"{name} has no default")
+    return found
 
 
 def names(name: str) -> list[str]:

@@ -19,15 +19,23 @@ TESTS = Path(__file__).resolve().parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    # Parallel workers share the cores: one thread each for torch and the embedded model's
+    # server, whose llama.cpp threads otherwise wait on each other (two threads on one
+    # free core ran 25x slower, bench/README.md).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("SYNTHLAKE_LOCAL_THREADS", "1")
 
 
 def pytest_collection_modifyitems(items):
     """Each test carries its tier's marker (`-m unit`, `-m integration`): the folder it
-    lives in. (A hook in a folder's conftest would see every test of the session.)"""
+    lives in. (A hook in a folder's conftest would see every test of the session.) The
+    slow ones go first, so parallel workers (`make test`) do not end on one of them."""
     for item in items:
         tier = item.path.relative_to(TESTS).parts[0]
         if tier in ("unit", "integration"):
             item.add_marker(tier)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture

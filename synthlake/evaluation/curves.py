@@ -172,7 +172,7 @@ def real_equivalent(book: evidence.Resamples, sizes: list[int], real: list[evide
                       position, book.covers(source, reference))
 
 
-def curve_point(book: evidence.Resamples, runs: evidence.Runs) -> dict[str, float]:
+def curve_point(book: evidence.Resamples, runs: evidence.Runs) -> dict[str, float | str]:
     """macro_f1 (mean over seeds) | macro_f1_std | low | high | covers of one point."""
     f1 = [book.point(p) for p in runs.predictions]
     found = evidence.score(book, runs)

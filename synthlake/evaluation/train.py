@@ -426,9 +426,11 @@ def fitted(spec: TaskSpec, config: TrainConfig, frame: pd.DataFrame, classifier:
            seed: int):
     """A `classifier` fitted on `frame` minus its validation share (which chooses the
     epoch): (model, train rows, validation rows)."""
-    builders = {Classifier.FINETUNE: FineTuner, Classifier.LOGREG: EmbeddingLogReg}
+    builder = FineTuner if classifier == Classifier.FINETUNE else EmbeddingLogReg
+    if classifier not in set(Classifier):
+        raise ValueError(f"classifier {classifier!r}: one of {', '.join(Classifier)}")
     train_frame, val_frame = hold_out(frame, config.validation_share, seed)
-    model = builders[classifier](spec, config, seed)
+    model = builder(spec, config, seed)
     model.fit(as_split(train_frame, spec), as_split(val_frame, spec))
     return model, train_frame, val_frame
 
@@ -563,12 +565,15 @@ def curve_points(curve_runs: dict[tuple, Run], runs: dict[tuple[str, str, int], 
     first seed's (they agree)."""
     from synthlake.evidence import Runs
 
-    grouped: dict[tuple, list] = {}
-    for (*point, _seed), run in curve_runs.items():
-        grouped.setdefault(tuple(point), []).append(run.predicted)
+    # A point's key: curve, classifier, n_per_label, share, n_train (the Point's fields).
+    Key = tuple[str, str, int, float, int]
+    grouped: dict[Key, list] = {}
+    for (curve, classifier, n_per_label, share, n_train, _seed), run in curve_runs.items():
+        grouped.setdefault((curve, classifier, n_per_label, share, n_train), []).append(
+            run.predicted)
     points = [curves.Point(*point, Runs(found, drawn=True)) for point, found in grouped.items()]
     curved = {key[1] for key in curve_runs}  # the classifiers the curves trained
-    whole: dict[tuple, list] = {}
+    whole: dict[Key, list] = {}
     for source, classifier, seed in runs:
         if source in curves.OWN_CURVES and classifier in curved:
             rows = sources[source].rows

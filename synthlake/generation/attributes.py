@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -230,7 +231,7 @@ def user_entries(user_values: dict[str, list[str]], spec: TaskSpec) -> list[Attr
     return entries
 
 
-def merge(spec: TaskSpec, proposed: list[dict], user: list[AttributeValues] = ()) -> pd.DataFrame:
+def merge(spec: TaskSpec, proposed: list[dict], user: Sequence[AttributeValues] = ()) -> pd.DataFrame:
     """label | dimension | value | source: pinned dimensions exactly as pinned; otherwise
     the LLM's values, the style attributes', the file's additions and the run's, minus
     forbidden values and any value that is a label name (it would contradict the label

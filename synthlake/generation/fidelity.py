@@ -64,6 +64,7 @@ import contextlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ class EmbeddingJudge:
     """Logistic regression over frozen sentence embeddings, calibrated out of fold."""
 
     name: str
-    model: object  # a fitted scikit-learn classifier with predict_proba and classes_
+    model: Any  # a fitted scikit-learn classifier with predict_proba and classes_
     trained_on: tuple[str, ...]  # the texts it learned from
 
     @classmethod
@@ -277,7 +278,7 @@ class LabelFilter:
     come from `calibrate` on genuine real texts (`conformal_bar`); an `unknown` answer
     abstains and keeps the row: a judge that cannot tell must not empty the set."""
 
-    judge: object  # EmbeddingJudge or LLMJudge
+    judge: EmbeddingJudge | LLMJudge
     min_p: float
     false_rejection: float
     bars: dict[str, float] = field(default_factory=dict)
@@ -341,7 +342,7 @@ def calibration_summary(label_filter: LabelFilter | None) -> list[dict]:
     return rows
 
 
-def calibration_rows(spec: TaskSpec, method: str, label_filter: LabelFilter) -> list[dict]:
+def calibration_rows(spec: TaskSpec, method: str, label_filter: LabelFilter | None) -> list[dict]:
     """`fidelity_calibration` rows of a calibrated filter."""
     if label_filter is None or label_filter.calibration is None:
         return []

@@ -203,7 +203,8 @@ class Generator:
 
     # -- zero-shot: conversation streams with the diversity prompt -------------------
     async def _stream(self, label: str, stream: int, target: int, budget: int) -> list[Candidate]:
-        spec, history, out = self.spec, [], []
+        spec, out = self.spec, []
+        history: list[prompts.Turn] = []
         seen: set[str] = set()
         accepted = issued = turn = 0
         while accepted < target and turn < budget:
@@ -263,6 +264,7 @@ class Generator:
     # -- attributed: independent requests, one value per attribute dimension --------
     async def _attributed_one(self, label: str, slot_index: int) -> Candidate:
         spec = self.spec
+        assert self.attribute_set is not None, "attributed generation reads its attribute set"
         values = self.attribute_set.assign(label, slot_index, self.config.seed, spec.name)
         rng = prompts.rng_for(self.config.seed, spec.name, self.method, label, slot_index)
         slot = f"a{slot_index}"
@@ -278,6 +280,7 @@ class Generator:
                            pool: prompts.DemoPool | None) -> Candidate:
         if self.method == Method.ATTRIBUTED:
             return await self._attributed_one(label, slot_index)
+        assert pool is not None, "few-shot generation draws from its seed pool"
         return await self._few_shot_one(label, slot_index, pool)
 
     # -- waves until each label's quota is met --------------------------------------
@@ -495,7 +498,7 @@ def finished(spec: TaskSpec, method: str, config: GenerationConfig, model: str,
              prompt_version: str | None = None) -> Generation:
     """A run's candidates with their report against the plan `config` states."""
     report = report_of(spec, method, model, candidates, config, usage)
-    report.judge = setup.label_filter and str(setup.label_filter.judge.name)
+    report.judge = str(setup.label_filter.judge.name) if setup.label_filter else None
     report.calibration = fidelity.calibration_summary(setup.label_filter)
     return Generation(candidates, report, prompt_version, setup.label_filter)
 
@@ -511,7 +514,7 @@ def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationCo
     setup = prepare(lake, spec, method, config, endpoint)
     pools = prompts.seed_pool(setup.real, spec, config.seed) if method == Method.FEW_SHOT else None
     attribute_set = attributes.read(lake, spec) if method == Method.ATTRIBUTED else None
-    version = attribute_set and attributes.prompt_version(spec, attribute_set)
+    version = attributes.prompt_version(spec, attribute_set) if attribute_set else None
 
     async def calibrated_run(client):
         await setup.calibrate(client, spec, config.seed)

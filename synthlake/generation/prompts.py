@@ -65,7 +65,8 @@ def generation_prompt(spec: TaskSpec, label: str, rng: random.Random,
                       given: dict[str, str] | None = None) -> str:
     """The task's generation prompt with the label, word limits and style values: sampled,
     or as `given` (attributed generation's values of the same dimensions)."""
-    slots = {name: rng.choice(values) for name, values in sorted(spec.style_attributes.items())}
+    slots: dict[str, object] = {name: rng.choice(values)
+                                for name, values in sorted(spec.style_attributes.items())}
     slots.update({name: value for name, value in (given or {}).items() if name in slots})
     slots.update(
         label=label,

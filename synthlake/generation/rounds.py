@@ -217,7 +217,7 @@ def replace_seed(config: GenerationConfig, quota: int, seed: int) -> GenerationC
 def _accepted(spec: TaskSpec, found: list, step: GenerationConfig,
               setup: generate.Setup) -> pd.DataFrame:
     """The round's kept rows, as `synthetic_examples` rows (the next round trains on them)."""
-    judge = setup.label_filter and str(setup.label_filter.judge.name)
+    judge = str(setup.label_filter.judge.name) if setup.label_filter else None
     new = generate.synthetic_table(spec, METHOD, found, step, judge).to_pandas()
     return new[new["status"] == Status.ACCEPTED]
 

@@ -91,7 +91,7 @@ class LLMClient:
 
     def _short(self, text: str, limit: int = 200) -> str:
         """An endpoint's message: one line, capped, secrets blanked."""
-        return scrub(" ".join(str(text).split()), self._secrets)[:limit]
+        return (scrub(" ".join(str(text).split()), self._secrets) or "")[:limit]
 
     def prepare(self, request: ChatRequest) -> ChatRequest:
         request.key = request_key(self.model_label, request.messages, request.params, request.slot)

@@ -34,11 +34,11 @@ class EndpointConfig(BaseModel):
                               "empty: $SYNTHLAKE_MODEL or $OPENAI_MODEL")
     api_key_env: str = Field("OPENAI_API_KEY", description="name of the environment "
                              "variable holding the API key (the key itself is never config)")
-    max_concurrency: int = Field(int(settings.default("SYNTHLAKE_CONCURRENCY")), ge=1,
+    max_concurrency: int = Field(int(settings.declared_default("SYNTHLAKE_CONCURRENCY")), ge=1,
                                  description="parallel requests ($SYNTHLAKE_CONCURRENCY)")
     requests_per_minute: float | None = Field(None, description="client-side request rate limit")
     tokens_per_minute: float | None = Field(None, description="client-side token rate limit")
-    timeout_s: float = Field(float(settings.default("SYNTHLAKE_TIMEOUT_S")), gt=0,
+    timeout_s: float = Field(float(settings.declared_default("SYNTHLAKE_TIMEOUT_S")), gt=0,
                              description="seconds per request ($SYNTHLAKE_TIMEOUT_S)")
     max_attempts: int = Field(6, ge=1, description="attempts per request on errors "
                               "(429s wait instead, up to max_rate_limited_s)")

@@ -203,7 +203,7 @@ def installed(runtime: Runtime) -> bool:
     if runtime.binary:
         return os.access(binary_path(runtime.binary), os.X_OK)
     try:
-        return importlib.util.find_spec(runtime.module) is not None
+        return runtime.module is not None and importlib.util.find_spec(runtime.module) is not None
     except ModuleNotFoundError:
         return False
 
@@ -227,7 +227,7 @@ def server_command(chosen: Runtime, port: int) -> list[str]:
     """The server process: this module, which starts the owner watchdog, then the
     runtime's own server."""
     head = [sys.executable, "-m", "synthlake.llm.embedded", chosen.name]
-    threads = str(max(1, min(os.cpu_count() or 1, 8)))
+    threads = settings.get("SYNTHLAKE_LOCAL_THREADS") or str(max(1, min(os.cpu_count() or 1, 8)))
     if chosen.name == "llama_server":
         # Each slot gets 2,048 tokens of context: a few-shot prompt with its answer
         # takes about 500.
@@ -245,7 +245,7 @@ def server_command(chosen: Runtime, port: int) -> list[str]:
         "--continuous-batching",
         # Left alone, the continuous-batching KV cache takes about 45% of the machine's
         # memory (10 GB of 24) for a 135M model; a tenth is plenty.
-        "--cb-max-memory-percent", settings.get("SYNTHLAKE_LOCAL_KV_FRACTION"),
+        "--cb-max-memory-percent", settings.value("SYNTHLAKE_LOCAL_KV_FRACTION"),
     ]
 
 

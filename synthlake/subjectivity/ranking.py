@@ -266,7 +266,7 @@ async def judge_with_llm(client, specs: dict[str, TaskSpec], examples: dict[str,
         response = await client.complete(request)
         p_a = option_probability(response.top_logprobs)
         if p_a is None:
-            winner = {"A": a, "B": b}.get(parse_choice(response.text), "tie")
+            winner = {"A": a, "B": b}.get(parse_choice(response.text) or "", "tie")
         else:
             winner = a if p_a > 0.5 else b if p_a < 0.5 else "tie"
         return {"task_a": a, "task_b": b, "winner": winner, "judge_id": client.model_label,
@@ -346,7 +346,7 @@ def read_judgments_file(path) -> pd.DataFrame:
 def card_examples(lake, specs: dict[str, TaskSpec], seed: int = 0, k: int = 3) -> dict[str, list[str]]:
     """`k` real train texts per task (seeded) for the task cards; none for a task whose
     real data is not in the lake."""
-    examples = {name: [] for name in specs}
+    examples: dict[str, list[str]] = {name: [] for name in specs}
     if not lake.exists("real_examples"):
         return examples
     for name in specs:
@@ -361,7 +361,7 @@ def random_pairs(tasks: list[str], n: int, seed: int | None = None) -> list[tupl
     (every pair before any repeats)."""
     rng = np.random.default_rng(seed)
     pairs = list(itertools.combinations(sorted(tasks), 2))
-    chosen = []
+    chosen: list[tuple] = []
     while len(chosen) < n:
         for i in rng.permutation(len(pairs))[: n - len(chosen)]:
             a, b = pairs[i]

@@ -16,6 +16,8 @@ from tests.support.data import REPO, write_user_task
 
 ELSEWHERE = {
     "SYNTHLAKE_CACHE": "tests/integration/test_embedded_server.py (stale cache)",
+    "SYNTHLAKE_LOCAL_THREADS": "tests/integration/test_embedded_runtime.py (the server runs on "
+                               "the threads given)",
     "SYNTHLAKE_LOCAL_KV_FRACTION": "passed to `transformers serve` (embedded server tests)",
     "SYNTHLAKE_LOCAL_RUNTIME": "tests/integration/test_embedded_llm.py (transformers asked "
                                "for by name refuses another temperature)",

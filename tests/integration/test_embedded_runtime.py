@@ -1,5 +1,7 @@
 """Which runtime serves the embedded model: `SYNTHLAKE_LOCAL_RUNTIME`, and auto's order."""
 
+from pathlib import Path
+
 import pytest
 
 from synthlake.llm import embedded
@@ -29,3 +31,14 @@ def test_an_unknown_or_missing_runtime_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_transformers_serve_records_its_one_temperature():
     assert embedded.RUNTIMES["transformers"].fixed_temperature == embedded.SAMPLING["temperature"]
+
+
+@pytest.mark.skipif(not embedded.binary_path("llama-server").exists(), reason="llama-server not built")
+def test_the_server_runs_on_the_threads_it_is_given(monkeypatch):
+    monkeypatch.setenv("SYNTHLAKE_LOCAL_RUNTIME", "llama_server")
+    monkeypatch.setenv("SYNTHLAKE_LOCAL_THREADS", "1")
+    with embedded.start_server() as server:
+        pid = embedded.listening_pids(server.port)[0]
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert args[0].endswith(b"llama-server")
+        assert args[args.index(b"--threads") + 1] == args[args.index(b"--threads-batch") + 1] == b"1"
