@@ -15,9 +15,13 @@ from tests.support.data import REPO, SHARED_DATA
 from tests.support.ui import graphql
 
 
-@pytest.fixture(autouse=True)
-def _data_dir(monkeypatch):
-    monkeypatch.setenv("SYNTHLAKE_DATA_DIR", str(SHARED_DATA))
+@pytest.fixture(scope="package", autouse=True)
+def _data_dir():
+    """The shared datasets for the whole tier, module-scoped fixtures included, whatever
+    the unit tier set on this worker before."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SYNTHLAKE_DATA_DIR", str(SHARED_DATA))
+        yield
 
 
 @pytest.fixture

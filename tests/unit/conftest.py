@@ -9,10 +9,11 @@ from synthlake.catalog import load_catalog
 from tests.support.data import write_tiny_dataset
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def tiny_data_dir(tmp_path_factory):
-    """Set for the whole session, so module-scoped fixtures see it too; a test may still
-    point the variable elsewhere with monkeypatch."""
+    """Set for the whole tier, so module-scoped fixtures see it too, and undone when a
+    worker moves on to an integration test (a session fixture would follow it there);
+    a test may still point the variable elsewhere with monkeypatch."""
     root = tmp_path_factory.mktemp("tiny_data")
     for spec in load_catalog().values():
         if spec.data.local:
