@@ -321,18 +321,18 @@ SECTIONS = (label_fidelity, data_maps, real_vs_synthetic, worth, subjectivity_an
             instance_level, diversity_and_gap, error_rounds, coverage, provenance_section)
 
 
-def sections(lake: Lake, folder: Path | None = None) -> list[Section]:
+def sections(lake: Lake, folder: Path | None = None,
+             con: duckdb.DuckDBPyConnection | None = None) -> list[Section]:
     """Every section of the report, read from the lake (figures drawn into `folder`)."""
-    src = Sources(lake, lake.connect(), folder)
+    src = Sources(lake, con or lake.connect(), folder)
     return [build(src) for build in SECTIONS]
 
 
 def build_report(lake: Lake) -> tuple[Path, dict[str, Path]]:
     """Write `<lake>/_reports/report.md` with its figures; returns its path and the
     figures by name."""
-    folder = lake.reports()
-    parts = sections(lake, folder)
-    con = lake.connect()
+    folder, con = lake.reports(), lake.connect()
+    parts = sections(lake, folder, con)
     models = (con.sql("SELECT DISTINCT model FROM llm_responses").df()["model"].tolist()
               if "llm_responses" in lake.tables() else [])
     text = "\n\n".join([

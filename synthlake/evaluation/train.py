@@ -426,9 +426,9 @@ def fitted(spec: TaskSpec, config: TrainConfig, frame: pd.DataFrame, classifier:
            seed: int):
     """A `classifier` fitted on `frame` minus its validation share (which chooses the
     epoch): (model, train rows, validation rows)."""
-    builder = FineTuner if classifier == Classifier.FINETUNE else EmbeddingLogReg
     if classifier not in set(Classifier):
         raise ValueError(f"classifier {classifier!r}: one of {', '.join(Classifier)}")
+    builder = FineTuner if classifier == Classifier.FINETUNE else EmbeddingLogReg
     train_frame, val_frame = hold_out(frame, config.validation_share, seed)
     model = builder(spec, config, seed)
     model.fit(as_split(train_frame, spec), as_split(val_frame, spec))
