@@ -25,7 +25,7 @@ def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
                lake: LakeResource) -> dg.MaterializeResult:
     """Sentence embeddings of the real sample and all accepted synthetic texts."""
     settings = embed.EmbeddingConfig(**config.model_dump())
-    report = embed.embed_task(lake.lake(), context.partition_key, context.run_id, settings)
+    report = embed.embed_task(lake.lake(), lake.task(context), context.run_id, settings)
     context.log.info(f"{report.rows} rows: {report.computed} embedded, {report.reused} from cache")
     return dg.MaterializeResult(metadata={
         "rows": report.rows, "embedded_now": report.computed, "from_cache": report.reused,
@@ -45,7 +45,8 @@ def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
 def diversity_and_similarity(context: dg.AssetExecutionContext, lake: LakeResource):
     """Remote clique and chamfer per source and label; mean top-5 similarity to real."""
     task = context.partition_key
-    metrics, similarity, (v1, v2) = diversity.measure_task(lake.lake(), task, context.run_id)
+    metrics, similarity, (v1, v2) = diversity.measure_task(lake.lake(), lake.task(context),
+                                                           context.run_id)
     png = plots.diversity_by_source(metrics, task,
                                     lake.lake().reports() / f"diversity_{task}.png")
     pooled = metrics[(metrics["label"] == "ALL")].round(4)

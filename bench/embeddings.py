@@ -43,7 +43,7 @@ def main() -> None:
         fresh = Lake(base / f"lake{i}")
         write_real_examples(fresh, get_task(args.task), "bench")
         start = time.perf_counter()
-        report = embed.embed_task(fresh, args.task, "bench",
+        report = embed.embed_task(fresh, get_task(args.task), "bench",
                                   embed.EmbeddingConfig(max_real_per_split=args.texts))
         step.append(time.perf_counter() - start)
         assert report.computed == len(texts)

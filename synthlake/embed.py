@@ -27,6 +27,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import settings
+from synthlake.catalog import TaskSpec
 from synthlake.progress import quiet_transformers
 from synthlake.vocabulary import Status
 
@@ -130,10 +131,11 @@ class EmbeddingConfig(BaseModel):
     batch_size: int = Field(64, ge=1, description="texts per encoding batch")
 
 
-def embed_task(lake, task: str, run_id: str,
+def embed_task(lake, spec: TaskSpec, run_id: str,
                config: EmbeddingConfig | None = None) -> EmbedReport:
     """Write the task's partition of `embeddings`, embedding only texts not cached."""
     config = config or EmbeddingConfig()
+    task = spec.name
     name = config.embedder or embedder_name()
     rows = rows_to_embed(lake, task, config.max_real_per_split, config.seed)
     rows["text_hash"] = [text_hash(t) for t in rows["text"]]

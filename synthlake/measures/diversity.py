@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthlake.catalog import TaskSpec
+
 BLOCK_BYTES = 256 * 2**20  # memory for one block of similarities
 
 
@@ -149,7 +151,7 @@ def chamfer_reference(vectors: np.ndarray) -> float:
 
 
 # -- per task, from the `embeddings` table ----------------------------------------------
-def measure_task(lake, task: str, run_id: str, seed: int = 0) -> tuple:
+def measure_task(lake, spec: TaskSpec, run_id: str, seed: int = 0) -> tuple:
     """Write the task's partitions of `diversity_metrics` and `similarity_to_real`.
 
     `diversity_metrics`: task | source | label (a label, or ALL) | n_kind (full or
@@ -165,6 +167,7 @@ def measure_task(lake, task: str, run_id: str, seed: int = 0) -> tuple:
 
     from synthlake.embed import vectors_of
 
+    task = spec.name
     table = lake.read("embeddings", where={"task": task})
     frame = table.drop_columns(["vector"]).to_pandas()
     vectors = vectors_of(table)

@@ -156,9 +156,9 @@ def diversity_of(case: Case, url: str, seed: int) -> pd.DataFrame:
     from synthlake import embed
 
     case.generate(url, seed=seed)  # a seed of its own: the journal would answer a rerun
-    embed.embed_task(case.lake, case.spec.name, "embed",
+    embed.embed_task(case.lake, case.spec, "embed",
                      embed.EmbeddingConfig(max_real_per_split=500))
-    metrics, _, _ = diversity.measure_task(case.lake, case.spec.name, "diversity")
+    metrics, _, _ = diversity.measure_task(case.lake, case.spec, "diversity")
     chosen = metrics[metrics["n_kind"] == "comparison"]
     return chosen.set_index(["label", "source"])[["n", "remote_clique", "remote_clique_low",
                                                   "remote_clique_high"]]
