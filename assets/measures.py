@@ -44,11 +44,10 @@ def embeddings(context: dg.AssetExecutionContext, config: EmbeddingParams,
 )
 def diversity_and_similarity(context: dg.AssetExecutionContext, lake: LakeResource):
     """Remote clique and chamfer per source and label; mean top-5 similarity to real."""
-    task = context.partition_key
-    metrics, similarity, (v1, v2) = diversity.measure_task(lake.lake(), lake.task(context),
-                                                           context.run_id)
-    png = plots.diversity_by_source(metrics, task,
-                                    lake.lake().reports() / f"diversity_{task}.png")
+    spec, store = lake.task(context), lake.lake()
+    task = spec.name
+    metrics, similarity, (v1, v2) = diversity.measure_task(store, spec, context.run_id)
+    png = plots.diversity_by_source(metrics, task, store.reports() / f"diversity_{task}.png")
     pooled = metrics[(metrics["label"] == "ALL")].round(4)
     yield dg.MaterializeResult(asset_key="diversity_metrics", metadata={
         "pooled": markdown_table(pooled[["source", "n_kind", "n", "remote_clique", "chamfer"]]

@@ -28,9 +28,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--task", default="ag_news")
     args = parser.parse_args()
+    spec = get_task(args.task)
     base = Path(tempfile.mkdtemp())
     lake = Lake(base / "lake")
-    write_real_examples(lake, get_task(args.task), "bench")
+    write_real_examples(lake, spec, "bench")
     texts = embed.rows_to_embed(lake, args.task, args.texts, 0)["text"].tolist()
     model = embed.load_embedder(embed.DEFAULT_EMBEDDER)
     model.encode(texts[:64])  # warm up
@@ -41,9 +42,9 @@ def main() -> None:
         model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
         bare.append(time.perf_counter() - start)
         fresh = Lake(base / f"lake{i}")
-        write_real_examples(fresh, get_task(args.task), "bench")
+        write_real_examples(fresh, spec, "bench")
         start = time.perf_counter()
-        report = embed.embed_task(fresh, get_task(args.task), "bench",
+        report = embed.embed_task(fresh, spec, "bench",
                                   embed.EmbeddingConfig(max_real_per_split=args.texts))
         step.append(time.perf_counter() - start)
         assert report.computed == len(texts)

@@ -22,12 +22,13 @@ def write_synthetic(lake, n: int, method: str = "zero_shot") -> None:
 
 
 def test_only_new_texts_are_embedded(lake):
-    write_real_examples(lake, get_task("sms_spam"), "r")
+    spec = get_task("sms_spam")
+    write_real_examples(lake, spec, "r")
     write_synthetic(lake, 30)
-    first = embed.embed_task(lake, get_task("sms_spam"), "e1", embed.EmbeddingConfig(max_real_per_split=40))
+    first = embed.embed_task(lake, spec, "e1", embed.EmbeddingConfig(max_real_per_split=40))
     assert first.computed == first.rows == 40 + 40 + 30
     write_synthetic(lake, 40)  # the same 30 texts and 10 new ones
-    second = embed.embed_task(lake, get_task("sms_spam"), "e2", embed.EmbeddingConfig(max_real_per_split=40))
+    second = embed.embed_task(lake, spec, "e2", embed.EmbeddingConfig(max_real_per_split=40))
     assert second.computed == 10 and second.reused == 110
     table = lake.read("embeddings", where={"task": "sms_spam"})
     vectors = embed.vectors_of(table)
@@ -36,11 +37,12 @@ def test_only_new_texts_are_embedded(lake):
 
 
 def test_diversity_rows_compare_sources_at_one_n(lake):
-    write_real_examples(lake, get_task("sms_spam"), "r")
+    spec = get_task("sms_spam")
+    write_real_examples(lake, spec, "r")
     write_synthetic(lake, 24)
     write_synthetic(lake, 16, method="few_shot")
-    embed.embed_task(lake, get_task("sms_spam"), "e", embed.EmbeddingConfig(max_real_per_split=50))
-    metrics, similarity, _ = diversity.measure_task(lake, get_task("sms_spam"), "d")
+    embed.embed_task(lake, spec, "e", embed.EmbeddingConfig(max_real_per_split=50))
+    metrics, similarity, _ = diversity.measure_task(lake, spec, "d")
     pooled = metrics[(metrics.label == "ALL") & (metrics.n_kind == "comparison")]
     assert set(pooled.source) == {"real", "zero_shot", "few_shot"}
     assert set(pooled.n) == {16}
