@@ -61,3 +61,27 @@ def test_the_embedded_model_refuses_a_temperature_it_would_not_apply(lake, monke
         generate(lake, get_task("sms_spam"), "few_shot", "run",
                  GenerationConfig(n_per_label=2, temperature=0.3), EndpointConfig())
     assert time.monotonic() - started < 10 and not lake.exists("synthetic_examples")
+
+
+def test_the_widened_weights_are_the_shipped_model_value_for_value(tmp_path, monkeypatch):
+    """llama-server serves the Q4_1 weights dequantized to float32: every tensor and every
+    metadata field but the file type must be the shipped file's, or it is another model."""
+    import gguf
+    import numpy as np
+    from gguf.quants import dequantize
+
+    monkeypatch.setenv("SYNTHLAKE_CACHE", str(tmp_path))
+    shipped = gguf.GGUFReader(embedded.gguf_path())
+    widened = gguf.GGUFReader(embedded.widened_gguf_path())
+    assert embedded.widened_gguf_path().parent == tmp_path / "gguf"  # written once, reused
+    fields = {name for name in shipped.fields if not name.startswith("GGUF.")}
+    assert fields - {gguf.Keys.General.FILE_TYPE} <= set(widened.fields)
+    for name in ("tokenizer.chat_template", "llama.context_length", "tokenizer.ggml.tokens"):
+        assert widened.fields[name].contents() == shipped.fields[name].contents()
+    by_name = {t.name: t for t in widened.tensors}
+    assert set(by_name) == {t.name for t in shipped.tensors}
+    for tensor in shipped.tensors:
+        wide = by_name[tensor.name]
+        assert wide.tensor_type == gguf.GGMLQuantizationType.F32
+        np.testing.assert_array_equal(np.asarray(wide.data).reshape(-1),
+                                      dequantize(tensor.data, tensor.tensor_type).reshape(-1))
