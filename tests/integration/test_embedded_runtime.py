@@ -16,7 +16,7 @@ def test_auto_prefers_llama_server_where_built_and_falls_back_in_order(tmp_path,
     binary.chmod(0o755)
     chosen = embedded.runtime()
     assert chosen.name == "llama_server" and chosen.fixed_temperature is None
-    assert chosen.label.endswith("@llama-server-Q4_1") and chosen.label != embedded.MODEL_LABEL
+    assert chosen.label.endswith("@llama-server-Q4_1-as-F32") and chosen.label != embedded.MODEL_LABEL
 
 
 def test_an_unknown_or_missing_runtime_is_a_clear_error(tmp_path, monkeypatch):
