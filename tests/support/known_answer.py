@@ -32,9 +32,10 @@ from tests.support.data import SHARED_DATA
 
 
 def split_task(task: str, out_dir: Path, seed: int = 0, held_share: float = 0.5,
-               source: Path = SHARED_DATA) -> pd.DataFrame:
+               source: Path = SHARED_DATA, train_per_label: int | None = None) -> pd.DataFrame:
     """Write `out_dir/<task>/{train,test}.parquet` (train: each label's texts less a
-    seeded `held_share`); return the held-out texts (text, label)."""
+    seeded `held_share`, at most `train_per_label` of them); return the held-out texts
+    (text, label)."""
     folder = out_dir / task
     folder.mkdir(parents=True, exist_ok=True)
     train = pd.read_parquet(source / task / "train.parquet", columns=["text", "label"])
@@ -42,7 +43,11 @@ def split_task(task: str, out_dir: Path, seed: int = 0, held_share: float = 0.5,
     held = (train.sample(frac=1.0, random_state=seed).groupby("label", sort=False)
             .apply(lambda g: g.head(int(round(len(g) * held_share))), include_groups=False))
     held = held.reset_index(level=0).reset_index(drop=True)[["text", "label"]]
-    train[~train["text"].isin(set(held["text"]))].to_parquet(folder / "train.parquet", index=False)
+    kept = train[~train["text"].isin(set(held["text"]))]
+    if train_per_label is not None:
+        kept = kept.sample(frac=1.0, random_state=seed).groupby("label", sort=False).head(
+            train_per_label)
+    kept.to_parquet(folder / "train.parquet", index=False)
     test = pd.read_parquet(source / task / "test.parquet", columns=["text", "label"])
     test[~test["text"].isin(set(train["text"]))].to_parquet(folder / "test.parquet", index=False)
     return held
