@@ -445,7 +445,7 @@ def ceiling_rows(lake, panel: Judges, name: Judge, role: JudgeRole, method: str,
     return panel.judge(name, method, held.assign(kept=None)).assign(rejected=None)
 
 
-def judge_task(lake, spec: TaskSpec, run_id: str, judges: tuple[Judge, ...] | None = None,
+def judge_task(lake, spec: TaskSpec, run_id: str, *, judges: tuple[Judge, ...] | None = None,
                seed: int = 0, endpoint=None, wire=None, config: FidelityConfig | None = None
                ) -> tuple[pd.DataFrame, dict[str, int], dict]:
     """Judge every row of each method of a task that passed the checks before fidelity
