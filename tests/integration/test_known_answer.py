@@ -30,8 +30,8 @@ N_PER_LABEL = 30
 TRIALS = 20
 # The lake's real train texts per label in the 20-trial test: room for the curve's top
 # (256 per label), the seed pool and the calibration texts, while every trial's draws come
-# from one pool that is embedded once (all of ag_news's half, 4,900 texts, cost about
-# 15 minutes of embedding on one Zen 1 core).
+# from one pool that is soon embedded (ag_news's whole half, 4,900 texts, made this test
+# take 1,212 s in one suite run, most of it embedding: bench/README.md).
 TRIAL_TRAIN_PER_LABEL = 400
 
 
