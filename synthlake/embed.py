@@ -13,13 +13,24 @@ sampled (seeded) to at most `max_real_per_split` texts per split: enough for div
 the comparison size and for similarity to real test texts, without embedding 25,000 IMDB
 reviews on a laptop. A text whose (model, hash) is already in the task's partition is not
 embedded again.
+
+Outside the lake, every vector computed is also kept in `$SYNTHLAKE_CACHE/vectors.sqlite`,
+shared by every process on the machine (Dagster's step processes, the CLI, parallel test
+workers): the same real test split is read by classifiers, judges and proxies in many
+processes, and each text is embedded once per model. Columns of its one table:
+
+    model (name and fingerprint of its files) | text_hash | vector (float32 bytes)
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,6 +43,7 @@ from synthlake.progress import quiet_transformers
 from synthlake.vocabulary import Status
 
 DEFAULT_EMBEDDER = settings.default("SYNTHLAKE_EMBEDDER")
+log = logging.getLogger(__name__)
 
 
 def embedder_name() -> str:
@@ -78,17 +90,87 @@ def encode(texts: list[str], name: str, batch_size: int = 64) -> np.ndarray:
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
 
 
-def encode_memoized(texts: list[str], name: str | None = None) -> np.ndarray:
-    """`encode`, remembering every text's vector for the life of the process: the real
-    test split, the seed pool and the synthetic rows are shared by classifiers, seeds
-    and label-fidelity judges, and each is encoded once."""
+def encode_memoized(texts: list[str], name: str | None = None,
+                    batch_size: int = 64) -> np.ndarray:
+    """`encode`, remembering every text's vector for the life of the process and, on disk,
+    for every process after it (`VectorCache`): the real test split, the seed pool and the
+    synthetic rows are shared by classifiers, seeds and label-fidelity judges, and each is
+    encoded once."""
     name = name or embedder_name()
     missing = sorted({t for t in texts if (name, t) not in _MEMO})
     if missing:
-        _MEMO.update(zip([(name, t) for t in missing], encode(missing, name), strict=True))
+        _MEMO.update(((name, t), v) for t, v in vector_cache(name).vectors(
+            missing, lambda fresh: encode(fresh, name, batch_size)).items())
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([_MEMO[name, t] for t in texts])
+
+
+@lru_cache(maxsize=4)
+def model_fingerprint(name: str) -> str:
+    """The model's name, and for a local model the names and sizes of its files: a model
+    replaced under the same name does not reuse the old one's vectors."""
+    folder = Path(model_path(name))
+    files = sorted((str(f.relative_to(folder)), f.stat().st_size)
+                   for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else []
+    return f"{name}@{hashlib.sha256(repr(files).encode()).hexdigest()[:12]}"
+
+
+class VectorCache:
+    """Vectors of one model by text hash, in a SQLite file that several processes read and
+    write at once (WAL mode; a writer waits for another's transaction). Where the file
+    cannot be opened, nothing is cached and vectors are computed as before."""
+
+    def __init__(self, path: Path, model: str):
+        self.path, self.model = path, model
+
+    def vectors(self, texts: list[str], compute) -> dict[str, np.ndarray]:
+        """Every text's vector: read from the file, or `compute(missing texts)` and kept."""
+        hashes = {t: text_hash(t) for t in texts}
+        try:
+            with closing(self._connect()) as db:
+                found = self._read(db, list(hashes.values()))
+        except sqlite3.Error as error:
+            log.warning("vector cache %s unreadable (%s): computing every vector",
+                        self.path, error)
+            return dict(zip(texts, compute(texts), strict=True))
+        missing = [t for t in texts if hashes[t] not in found]
+        fresh = dict(zip(missing, compute(missing), strict=True)) if missing else {}
+        if fresh:
+            self._keep({hashes[t]: v for t, v in fresh.items()})
+        return {t: fresh[t] if t in fresh else found[hashes[t]] for t in texts}
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=120)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, text_hash TEXT, "
+                   "vector BLOB, PRIMARY KEY (model, text_hash)) WITHOUT ROWID")
+        return db
+
+    def _read(self, db: sqlite3.Connection, hashes: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):  # SQLite caps a statement's parameters
+            chunk = hashes[start:start + 500]
+            rows = db.execute(f"SELECT text_hash, vector FROM vectors WHERE model = ? AND "
+                              f"text_hash IN ({','.join('?' * len(chunk))})",
+                              [self.model, *chunk])
+            found.update((h, np.frombuffer(blob, dtype=np.float32)) for h, blob in rows)
+        return found
+
+    def _keep(self, vectors: dict[str, np.ndarray]) -> None:
+        try:
+            with closing(self._connect()) as db, db:  # one transaction
+                db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?, ?)",
+                               [(self.model, h, np.asarray(v, np.float32).tobytes())
+                                for h, v in vectors.items()])
+        except sqlite3.Error as error:
+            log.warning("vector cache %s not written (%s)", self.path, error)
+
+
+def vector_cache(name: str) -> VectorCache:
+    return VectorCache(settings.path("SYNTHLAKE_CACHE") / "vectors.sqlite",
+                       model_fingerprint(name))
 
 
 @dataclass
@@ -142,7 +224,7 @@ def embed_task(lake, spec: TaskSpec, run_id: str,
     cached = cached_vectors(lake, task, name)
     missing = sorted(set(rows["text_hash"]) - set(cached))
     by_hash = dict(zip(rows["text_hash"], rows["text"], strict=False))
-    fresh = encode([by_hash[h] for h in missing], name, config.batch_size)
+    fresh = encode_memoized([by_hash[h] for h in missing], name, config.batch_size)
     cached.update(zip(missing, fresh, strict=True))
     vectors = np.stack([cached[h] for h in rows["text_hash"]]) if len(rows) else None
     table = embeddings_table(rows, name, vectors)

@@ -32,7 +32,7 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in [
     Variable("SYNTHLAKE_TASKS_DIR", None,
              "folder of extra task YAML files (a task here overrides a shipped one)"),
     Variable("SYNTHLAKE_CACHE", "~/.cache/synthlake",
-             "cache of the converted embedded model"),
+             "cache of the converted embedded model and of sentence vectors"),
     Variable("OPENAI_BASE_URL", None,
              "OpenAI-compatible endpoint; unset: the embedded model is started"),
     Variable("SYNTHLAKE_MODEL", None, "model name sent to the endpoint (or OPENAI_MODEL)"),

@@ -84,7 +84,7 @@ def _tokens_by_key(lake, task: str) -> dict[str, int]:
 def summary(rows: pd.DataFrame) -> dict:
     accepted = rows[rows["status"] == Status.ACCEPTED]
     texts = accepted["text"].tolist()
-    vectors = embed.encode(texts, embed.embedder_name()) if len(texts) >= 2 else None
+    vectors = embed.encode_memoized(texts) if len(texts) >= 2 else None
     return {
         "accepted": len(accepted), "rejected": int((rows["status"] != Status.ACCEPTED).sum()),
         "per_label": accepted["label"].value_counts().sort_index().to_dict(),

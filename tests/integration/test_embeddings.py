@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -6,6 +11,7 @@ from synthlake.catalog import get_task
 from synthlake.generation.generate import SYNTHETIC_SCHEMA
 from synthlake.measures import diversity
 from synthlake.realdata import write_real_examples
+from tests.support.data import REPO
 
 
 def write_synthetic(lake, n: int, method: str = "zero_shot") -> None:
@@ -52,3 +58,43 @@ def test_diversity_rows_compare_sources_at_one_n(lake):
     assert full.loc["zero_shot", "remote_clique"] < full.loc["real", "remote_clique"]
     assert set(similarity.source) == {"real", "zero_shot", "few_shot"}
     assert similarity.set_index("source").loc["real", "n_real_test"] == 50
+
+
+def test_vectors_computed_in_one_process_are_read_by_the_next(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHLAKE_CACHE", str(tmp_path))
+    texts = ["free entry to win a prize", "see you at lunch", "call me back later"]
+    script = ("from synthlake import embed; "
+              f"embed.encode_memoized({texts[:2]!r})")
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=REPO,
+                   env={**os.environ, "SYNTHLAKE_CACHE": str(tmp_path)})
+    computed: list[list[str]] = []
+
+    def compute(missing):
+        computed.append(missing)
+        return embed.encode(missing, embed.embedder_name())
+
+    cache = embed.vector_cache(embed.embedder_name())
+    vectors = cache.vectors(texts, compute)
+    assert computed == [texts[2:]]  # only the text the other process did not embed
+    fresh = embed.encode(texts, embed.embedder_name())
+    assert np.allclose(np.stack([vectors[t] for t in texts]), fresh, atol=1e-5)
+    assert cache.vectors(texts, compute) and len(computed) == 1  # now all are on disk
+
+
+def test_an_unreadable_vector_cache_computes_every_vector(tmp_path, caplog):
+    path = tmp_path / "vectors.sqlite"
+    path.write_bytes(b"not a database, " * 64)
+    cache = embed.VectorCache(path, "m@0")
+    vectors = cache.vectors(["a", "b"], lambda texts: np.ones((len(texts), 3), np.float32))
+    assert set(vectors) == {"a", "b"} and vectors["a"].tolist() == [1.0, 1.0, 1.0]
+    assert "unreadable" in caplog.text and str(path) in caplog.text
+
+
+def test_a_model_replaced_under_its_name_does_not_reuse_vectors(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"0" * 10)
+    before = embed.model_fingerprint(str(folder))
+    embed.model_fingerprint.cache_clear()
+    (folder / "weights.bin").write_bytes(b"0" * 11)
+    assert embed.model_fingerprint(str(folder)) != before
