@@ -29,10 +29,10 @@ def attributes(context: dg.AssetExecutionContext, config: AttributeParams, lake:
     """Dimensions and values attributed generation samples: proposed by the LLM (journaled),
     pinned, added or forbidden by the task file, added by the run."""
     spec = lake.task(context)
-    frame, usage = attribute_sets.propose(
-        lake.lake(), spec, attribute_sets.AttributeConfig(**config.model_dump()),
-        llm.endpoint_config())
-    version = attribute_sets.write(lake.lake(), spec, frame, context.run.run_id)
+    report = attribute_sets.propose(
+        lake.lake(), spec, context.run.run_id,
+        attribute_sets.AttributeConfig(**config.model_dump()), endpoint=llm.endpoint_config())
+    frame, usage = report.frame, report.usage
     shown = frame.assign(label=frame["label"].fillna("(every label)"))
     summary = shown.groupby(["label", "dimension", "source"]).agg(
         values=("value", lambda v: "; ".join(v))).reset_index()
@@ -48,7 +48,7 @@ def attributes(context: dg.AssetExecutionContext, config: AttributeParams, lake:
         "dimensions": int(frame["dimension"].nunique()), "rows": len(frame),
         "proposed_by_llm": proposed,
         "requests_sent": usage.get("requests_sent", 0), "from_journal": usage.get("cached", 0),
-        "delta_version": version})
+        "delta_version": report.version})
 
 
 def synthetic_key(method: str) -> dg.AssetKey:
@@ -178,7 +178,7 @@ def generation_plan(context: dg.AssetExecutionContext, config: PlanParams, lake:
     the pilot's acceptance and label fidelity (95% intervals)."""
     spec = lake.task(context)
     frame = plan.forecast(lake.lake(), spec, plan.PlanConfig(**config.model_dump()),
-                          llm.endpoint_config())
+                          endpoint=llm.endpoint_config())
     figures = frame.set_index("quantity")["forecast"]
     context.log.info(f"{spec.name}/{config.method} at {config.generation.n_per_label} per label: "
                      f"{figures['requests']:.0f} requests, {figures['tokens']:.0f} tokens, "

@@ -335,8 +335,8 @@ def cmd_attributes(args) -> None:
     lake, run_id = lake_of(args), new_run_id()
     endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
     for spec in selected_tasks(args.task):
-        frame, usage = attributes.propose(lake, spec, attributes.AttributeConfig(), endpoint)
-        attributes.write(lake, spec, frame, run_id)
+        report = attributes.propose(lake, spec, run_id, endpoint=endpoint)
+        frame, usage = report.frame, report.usage
         print(f"{spec.name}: {len(frame)} values in {frame['dimension'].nunique()} dimensions, "
               f"{(frame['source'] == AttributeSource.LLM).sum()} proposed by the LLM "
               f"({usage.get('requests_sent', 0)} requests sent, {usage.get('cached', 0)} "
@@ -354,7 +354,7 @@ def cmd_plan(args) -> None:
             endpoint.model_label(): [args.price_in or 0.0, args.price_out or 0.0]}})
     lake = lake_of(args)
     for spec in selected_tasks(args.task):
-        frame = plan.forecast(lake, spec, config, endpoint)
+        frame = plan.forecast(lake, spec, config, endpoint=endpoint)
         mode = "batch" if config.batch else "online"
         print(f"{spec.name}/{config.method}: {config.generation.n_per_label} per label, {mode}, from a "
               f"pilot of {config.pilot_per_label} per label")

@@ -262,11 +262,24 @@ def merge(spec: TaskSpec, proposed: list[dict], user: Sequence[AttributeValues] 
     return frame[~thin].reset_index(drop=True)
 
 
-def propose(lake, spec: TaskSpec, config: AttributeConfig, endpoint=None, wire=None
-            ) -> tuple[pd.DataFrame, dict]:
-    """The task's attribute set and the usage of the proposal (`Session.run`'s)."""
+@dataclass
+class AttributeReport:
+    """What `propose` wrote: the set (label | dimension | value | source), the proposal's
+    usage (`Session.run`'s) and the `attributes` version."""
+
+    frame: pd.DataFrame
+    usage: dict
+    version: int
+
+
+def propose(lake, spec: TaskSpec, run_id: str, config: AttributeConfig | None = None, *,
+            endpoint=None, wire=None) -> AttributeReport:
+    """Propose the task's attributes (journaled), merge them with the task file's and the
+    run's values, and write the task's partition of `attributes`. Nothing is written when
+    no usable value is left."""
     from synthlake.llm import EndpointConfig, session
 
+    config = config or AttributeConfig()
     endpoint = endpoint or EndpointConfig.from_env()
     user = user_entries(config.user_values, spec)
     if spec.attributes.propose:
@@ -280,12 +293,9 @@ def propose(lake, spec: TaskSpec, config: AttributeConfig, endpoint=None, wire=N
             f"task {spec.name}: no usable attributes (the LLM proposed none that could be "
             "parsed, and the task file gives none): pin or add values in the task file's "
             "`attributes` block, or pass user_values")
-    return frame, usage
-
-
-def write(lake, spec: TaskSpec, frame: pd.DataFrame, run_id: str) -> int:
     data = pa.Table.from_pandas(frame.assign(task=spec.name), preserve_index=False)
-    return lake.write_partition("attributes", data, {"task": spec.name}, run_id)
+    version = lake.write_partition("attributes", data, {"task": spec.name}, run_id)
+    return AttributeReport(frame, usage, version)
 
 
 # -- sampling ------------------------------------------------------------------------

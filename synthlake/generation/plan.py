@@ -65,9 +65,10 @@ def pilot(lake, spec: TaskSpec, config: PlanConfig, endpoint: EndpointConfig, wi
     return run_generation(lake, spec, config.method, generation, endpoint, wire=wire)
 
 
-def forecast(lake, spec: TaskSpec, config: PlanConfig, endpoint: EndpointConfig | None = None,
-             wire=None) -> pd.DataFrame:
-    """Run (or replay) the pilot and extrapolate the full run; rows as the module says."""
+def forecast(lake, spec: TaskSpec, config: PlanConfig, *,
+             endpoint: EndpointConfig | None = None, wire=None) -> pd.DataFrame:
+    """Run (or replay) the pilot and extrapolate the full run; rows as the module says.
+    Writes no table (the pilot's answers go to the journal only), so it takes no run_id."""
     endpoint = endpoint or EndpointConfig.from_env()
     # The pilot goes online (a batch would keep the forecast waiting); the cost is priced
     # as the planned run will be.

@@ -8,6 +8,7 @@ from collections import Counter
 from scipy.stats import chisquare
 
 from synthlake.catalog import get_task
+from synthlake.cli import main as cli
 from synthlake.generation import attributes
 from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
@@ -45,8 +46,7 @@ def test_proposed_attributes_are_dealt_evenly_by_seed_and_paid_once(lake, tmp_pa
     script.write_text(json.dumps(SCRIPT))
     config = GenerationConfig(n_per_label=48, seed=0)
     with loopback.running(free_port(), "--script", str(script), "--request-log", str(log)) as url:
-        frame, _ = attributes.propose(lake, spec, attributes.AttributeConfig(), endpoint(url))
-        attributes.write(lake, spec, frame, "r1")
+        frame = attributes.propose(lake, spec, "r1", endpoint=endpoint(url)).frame
         generate(lake, spec, Method.ATTRIBUTED, "r1", config, endpoint(url))
         first = asked(lake)
         sent = len(loopback.read_request_log(log))
@@ -70,11 +70,11 @@ def test_proposed_attributes_are_dealt_evenly_by_seed_and_paid_once(lake, tmp_pa
                 assert chisquare(list(counts.values())).pvalue > 0.5
 
         # A re-run asks the same questions: all from the journal, nothing sent.
-        frame2, usage = attributes.propose(lake, spec, attributes.AttributeConfig(), endpoint(url))
+        proposal = attributes.propose(lake, spec, "r2", endpoint=endpoint(url))
         report = generate(lake, spec, Method.ATTRIBUTED, "r2", config, endpoint(url))
         assert len(loopback.read_request_log(log)) == sent
-        assert usage["requests_sent"] == 0 and report.usage["requests_sent"] == 0
-        assert frame2.equals(frame) and asked(lake) == first
+        assert proposal.usage["requests_sent"] == 0 and report.usage["requests_sent"] == 0
+        assert proposal.frame.equals(frame) and asked(lake) == first
 
         # Another seed deals another order.
         generate(lake, spec, Method.ATTRIBUTED, "r3", config.model_copy(update={"seed": 1}),
@@ -85,3 +85,19 @@ def test_proposed_attributes_are_dealt_evenly_by_seed_and_paid_once(lake, tmp_pa
     tone = cells[cells["dimension"] == "tone"]
     assert tone["requested"].sum() == len(asked(lake))
     assert set(tone["value"]) == {"friendly", "formal", "shouting", "playful"}
+
+
+def test_the_cli_writes_the_attribute_set_and_prints_it(tmp_path, capsys, monkeypatch):
+    root = tmp_path / "lake"
+    write_real_examples(Lake(root), get_task("sms_spam"), "real")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    with loopback.running(free_port(), "--script", str(script)) as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        monkeypatch.setenv("SYNTHLAKE_MODEL", "dev")
+        code = cli(["--lake", str(root), "attributes", "--task", "sms_spam"])
+    out = capsys.readouterr().out
+    stored = Lake(root).read("attributes").to_pandas()
+    assert code == 0
+    assert {"tone", "sender", "urgency", "subtopic"} <= set(stored["dimension"])
+    assert f"sms_spam: {len(stored)} values in {stored['dimension'].nunique()} dimensions" in out

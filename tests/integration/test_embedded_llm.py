@@ -20,9 +20,8 @@ def test_embedded_model_generates_every_prompted_method_into_delta(lake):
     spec = base.model_copy(update={"fidelity": base.fidelity.model_copy(
         update={"calibration_per_label": 10})})
     write_real_examples(lake, spec, "r")
-    frame, usage = attributes.propose(lake, spec, attributes.AttributeConfig(), EndpointConfig())
-    assert usage["requests_sent"] > 0  # the embedded model was asked
-    attributes.write(lake, spec, frame, "r")
+    proposal = attributes.propose(lake, spec, "r", endpoint=EndpointConfig())
+    assert proposal.usage["requests_sent"] > 0  # the embedded model was asked
     config = GenerationConfig(n_per_label=3, max_attempts_factor=5)
     for method in PROMPTED:
         report = generate(lake, spec, method, "run", config, EndpointConfig())  # no URL: embedded

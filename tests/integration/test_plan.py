@@ -28,7 +28,7 @@ def test_a_pilot_predicts_the_full_run(lake: Lake, tmp_path, method):
                            "--request-log", str(log)) as url:
         endpoint = EndpointConfig(base_url=url, model="dev", backoff_base_s=0.05,
                                   prices_per_million=PRICES)
-        forecast = plan.forecast(lake, spec, config, endpoint).set_index("quantity")
+        forecast = plan.forecast(lake, spec, config, endpoint=endpoint).set_index("quantity")
         piloted = len(loopback.read_request_log(log))
         generate(lake, spec, method, "full", GenerationConfig(n_per_label=80), endpoint)
         sent = len(loopback.read_request_log(log))
@@ -73,5 +73,5 @@ def test_the_forecast_caps_requests_at_the_runs_own_attempts_factor(lake: Lake):
         for factor in (2.0, 6.0):
             run = GenerationConfig(n_per_label=500, max_attempts_factor=factor)
             config = plan.PlanConfig(method="few_shot", generation=run, pilot_per_label=5)
-            forecast = plan.forecast(lake, spec, config, endpoint).set_index("quantity")
+            forecast = plan.forecast(lake, spec, config, endpoint=endpoint).set_index("quantity")
             assert forecast.loc["requests", "high"] == factor * 500 * len(spec.labels)

@@ -102,10 +102,9 @@ def test_the_sampler_is_balanced_and_seeded():
 def test_attributed_generation_records_values_and_a_rerun_sends_nothing(lake, spec):
     spec = spec.with_judge("none")
     wire = FakeWire(proposer)
-    frame, usage = attributes.propose(lake, spec, attributes.AttributeConfig(), fake_endpoint(),
-                                      wire)
-    assert usage["requests_sent"] == 1 + 3 + 2  # dimensions, values of 3, subtopics of 2
-    attributes.write(lake, spec, frame, "r1")
+    proposal = attributes.propose(lake, spec, "r1", endpoint=fake_endpoint(), wire=wire)
+    frame = proposal.frame
+    assert proposal.usage["requests_sent"] == 1 + 3 + 2  # dimensions, values of 3, subtopics of 2
     stored = lake.read("attributes", where={"task": "sms_spam"}).to_pandas()
     assert {"tone", "length", "sender_persona", "subtopic", "topic"} == set(stored["dimension"])
     config = GenerationConfig(n_per_label=12)
@@ -122,11 +121,10 @@ def test_attributed_generation_records_values_and_a_rerun_sends_nothing(lake, sp
     assert "The text should have these properties" in prompt["messages"][-1]["content"]
 
     again = FakeWire(proposer)
-    frame2, usage2 = attributes.propose(lake, spec, attributes.AttributeConfig(),
-                                        fake_endpoint(), again)
+    proposal2 = attributes.propose(lake, spec, "r2", endpoint=fake_endpoint(), wire=again)
     generate(lake, spec, Method.ATTRIBUTED, "r2", config, fake_endpoint(), wire=again)
-    assert again.bodies == [] and usage2["requests_sent"] == 0 and sent == len(wire.bodies)
-    assert frame2.equals(frame)
+    assert again.bodies == [] and proposal2.usage["requests_sent"] == 0
+    assert sent == len(wire.bodies) and proposal2.frame.equals(frame)
 
     cells = coverage.compute(lake, "sms_spam")
     assert set(cells["method"]) == {"attributed"}
@@ -145,8 +143,9 @@ def test_an_unparsable_proposal_with_nothing_in_the_task_file_is_a_clear_error(l
     bare = spec.model_copy(update={"style_attributes": {}, "generation_prompt":
                                    "Write an SMS that is {label} in at most {max_words} words."})
     with pytest.raises(attributes.AttributeSetError, match="sms_spam: no usable attributes"):
-        attributes.propose(lake, bare, attributes.AttributeConfig(), fake_endpoint(),
-                           FakeWire(lambda body: "I cannot help with that."))
+        attributes.propose(lake, bare, "r1", endpoint=fake_endpoint(),
+                           wire=FakeWire(lambda body: "I cannot help with that."))
+    assert not lake.exists("attributes")  # nothing partial is written
 
 
 def test_attributed_generation_without_attributes_names_the_asset(lake, spec):
