@@ -20,6 +20,8 @@ workers): the same real test split is read by classifiers, judges and proxies in
 processes, and each text is embedded once per model. Columns of its one table:
 
     model (name and fingerprint of its files) | text_hash | vector (float32 bytes)
+
+It only grows (about 1.6 kB per text at 384 dimensions); deleting it costs recomputing.
 """
 
 from __future__ import annotations
