@@ -252,6 +252,7 @@ def main() -> int:
         run(["real_examples", "real_annotations"], partition_key=task)
     print(f"  {len(load_catalog())} tasks loaded ({time.monotonic() - started:.0f} s)")
     for task in DEMO_TASKS:
+        task_started = time.monotonic()
         step(f"{task}: generation ({DEMO_N} per label, {', '.join(task_methods(task))}), "
              "checks, label fidelity, embeddings, diversity, classifiers, learning curves, "
              "instance level")
@@ -260,7 +261,8 @@ def main() -> int:
             # whose generation failed a blocking check (gates.failed_gates).
             print("  measuring and training on what passed (real data, the other methods)")
             run(after_generation(task), partition_key=task, ops=DEMO_CONFIG)
-        print(f"  done ({time.monotonic() - started:.0f} s)")
+        now = time.monotonic()
+        print(f"  done in {now - task_started:.0f} s ({now - started:.0f} s since the start)")
     step("subjectivity: an LLM judge's ranking of the demo tasks, objectivity proxies from "
          "real data, the report")
     run(SUBJECTIVITY, ops=SUBJECTIVITY_CONFIG)
