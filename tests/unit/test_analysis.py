@@ -1,5 +1,7 @@
 """The analysis layer: gap vs subjectivity in SQL, instance-level results, the report."""
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,10 +16,11 @@ from synthlake.subjectivity import ranking as subjectivity
 TASKS = ["ag_news", "sms_spam", "imdb", "tweet_irony", "humor_speech"]
 
 
-@pytest.fixture
-def analysed_lake(tmp_path) -> Lake:
-    """Evaluations for 5 tasks (real_full, zero_shot, few_shot; 2 seeds), a ranking."""
-    lake = Lake(tmp_path / "lake")
+@pytest.fixture(scope="module")
+def analysed_lake_built(tmp_path_factory) -> Lake:
+    """Evaluations for 5 tasks (real_full, zero_shot, few_shot; 2 seeds), a ranking:
+    written once per module (about 11 s of Delta writes), copied for each test."""
+    lake = Lake(tmp_path_factory.mktemp("analysed") / "lake")
     rng = np.random.default_rng(0)
     for i, task in enumerate(TASKS):
         rows = []
@@ -33,6 +36,13 @@ def analysed_lake(tmp_path) -> Lake:
                            for a, b, _ in subjectivity.judge_plan(TASKS, 2)])
     subjectivity.write_ranking(lake, judged, TASKS, "r")
     return lake
+
+
+@pytest.fixture
+def analysed_lake(analysed_lake_built, tmp_path) -> Lake:
+    """A copy of the built lake of this test's own, which the test may write to."""
+    shutil.copytree(analysed_lake_built.root, tmp_path / "lake")
+    return Lake(tmp_path / "lake")
 
 
 def sql_csv(lake, query, capsys) -> pd.DataFrame:
