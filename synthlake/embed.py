@@ -132,7 +132,7 @@ class VectorCache:
         try:
             with closing(self._connect()) as db:
                 found = self._read(db, list(hashes.values()))
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:  # e.g. a read-only cache folder
             log.warning("vector cache %s unreadable (%s): computing every vector",
                         self.path, error)
             return dict(zip(texts, compute(texts), strict=True))
@@ -166,7 +166,7 @@ class VectorCache:
                 db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?, ?)",
                                [(self.model, h, np.asarray(v, np.float32).tobytes())
                                 for h, v in vectors.items()])
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:  # e.g. a read-only cache folder
             log.warning("vector cache %s not written (%s)", self.path, error)
 
 

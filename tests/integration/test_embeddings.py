@@ -90,6 +90,13 @@ def test_an_unreadable_vector_cache_computes_every_vector(tmp_path, caplog):
     assert "unreadable" in caplog.text and str(path) in caplog.text
 
 
+def test_a_vector_cache_in_a_folder_that_cannot_exist_computes_every_vector(tmp_path, caplog):
+    (tmp_path / "file").write_text("a file where the cache folder would be")
+    cache = embed.VectorCache(tmp_path / "file" / "vectors.sqlite", "m@0")
+    vectors = cache.vectors(["a"], lambda texts: np.ones((len(texts), 3), np.float32))
+    assert vectors["a"].tolist() == [1.0, 1.0, 1.0] and "unreadable" in caplog.text
+
+
 def test_a_model_replaced_under_its_name_does_not_reuse_vectors(tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
