@@ -3,28 +3,15 @@
 
 import dagster as dg
 
-from assets.config import ProxyParams
+from assets.config import JudgeParams, ProxyParams
 from assets.metadata import markdown_table, table_metadata
 from assets.partitions import task_partitions
 from assets.real import real_annotations, real_examples
 from assets.resources import LLM_POOL, LakeResource, LLMResource
-from synthlake import catalog, settings
+from synthlake import catalog
 from synthlake.analysis import plots, report
 from synthlake.subjectivity import proxies
 from synthlake.subjectivity import ranking as subjectivity
-
-
-class JudgeParams(dg.Config):
-    """Human judgments from a file (CSV/Parquet: task_a, task_b, winner, judge_id), or an
-    LLM judge over all pairs in both orders when no file is given; every answer recorded
-    by `synthlake judge` joins either."""
-
-    judgments_file: str = ""
-    llm_judge: bool = True
-    tasks: list[str] = []  # the tasks the LLM judge compares (empty: every task)
-    repetitions: int = 2
-    logprobs: bool = True  # ask for token logprobs (averaged over both orders where sent)
-
 
 # Written outside Dagster, by people answering `synthlake judge` in a terminal.
 human_judgments = dg.AssetSpec(
@@ -39,27 +26,21 @@ human_judgments = dg.AssetSpec(
 def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
                        lake: LakeResource, llm: LLMResource) -> dg.MaterializeResult:
     """Which of two tasks is more objective, per judge (people, or an LLM)."""
-    import pyarrow as pa
-
-    frame = subjectivity.collect_judgments(
-        lake.lake(), catalog.choose(catalog.load_catalog(), config.tasks, "pairwise_judgments tasks"),
-        llm.endpoint_config(),
-        config.judgments_file or settings.get("SYNTHLAKE_JUDGMENTS"), config.llm_judge,
-        config.repetitions, config.logprobs, log=context.log.info)
-    version = lake.lake().write_partition("pairwise_judgments",
-                                          pa.Table.from_pandas(frame, preserve_index=False), {},
-                                          context.run.run_id)
+    frame, version = subjectivity.write_judgments(
+        lake.lake(), catalog.load_catalog(), context.run.run_id,
+        subjectivity.JudgeConfig(**config.model_dump()), endpoint=llm.endpoint_config(),
+        log=context.log.info)
     return dg.MaterializeResult(metadata={
         "judgments": len(frame), "judge_kind": ", ".join(sorted(set(frame["judge_kind"]))),
-        "ties": int((frame["winner"] == "tie").sum()), "delta_version": version})
+        "ties": int((frame["winner"] == "tie").sum()),
+        "delta_version": version})
 
 
 @dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[pairwise_judgments],
           metadata=table_metadata("task_subjectivity"))
 def task_subjectivity(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Bradley-Terry ranking of the tasks by objectivity (1-5 stars of subjectivity)."""
-    judgments = lake.lake().read("pairwise_judgments").to_pandas()
-    frame = subjectivity.write_ranking(lake.lake(), judgments, sorted(catalog.load_catalog()),
+    frame = subjectivity.write_ranking(lake.lake(), sorted(catalog.load_catalog()),
                                        context.run.run_id)
     # Per ranking: the judge's order consistency, position bias and whether it has signal
     # (without it, no rank and no stars are drawn).
@@ -76,9 +57,8 @@ def objectivity_proxies(context: dg.AssetExecutionContext, config: ProxyParams,
                         lake: LakeResource) -> dg.MaterializeResult:
     """Proxies of each task's objectivity from real data alone (annotator agreement,
     surface predictability), beside the judges' rankings with Kendall's tau."""
-    frame = proxies.write(lake.lake(), catalog.load_catalog(),
-                          proxies.ProxyConfig(**config.model_dump()), context.run.run_id,
-                          log=context.log.info)
+    frame = proxies.write(lake.lake(), catalog.load_catalog(), context.run.run_id,
+                          proxies.ProxyConfig(**config.model_dump()), log=context.log.info)
     agreement = subjectivity.ranking_agreement(
         lake.lake().connect().sql("SELECT * FROM rankings").df())
     return dg.MaterializeResult(metadata={

@@ -3,7 +3,7 @@
 Each engine config (`GenerationConfig`, `AttributeConfig`, `RoundsConfig`, `PlanConfig`,
 `TrainConfig`,
 `EmbeddingConfig`, `FidelityConfig`,
-`ProxyConfig`, `EndpointConfig`)
+`ProxyConfig`, `JudgeConfig`, `EndpointConfig`)
 declares its fields once, with defaults, bounds and descriptions; the Dagster classes here
 are built from them, so every engine field shows in the Launchpad with its description
 and nothing is declared twice (tests/unit/test_config_parity.py checks it).
@@ -28,6 +28,7 @@ from synthlake.generation.generate import GenerationConfig
 from synthlake.generation.plan import PlanConfig
 from synthlake.generation.rounds import RoundsConfig
 from synthlake.subjectivity.proxies import ProxyConfig
+from synthlake.subjectivity.ranking import JudgeConfig
 
 
 def _launchpad_field(field: FieldInfo) -> tuple[type, FieldInfo]:
@@ -73,6 +74,7 @@ TrainingParams = launchpad_config(TrainConfig, "TrainingParams")
 EmbeddingParams = launchpad_config(EmbeddingConfig, "EmbeddingParams")
 ProxyParams = launchpad_config(ProxyConfig, "ProxyParams")
 FidelityParams = launchpad_config(FidelityConfig, "FidelityParams")
+JudgeParams = launchpad_config(JudgeConfig, "JudgeParams")
 
 
 def unset_by_default(field: FieldInfo) -> tuple[type, FieldInfo]:

@@ -24,8 +24,8 @@ def label_fidelity(context: dg.AssetExecutionContext, config: FidelityParams,
     real-data oracle (a diagnostic) find the label it was generated for; the same judges
     on held-out real texts (their ceiling, and the filter's false-rejection rate)."""
     frame, versions, usage = fidelity.judge_task(
-        lake.lake(), lake.task(context), context.run.run_id, endpoint=llm.endpoint_config(),
-        config=fidelity.FidelityConfig(**config.model_dump()))
+        lake.lake(), lake.task(context), context.run.run_id,
+        fidelity.FidelityConfig(**config.model_dump()), endpoint=llm.endpoint_config())
     shares = fidelity.summary(frame) if len(frame) else None
     if shares is not None:
         for row in shares.itertuples():
@@ -55,8 +55,7 @@ def attribute_coverage(context: dg.AssetExecutionContext,
     """Per method, label and attribute value: answers asked for it, accepted, and the share
     the label filter's judge found the label in (95% Wilson interval), with a heat map."""
     spec = lake.task(context)
-    frame = coverage.compute(lake.lake(), spec.name)
-    version = coverage.write(lake.lake(), spec.name, frame, context.run.run_id)
+    frame, version = coverage.write(lake.lake(), spec, context.run.run_id)
     failing = coverage.failing(lake.lake(), spec.name)
     if len(failing):
         context.log.warning(f"{spec.name}: {len(failing)} label x value cells with nothing "

@@ -82,8 +82,9 @@ def generation_asset(method: str) -> dg.AssetsDefinition:
             if accepted <= target and accepted % max(1, target // 4) == 0:
                 context.log.info(f"{spec.name}/{method} {label}: {accepted}/{target} accepted")
 
-        report = generate(lake.lake(), spec, method, context.run_id,
-                          GenerationConfig(**config.model_dump()), llm.endpoint_config(), progress)
+        report = generate(lake.lake(), spec, context.run_id,
+                          GenerationConfig(**config.model_dump()), method=method,
+                          endpoint=llm.endpoint_config(), progress=progress)
         context.log.info(f"done: accepted {report.accepted}, rejected {report.reasons}, "
                          f"shortfall {report.shortfall or 'none'}")
         if report.mismatched:
@@ -154,7 +155,7 @@ def generate_error_driven(context: dg.AssetExecutionContext, config: RoundsParam
     the seed-pool texts it gets wrong become the next requests' demonstrations."""
     spec = lake.task(context)
     found = rounds.run(lake.lake(), spec, context.run.run_id,
-                       rounds.RoundsConfig(**config.model_dump()), llm.endpoint_config(),
+                       rounds.RoundsConfig(**config.model_dump()), endpoint=llm.endpoint_config(),
                        log=context.log.info)
     figure = plots.rounds(found, spec.name,
                           lake.lake().reports() / f"rounds_{spec.name}.png")

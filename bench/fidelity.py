@@ -44,8 +44,9 @@ def measure(root: Path, method: str, rows: int, latency: float, concurrency: int
     with loopback.running(free_port(), "--latency", str(latency), "--script", str(script)) as url:
         endpoint = EndpointConfig(base_url=url, model="dev", max_concurrency=concurrency)
         started = time.perf_counter()
-        report = generate(lake, spec, method, "bench",
-                          GenerationConfig(n_per_label=rows // len(spec.labels)), endpoint)
+        report = generate(lake, spec, "bench",
+                          GenerationConfig(n_per_label=rows // len(spec.labels)), method=method,
+                          endpoint=endpoint)
         generation_s = time.perf_counter() - started
         started = time.perf_counter()
         frame, _, judged = fidelity.judge_task(lake, spec, "bench", judges=(Judge.LLM,),

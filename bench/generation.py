@@ -157,7 +157,8 @@ def memory_probe(url: str, per_partition: int, lake_root: Path) -> None:
         config = GenerationConfig(n_per_label=per_partition // labels, max_attempts_factor=1.2,
                                   streams_per_label=max(1, 256 // labels))
         for method in ("few_shot", "zero_shot"):
-            sent += generate(lake, spec, method, "bench", config, endpoint).usage["requests_sent"]
+            report = generate(lake, spec, "bench", config, method=method, endpoint=endpoint)
+            sent += report.usage["requests_sent"]
     print(sent, f"{peak_rss_mb():.1f}", f"{before:.1f}")
 
 

@@ -30,7 +30,7 @@ def main() -> None:
         realdata.write_real_examples(lake, spec, "bench")
         realdata.write_real_annotations(lake, spec, "bench")
     started = time.perf_counter()
-    frame = proxies.write(lake, specs, proxies.ProxyConfig(), "bench", log=lambda _: None)
+    frame = proxies.write(lake, specs, "bench", proxies.ProxyConfig(), log=lambda _: None)
     elapsed = time.perf_counter() - started
     print(frame.drop(columns=["detail"]).round(3).to_string(index=False))
     print(f"{len(specs)} tasks: {elapsed:.0f} s ({elapsed / TARGET_S:.2f}x the "

@@ -309,7 +309,7 @@ def cmd_generate(args) -> int:
         spec = spec.with_judge(args.judge) if args.judge else spec
         for method in args.method or list(PROMPTED):
             with attached(Bars()):
-                report = generate(lake, spec, method, run_id, config, endpoint)
+                report = generate(lake, spec, run_id, config, method=method, endpoint=endpoint)
             usage = report.usage
             print(f"  accepted {report.accepted}  rejected {report.reasons or 0}  "
                   f"shortfall {report.shortfall or 'none'}")
@@ -368,7 +368,7 @@ def cmd_rounds(args) -> None:
     config = with_generation(RoundsConfig, args, ROUNDS_OPTIONS)
     endpoint = EndpointConfig.from_env(**given(args, ENDPOINT_OPTIONS))
     for spec in selected_tasks(args.task):
-        rounds.run(lake, spec, run_id, config, endpoint)
+        rounds.run(lake, spec, run_id, config, endpoint=endpoint)
 
 
 def cmd_train(args) -> None:

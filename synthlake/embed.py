@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import settings
 from synthlake.catalog import TaskSpec
+from synthlake.lake import Lake
 from synthlake.progress import quiet_transformers
 from synthlake.vocabulary import Status
 
@@ -215,7 +216,7 @@ class EmbeddingConfig(BaseModel):
     batch_size: int = Field(64, ge=1, description="texts per encoding batch")
 
 
-def embed_task(lake, spec: TaskSpec, run_id: str,
+def embed_task(lake: Lake, spec: TaskSpec, run_id: str,
                config: EmbeddingConfig | None = None) -> EmbedReport:
     """Write the task's partition of `embeddings`, embedding only texts not cached."""
     config = config or EmbeddingConfig()

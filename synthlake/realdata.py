@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from synthlake import settings, tables
 from synthlake.catalog import TaskSpec
+from synthlake.lake import Lake
 
 SPLITS = ("train", "validation", "test")
 # Other names a split's file goes by; `dev.parquet` is a validation split.
@@ -361,14 +362,14 @@ def _rater_rows(frame: pd.DataFrame, source, spec: TaskSpec) -> dict[str, list]:
             "agreement": [None] * len(frame)}
 
 
-def write_real_examples(lake, spec: TaskSpec, run_id: str) -> tuple[RealData, int]:
+def write_real_examples(lake: Lake, spec: TaskSpec, run_id: str) -> tuple[RealData, int]:
     """Load, validate and write one task's partition of `real_examples` (one commit)."""
     real = load_real(spec)
     version = lake.write_partition("real_examples", real.examples, {"task": spec.name}, run_id)
     return real, version
 
 
-def write_real_annotations(lake, spec: TaskSpec, run_id: str) -> tuple[pa.Table, int]:
+def write_real_annotations(lake: Lake, spec: TaskSpec, run_id: str) -> tuple[pa.Table, int]:
     """Write one task's partition of `real_annotations` (empty where none exist)."""
     examples = lake.read("real_examples", where={"task": spec.name}, columns=["example_id"])
     annotations = load_annotations(spec, examples)

@@ -66,6 +66,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from synthlake import gates, tables
 from synthlake.catalog import TaskSpec
 from synthlake.evaluation import cartography, curves
+from synthlake.lake import Lake
 from synthlake.progress import advance
 from synthlake.vocabulary import FILTERED, UNFILTERED, Classifier, Method, Reason, Status, TrainSource
 
@@ -583,8 +584,8 @@ def curve_points(curve_runs: dict[tuple, Run], runs: dict[tuple[str, str, int], 
                      for point, found in whole.items()]
 
 
-def train_and_evaluate(lake, spec: TaskSpec, run_id: str, config: TrainConfig | None = None,
-                       log=print) -> pd.DataFrame:
+def train_and_evaluate(lake: Lake, spec: TaskSpec, run_id: str, config: TrainConfig | None = None,
+                       *, log=print) -> pd.DataFrame:
     """Every source x classifier x seed (one seed where a seed changes nothing), then the
     learning curves; writes `evaluations`, `predictions`, `training_dynamics`,
     `source_scores`, `comparisons`, `learning_curves` and `real_equivalents` (one commit

@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from synthlake import tables
 from synthlake.catalog import AttributeValues, TaskSpec
 from synthlake.generation import prompts
+from synthlake.lake import Lake
 from synthlake.vocabulary import AttributeSource
 
 ATTRIBUTES_KIND = "attributes"  # `ChatRequest.kind` of the proposals (usage apart)
@@ -272,7 +273,7 @@ class AttributeReport:
     version: int
 
 
-def propose(lake, spec: TaskSpec, run_id: str, config: AttributeConfig | None = None, *,
+def propose(lake: Lake, spec: TaskSpec, run_id: str, config: AttributeConfig | None = None, *,
             endpoint=None, wire=None) -> AttributeReport:
     """Propose the task's attributes (journaled), merge them with the task file's and the
     run's values, and write the task's partition of `attributes`. Nothing is written when

@@ -73,6 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from synthlake import tables
 from synthlake.catalog import TaskSpec
 from synthlake.generation import prompts
+from synthlake.lake import Lake
 from synthlake.vocabulary import (
     SHOWS_REAL,
     FilterStage,
@@ -445,8 +446,8 @@ def ceiling_rows(lake, panel: Judges, name: Judge, role: JudgeRole, method: str,
     return panel.judge(name, method, held.assign(kept=None)).assign(rejected=None)
 
 
-def judge_task(lake, spec: TaskSpec, run_id: str, *, judges: tuple[Judge, ...] | None = None,
-               seed: int = 0, endpoint=None, wire=None, config: FidelityConfig | None = None
+def judge_task(lake: Lake, spec: TaskSpec, run_id: str, config: FidelityConfig | None = None, *,
+               judges: tuple[Judge, ...] | None = None, seed: int = 0, endpoint=None, wire=None
                ) -> tuple[pd.DataFrame, dict[str, int], dict]:
     """Judge every row of each method of a task that passed the checks before fidelity
     (`judged_rows`: kept and filtered out alike, so the filter's effect is measurable), by

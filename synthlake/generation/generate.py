@@ -526,7 +526,7 @@ def run_generation(lake: Lake, spec: TaskSpec, method: str, config: GenerationCo
     return finished(spec, method, config, llm.model_label, candidates, usage, setup, version)
 
 
-def write(lake: Lake, spec: TaskSpec, method: str, run_id: str, config: GenerationConfig,
+def write(lake: Lake, spec: TaskSpec, run_id: str, config: GenerationConfig, *, method: str,
           found: Generation, given: pd.DataFrame | None = None) -> GenerationReport:
     """The one writer of generated data: refuse a run that fell far short of its plan,
     then write `llm_responses`, `synthetic_examples` (`given` rows first: error-driven
@@ -553,8 +553,8 @@ def write(lake: Lake, spec: TaskSpec, method: str, run_id: str, config: Generati
     return report
 
 
-def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
-             config: GenerationConfig | None = None, endpoint: EndpointConfig | None = None,
+def generate(lake: Lake, spec: TaskSpec, run_id: str, config: GenerationConfig | None = None,
+             *, method: str, endpoint: EndpointConfig | None = None,
              progress: Progress | None = None, wire: Wire | None = None) -> GenerationReport:
     """Generate one task x method, journal every answer, write both tables (one commit
     each, this partition only). Uses the embedded model when no endpoint is configured;
@@ -562,4 +562,4 @@ def generate(lake: Lake, spec: TaskSpec, method: str, run_id: str,
     config = config or GenerationConfig()
     endpoint = endpoint or EndpointConfig.from_env()
     found = run_generation(lake, spec, method, config, endpoint, progress, wire)
-    return write(lake, spec, method, run_id, config, found)
+    return write(lake, spec, run_id, config, method=method, found=found)

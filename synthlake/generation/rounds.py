@@ -160,7 +160,7 @@ def round_zero(lake: Lake, spec: TaskSpec, config: RoundsConfig, quota: int) -> 
                          example_id=f"{METHOD}-" + sample["request_key"].str[:16])
 
 
-def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = None,
+def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = None, *,
         endpoint: EndpointConfig | None = None, log=print, wire=None) -> pd.DataFrame:
     """Round 0, `rounds` rounds of generation, the final score; then writes the run (both
     synthetic tables, `fidelity_calibration`, `error_rounds`). Returns the rounds' rows
@@ -200,7 +200,7 @@ def run(lake: Lake, spec: TaskSpec, run_id: str, config: RoundsConfig | None = N
         (rows, candidates), usage = llm.run(all_rounds)
     planned = config.planned()
     found = generate.finished(spec, METHOD, planned, llm.model_label, candidates, usage, setup)
-    generate.write(lake, spec, METHOD, run_id, planned, found, given=zero)
+    generate.write(lake, spec, run_id, planned, method=METHOD, found=found, given=zero)
     lake.write_partition("error_rounds", tables.from_rows("error_rounds", rows),
                          {"task": spec.name}, run_id)
     log(f"{spec.name} error-driven: {found.report.usage['requests_sent']} requests sent, "

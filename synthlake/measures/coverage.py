@@ -18,7 +18,9 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from synthlake.catalog import TaskSpec
 from synthlake.generation.fidelity import UNKNOWN
+from synthlake.lake import Lake, query_file
 from synthlake.vocabulary import Reason, Status
 
 QUERY = f"""
@@ -55,15 +57,16 @@ def compute(lake, task: str) -> pd.DataFrame:
     return lake.connect().execute(QUERY, {"task": task}).df()
 
 
-def write(lake, task: str, frame: pd.DataFrame, run_id: str) -> int:
+def write(lake: Lake, spec: TaskSpec, run_id: str) -> tuple[pd.DataFrame, int]:
+    """`compute` the task's coverage rows and write them as its partition of
+    `attribute_coverage` (one commit); the rows and the Delta version."""
+    frame = compute(lake, spec.name)
     data = pa.Table.from_pandas(frame, preserve_index=False)
-    return lake.write_partition("attribute_coverage", data, {"task": task}, run_id)
+    return frame, lake.write_partition("attribute_coverage", data, {"task": spec.name}, run_id)
 
 
 def failing(lake, task: str) -> pd.DataFrame:
     """The stored cells of one task where the generator fails (`sql/attribute_coverage.sql`
     names them: nothing accepted, or fidelity wholly below the task's bar)."""
-    from synthlake.lake import query_file
-
     cells = query_file(lake, "attribute_coverage.sql")
     return cells if cells.empty else cells[(cells["task"] == task) & (cells["verdict"] != "")]

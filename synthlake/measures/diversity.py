@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthlake.catalog import TaskSpec
+from synthlake.lake import Lake
 
 BLOCK_BYTES = 256 * 2**20  # memory for one block of similarities
 
@@ -151,7 +152,7 @@ def chamfer_reference(vectors: np.ndarray) -> float:
 
 
 # -- per task, from the `embeddings` table ----------------------------------------------
-def measure_task(lake, spec: TaskSpec, run_id: str, seed: int = 0) -> tuple:
+def measure_task(lake: Lake, spec: TaskSpec, run_id: str, *, seed: int = 0) -> tuple:
     """Write the task's partitions of `diversity_metrics` and `similarity_to_real`.
 
     `diversity_metrics`: task | source | label (a label, or ALL) | n_kind (full or

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthlake import evidence
 from synthlake.catalog import TaskSpec
+from synthlake.lake import Lake
 from synthlake.vocabulary import Classifier
 
 AGREEMENT = "annotator agreement"
@@ -167,12 +168,12 @@ def compute(lake, specs: dict[str, TaskSpec], config: ProxyConfig, log=print) ->
     return rows
 
 
-def write(lake, specs: dict[str, TaskSpec], config: ProxyConfig, run_id: str,
-          log=print) -> pd.DataFrame:
+def write(lake: Lake, specs: dict[str, TaskSpec], run_id: str, config: ProxyConfig | None = None,
+          *, log=print) -> pd.DataFrame:
     """`objectivity_proxies` in one commit (the whole table: proxies compare tasks)."""
     from synthlake import tables
 
-    rows = compute(lake, specs, config, log)
+    rows = compute(lake, specs, config or ProxyConfig(), log)
     lake.write_partition("objectivity_proxies", tables.from_rows("objectivity_proxies", rows),
                          {}, run_id)
     return pd.DataFrame(rows, columns=list(tables.TABLES["objectivity_proxies"].data_schema.names))

@@ -34,11 +34,15 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
+from synthlake import catalog, settings
 from synthlake.catalog import TaskSpec
+from synthlake.lake import Lake
 from synthlake.subjectivity import reliability
 
 GAMMAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -389,6 +393,41 @@ def human_judgments(lake) -> pd.DataFrame:
     return as_judgments(lake.read("human_judgments", columns=people).to_pandas())
 
 
+class JudgeConfig(BaseModel):
+    """Where `pairwise_judgments` come from: human judgments from a file (CSV/Parquet:
+    task_a, task_b, winner, judge_id), or an LLM judge over all pairs in both orders when no
+    file is given; every answer recorded by `synthlake judge` joins either."""
+
+    model_config = ConfigDict(frozen=True)
+
+    judgments_file: str = Field("", description="a file of judgments (empty: "
+                                "SYNTHLAKE_JUDGMENTS, then the LLM judge)")
+    llm_judge: bool = Field(True, description="ask the LLM when no judgments file is given")
+    tasks: list[str] = Field([], description="the tasks the LLM judge compares (empty: every "
+                             "task)")
+    repetitions: int = Field(2, ge=1, description="questions per ordered pair of tasks")
+    logprobs: bool = Field(True, description="ask for token logprobs (averaged over both "
+                           "orders where sent)")
+
+
+def write_judgments(lake: Lake, specs: dict[str, TaskSpec], run_id: str,
+                    config: JudgeConfig | None = None, *, endpoint=None,
+                    log=print) -> tuple[pd.DataFrame, int]:
+    """`pairwise_judgments` in one commit (the whole table: judgments compare tasks), from
+    the tasks of `specs` that `config.tasks` picks; the rows and the Delta version."""
+    import pyarrow as pa
+
+    from synthlake.llm import EndpointConfig
+
+    config = config or JudgeConfig()
+    chosen = catalog.choose(specs, config.tasks, "pairwise_judgments tasks")
+    frame = collect_judgments(lake, chosen, endpoint or EndpointConfig.from_env(),
+                              config.judgments_file or settings.get("SYNTHLAKE_JUDGMENTS") or "",
+                              config.llm_judge, config.repetitions, config.logprobs, log)
+    return frame, lake.write_partition(
+        "pairwise_judgments", pa.Table.from_pandas(frame, preserve_index=False), {}, run_id)
+
+
 def collect_judgments(lake, specs: dict[str, TaskSpec], endpoint_config, judgments_file: str = "",
                       llm_judge: bool = True, repetitions: int = 2, logprobs: bool = True,
                       log=print) -> pd.DataFrame:
@@ -411,7 +450,7 @@ def collect_judgments(lake, specs: dict[str, TaskSpec], endpoint_config, judgmen
 RANKING_NAMES = {"llm": "llm judge", "human": "people"}  # judge_kind -> ranking name
 
 
-def write_gap_correlations(lake, run_id: str) -> pd.DataFrame:
+def write_gap_correlations(lake: Lake, run_id: str) -> pd.DataFrame:
     """`gap_correlations` from the lake's gaps and rankings (views `synthetic_gaps` and
     `rankings`), in one commit."""
     from synthlake import tables
@@ -424,11 +463,16 @@ def write_gap_correlations(lake, run_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) -> pd.DataFrame:
+def write_ranking(lake: Lake, tasks: Sequence[str], run_id: str, *,
+                  judgments: pd.DataFrame | None = None) -> pd.DataFrame:
     """One ranking per kind of judge (people, the LLM), each with its reliability, in one
-    commit of `task_subjectivity`. A judge ranks the tasks its judgments compare (a task
-    nobody compared has no place in its order); `tasks` is the catalogue they must be in."""
+    commit of `task_subjectivity`, from `judgments` (default: the lake's
+    `pairwise_judgments`). A judge ranks the tasks its judgments compare (a task nobody
+    compared has no place in its order); `tasks` is the catalogue they must be in."""
     from synthlake import tables
+
+    if judgments is None:
+        judgments = lake.read("pairwise_judgments").to_pandas()
 
     def compared(group: pd.DataFrame) -> list[str]:
         named = set(group["task_a"]) | set(group["task_b"])
@@ -442,7 +486,7 @@ def write_ranking(lake, judgments: pd.DataFrame, tasks: list[str], run_id: str) 
     return frame
 
 
-def write_instance_level(lake, spec: TaskSpec, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def write_instance_level(lake: Lake, spec: TaskSpec, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The task's partitions of `instance_agreement` and `instance_level_results`."""
     import pyarrow as pa
 

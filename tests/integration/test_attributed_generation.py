@@ -47,7 +47,7 @@ def test_proposed_attributes_are_dealt_evenly_by_seed_and_paid_once(lake, tmp_pa
     config = GenerationConfig(n_per_label=48, seed=0)
     with loopback.running(free_port(), "--script", str(script), "--request-log", str(log)) as url:
         frame = attributes.propose(lake, spec, "r1", endpoint=endpoint(url)).frame
-        generate(lake, spec, Method.ATTRIBUTED, "r1", config, endpoint(url))
+        generate(lake, spec, "r1", config, method=Method.ATTRIBUTED, endpoint=endpoint(url))
         first = asked(lake)
         sent = len(loopback.read_request_log(log))
 
@@ -71,14 +71,15 @@ def test_proposed_attributes_are_dealt_evenly_by_seed_and_paid_once(lake, tmp_pa
 
         # A re-run asks the same questions: all from the journal, nothing sent.
         proposal = attributes.propose(lake, spec, "r2", endpoint=endpoint(url))
-        report = generate(lake, spec, Method.ATTRIBUTED, "r2", config, endpoint(url))
+        report = generate(lake, spec, "r2", config, method=Method.ATTRIBUTED,
+                          endpoint=endpoint(url))
         assert len(loopback.read_request_log(log)) == sent
         assert proposal.usage["requests_sent"] == 0 and report.usage["requests_sent"] == 0
         assert proposal.frame.equals(frame) and asked(lake) == first
 
         # Another seed deals another order.
-        generate(lake, spec, Method.ATTRIBUTED, "r3", config.model_copy(update={"seed": 1}),
-                 endpoint(url))
+        generate(lake, spec, "r3", config.model_copy(update={"seed": 1}), method=Method.ATTRIBUTED,
+                 endpoint=endpoint(url))
         assert [r["tone"] for r in asked(lake)] != [r["tone"] for r in first]
 
     cells = coverage.compute(lake, "sms_spam")

@@ -30,10 +30,10 @@ from synthlake.generation.generate import GenerationConfig, generate
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 url, root = sys.argv[1:3]
-generate(Lake(root), get_task("sms_spam").with_judge("none"), "few_shot", "run",
-         GenerationConfig(n_per_label=1000),
-         EndpointConfig(base_url=url, model="dev", batch=True, batch_poll_s=0.2,
-                        batch_gather_s=0.3, backoff_base_s=0.05, backoff_max_s=0.1))
+generate(Lake(root), get_task("sms_spam").with_judge("none"), "run",
+         GenerationConfig(n_per_label=1000), method="few_shot",
+         endpoint=EndpointConfig(base_url=url, model="dev", batch=True, batch_poll_s=0.2,
+                                 batch_gather_s=0.3, backoff_base_s=0.05, backoff_max_s=0.1))
 """
 
 
@@ -103,5 +103,5 @@ def test_batch_mode_without_an_endpoint_is_a_clear_error(tmp_path):
     lake = Lake(tmp_path / "lake")
     write_real_examples(lake, get_task("sms_spam"), "real")
     with pytest.raises(FatalLLMError, match="batch mode needs an endpoint with a batch API"):
-        generate(lake, get_task("sms_spam"), "few_shot", "r", GenerationConfig(n_per_label=2),
-                 EndpointConfig(batch=True))
+        generate(lake, get_task("sms_spam"), "r", GenerationConfig(n_per_label=2),
+                 method="few_shot", endpoint=EndpointConfig(batch=True))

@@ -24,7 +24,8 @@ def test_embedded_model_generates_every_prompted_method_into_delta(lake):
     assert proposal.usage["requests_sent"] > 0  # the embedded model was asked
     config = GenerationConfig(n_per_label=3, max_attempts_factor=5)
     for method in PROMPTED:
-        report = generate(lake, spec, method, "run", config, EndpointConfig())  # no URL: embedded
+        # No URL: the embedded model.
+        report = generate(lake, spec, "run", config, method=method, endpoint=EndpointConfig())
         assert report.model == embedded.runtime().label
         assert report.usage["requests_sent"] > 0
         rows = lake.connect().sql(
@@ -57,8 +58,9 @@ def test_the_embedded_model_refuses_a_temperature_it_would_not_apply(lake, monke
     write_real_examples(lake, get_task("sms_spam"), "r")
     started = time.monotonic()
     with pytest.raises(FatalLLMError, match="temperature 1.0 only"):
-        generate(lake, get_task("sms_spam"), "few_shot", "run",
-                 GenerationConfig(n_per_label=2, temperature=0.3), EndpointConfig())
+        generate(lake, get_task("sms_spam"), "run",
+                 GenerationConfig(n_per_label=2, temperature=0.3), method="few_shot",
+                 endpoint=EndpointConfig())
     assert time.monotonic() - started < 10 and not lake.exists("synthetic_examples")
 
 

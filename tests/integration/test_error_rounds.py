@@ -26,9 +26,10 @@ def test_two_rounds_record_f1_per_round_and_show_the_errors(lake: Lake, tmp_path
                                  max_test=300)
     with loopback.running(free_port(), "--request-log", str(log)) as url:
         endpoint = EndpointConfig(base_url=url, model="dev", backoff_base_s=0.05)
-        generate(lake, spec, Method.FEW_SHOT, "r0", GenerationConfig(n_per_label=12), endpoint)
+        generate(lake, spec, "r0", GenerationConfig(n_per_label=12), method=Method.FEW_SHOT,
+                 endpoint=endpoint)
         before = lake.version("synthetic_examples")
-        found = rounds.run(lake, spec, "r1", config, endpoint, log=lambda _: None)
+        found = rounds.run(lake, spec, "r1", config, endpoint=endpoint, log=lambda _: None)
         sent = len(loopback.read_request_log(log))
 
         # 12 per label in three parts: round 0 samples 4 few-shot rows per label, each
@@ -71,7 +72,7 @@ def test_two_rounds_record_f1_per_round_and_show_the_errors(lake: Lake, tmp_path
         assert pd.isna(verdicts[0]) and set(verdicts[1:]) <= {"distinguishable",
                                                               "not distinguishable"}
 
-        again = rounds.run(lake, spec, "r2", config, endpoint, log=lambda _: None)
+        again = rounds.run(lake, spec, "r2", config, endpoint=endpoint, log=lambda _: None)
         assert len(loopback.read_request_log(log)) == sent
         assert again.equals(found)
 
@@ -86,8 +87,8 @@ def test_rounds_far_short_of_their_plan_replace_nothing_as_generation_does(lake:
     config = rounds.RoundsConfig(generation=generation, rounds=1, max_test=200)
     with loopback.running(free_port()) as url:
         good = EndpointConfig(base_url=url, model="dev", backoff_base_s=0.05)
-        generate(lake, spec, Method.FEW_SHOT, "r0", generation, good)
-        rounds.run(lake, spec, "good", config, good, log=lambda _: None)
+        generate(lake, spec, "r0", generation, method=Method.FEW_SHOT, endpoint=good)
+        rounds.run(lake, spec, "good", config, endpoint=good, log=lambda _: None)
     rows = lake.read("synthetic_examples", where={"method": "error_driven"}).to_pandas()
     assert set(rows["temperature"]) == {0.7}
     before = {t: lake.version(t) for t in ("synthetic_examples", "llm_responses",
@@ -97,7 +98,7 @@ def test_rounds_far_short_of_their_plan_replace_nothing_as_generation_does(lake:
         bad = EndpointConfig(base_url=url, model="other", backoff_base_s=0.01, max_attempts=2)
         expected = r"ham 3 of 3, spam 3 of 3 \(100% of the plan\).*max_shortfall_share"
         with pytest.raises(GenerationShortfall, match=expected):
-            rounds.run(lake, spec, "bad", config, bad, log=lambda _: None)
+            rounds.run(lake, spec, "bad", config, endpoint=bad, log=lambda _: None)
         with pytest.raises(GenerationShortfall, match=r"\(100% of the plan\).*max_shortfall"):
-            generate(lake, spec, Method.FEW_SHOT, "bad", generation, bad)
+            generate(lake, spec, "bad", generation, method=Method.FEW_SHOT, endpoint=bad)
     assert {t: lake.version(t) for t in before} == before

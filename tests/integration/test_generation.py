@@ -57,8 +57,9 @@ def test_every_fault_heals_and_is_recorded(sms_lake, tmp_path, method):
     # label, so its verdicts abstain and keep every row).
     with loopback.running(free_port(), "--faults", faults, "--fault-rate", "0.6",
                            "--slow-s", "3", "--request-log", str(log)) as url:
-        report = generate(sms_lake, get_task("sms_spam").with_judge("llm"), method, "r1",
-                          GenerationConfig(n_per_label=12), endpoint(url, timeout_s=1.0))
+        report = generate(sms_lake, get_task("sms_spam").with_judge("llm"), "r1",
+                          GenerationConfig(n_per_label=12), method=method,
+                          endpoint=endpoint(url, timeout_s=1.0))
     assert report.accepted == {"ham": 12, "spam": 12} and not report.shortfall
     assert counts(sms_lake, method) == {"ham": 12, "spam": 12}
     seen = Counter(entry["fault"] for entry in loopback.read_request_log(log))
@@ -81,11 +82,11 @@ def test_a_finished_partition_sends_zero_requests_again(sms_lake, tmp_path):
     spec, config = get_task("sms_spam"), GenerationConfig(n_per_label=8)
     with loopback.running(free_port(), "--request-log", str(log)) as url:
         for method in ("zero_shot", "few_shot"):
-            generate(sms_lake, spec, method, "r1", config, endpoint(url))
+            generate(sms_lake, spec, "r1", config, method=method, endpoint=endpoint(url))
         sent = len(loopback.read_request_log(log))
         first = sms_lake.read("synthetic_examples").sort_by("request_key").column("text")
         for method in ("zero_shot", "few_shot"):
-            report = generate(sms_lake, spec, method, "r2", config, endpoint(url))
+            report = generate(sms_lake, spec, "r2", config, method=method, endpoint=endpoint(url))
             assert report.usage["requests_sent"] == 0 and report.usage["cached"] > 0
     assert len(loopback.read_request_log(log)) == sent
     again = sms_lake.read("synthetic_examples").sort_by("request_key").column("text")
@@ -102,8 +103,8 @@ def test_unhealable_errors_fail_fast(sms_lake, monkeypatch, server_args, message
     with loopback.running(free_port(), *server_args) as url:
         started = time.monotonic()
         with pytest.raises(FatalLLMError) as err:
-            generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
-                     GenerationConfig(n_per_label=5), endpoint(url, api_key_env="SYNTH_ACCESS"))
+            generate(sms_lake, get_task("sms_spam"), "r1", GenerationConfig(n_per_label=5),
+                     method="few_shot", endpoint=endpoint(url, api_key_env="SYNTH_ACCESS"))
     assert time.monotonic() - started < 10
     assert message in str(err.value) and url in str(err.value)
     assert not _files_containing(sms_lake.root, b"sk-canary") and "sk-canary" not in str(err.value)
@@ -118,8 +119,9 @@ def test_a_request_too_large_for_the_model_is_rejected_alone(sms_lake, tmp_path)
     """A 400 about one request's size sets that request aside (reason `request too large`)
     and the run goes on; other 400s still stop it (test above)."""
     with loopback.running(free_port(), "--max-request-bytes", "1050") as url:
-        report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
-                          GenerationConfig(n_per_label=8, max_attempts_factor=8), endpoint(url))
+        report = generate(sms_lake, get_task("sms_spam"), "r1",
+                          GenerationConfig(n_per_label=8, max_attempts_factor=8), method="few_shot",
+                          endpoint=endpoint(url))
     assert report.reasons.get("request too large", 0) > 0, report.reasons
     assert report.accepted == {"ham": 8, "spam": 8}
     raw = sms_lake.read("llm_responses").to_pandas()
@@ -134,9 +136,10 @@ def test_the_request_timeout_is_a_setting(sms_lake, monkeypatch):
     with loopback.running(free_port(), "--faults", "slow", "--fault-rate", "1",
                            "--slow-s", "30") as url:
         started = time.monotonic()
-        report = generate(sms_lake, UNJUDGED, "few_shot", "r1",
+        report = generate(sms_lake, UNJUDGED, "r1",
                           GenerationConfig(n_per_label=2, max_shortfall_share=1.0),
-                          EndpointConfig.from_env(base_url=url, model="dev", backoff_base_s=0.01))
+                          method="few_shot", endpoint=EndpointConfig.from_env(
+                              base_url=url, model="dev", backoff_base_s=0.01))
     assert time.monotonic() - started < 15, "a slow answer is given up after 0.5 s, not 30"
     assert report.accepted == {"ham": 2, "spam": 2}
 
@@ -150,8 +153,9 @@ def test_a_dead_endpoint_fails_fast_naming_it_and_writes_nothing(sms_lake, monke
     monkeypatch.setenv("SYNTH_ACCESS", "sk-canary-dead-endpoint-42")
     started = time.monotonic()
     with pytest.raises(FatalLLMError) as err:  # default settings: no test-sized backoff
-        generate(sms_lake, get_task("sms_spam"), "few_shot", "r1", GenerationConfig(n_per_label=5),
-                 EndpointConfig(base_url=url, model="dev", api_key_env="SYNTH_ACCESS"))
+        generate(sms_lake, get_task("sms_spam"), "r1", GenerationConfig(n_per_label=5),
+                 method="few_shot",
+                 endpoint=EndpointConfig(base_url=url, model="dev", api_key_env="SYNTH_ACCESS"))
     assert time.monotonic() - started < 15
     assert url in str(err.value) and "cannot be reached" in str(err.value)
     assert "sk-canary" not in str(err.value)
@@ -187,15 +191,16 @@ def test_the_cli_exits_non_zero_on_a_dead_endpoint_and_keeps_the_good_partition(
 def test_a_run_far_short_of_its_plan_does_not_replace_the_partition(sms_lake, tmp_path):
     spec = UNJUDGED
     with loopback.running(free_port()) as url:
-        generate(sms_lake, spec, "few_shot", "good", GenerationConfig(n_per_label=6), endpoint(url))
+        generate(sms_lake, spec, "good", GenerationConfig(n_per_label=6), method="few_shot",
+                 endpoint=endpoint(url))
     version = sms_lake.version("synthetic_examples")
     # Every attempt fails with a 503: only endpoint errors come back.
     expected = r"ham 6 of 6, spam 6 of 6 \(100% of the plan\)"
     with loopback.running(free_port(), "--faults", "503", "--fault-rate", "1",
                            "--faults-per-request", "99") as url, \
             pytest.raises(GenerationShortfall, match=expected):
-        generate(sms_lake, spec, "few_shot", "bad", GenerationConfig(n_per_label=6),
-                 endpoint(url, max_attempts=2).model_copy(update={"model": "other"}))
+        generate(sms_lake, spec, "bad", GenerationConfig(n_per_label=6), method="few_shot",
+                 endpoint=endpoint(url, max_attempts=2).model_copy(update={"model": "other"}))
     assert sms_lake.version("synthetic_examples") == version
     assert counts(sms_lake, "few_shot") == {"ham": 6, "spam": 6}
 
@@ -207,9 +212,9 @@ from synthlake.generation.generate import GenerationConfig, GenerationShortfall,
 from synthlake.lake import Lake
 from synthlake.llm import EndpointConfig
 url, root, method = sys.argv[1:4]
-generate(Lake(root), get_task("sms_spam"), method, "run",
-         GenerationConfig(n_per_label=30, streams_per_label=3),
-         EndpointConfig(base_url=url, model="dev", max_concurrency=6))
+generate(Lake(root), get_task("sms_spam"), "run",
+         GenerationConfig(n_per_label=30, streams_per_label=3), method=method,
+         endpoint=EndpointConfig(base_url=url, model="dev", max_concurrency=6))
 """
 
 
@@ -231,9 +236,9 @@ def test_kill_9_then_resume_resends_only_what_was_in_flight(sms_lake, tmp_path, 
 def test_a_rate_limit_paces_requests_without_using_up_attempts(sms_lake, tmp_path):
     log = tmp_path / "requests.jsonl"
     with loopback.running(free_port(), "--rate-limit", "40", "--request-log", str(log)) as url:
-        report = generate(sms_lake, get_task("sms_spam"), "few_shot", "r1",
-                          GenerationConfig(n_per_label=30),
-                          endpoint(url, max_concurrency=32, max_attempts=1))
+        report = generate(sms_lake, get_task("sms_spam"), "r1", GenerationConfig(n_per_label=30),
+                          method="few_shot",
+                          endpoint=endpoint(url, max_concurrency=32, max_attempts=1))
     assert report.accepted == {"ham": 30, "spam": 30} and report.usage["failures"] == 0
     entries = loopback.read_request_log(log)
     refused = [e for e in entries if e["fault"] == "rate limit"]

@@ -58,10 +58,9 @@ class Case:
         return str(path)
 
     def generate(self, url: str, seed: int, method: str = "few_shot"):
-        return generate(self.lake, self.spec, method, f"gen{seed}",
-                        GenerationConfig(n_per_label=N_PER_LABEL, seed=seed,
-                                         max_attempts_factor=3.0),
-                        EndpointConfig(base_url=url, model="held-out-real"))
+        return generate(self.lake, self.spec, f"gen{seed}",
+                        GenerationConfig(n_per_label=N_PER_LABEL, seed=seed, max_attempts_factor=3.0),
+                        method=method, endpoint=EndpointConfig(base_url=url, model="held-out-real"))
 
     def gate(self, method: str = "few_shot"):
         from quality import suites

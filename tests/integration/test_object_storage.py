@@ -93,8 +93,8 @@ def test_every_readme_command_runs_on_s3(bucket, tmp_path):
     write_real_examples(lake, get_task("sms_spam"), "setup")
     with loopback.running(free_port()) as url:
         for method in ("zero_shot", "few_shot"):
-            generate(lake, get_task("sms_spam"), method, "setup", GenerationConfig(n_per_label=4),
-                     EndpointConfig(base_url=url, model="dev"))
+            generate(lake, get_task("sms_spam"), "setup", GenerationConfig(n_per_label=4),
+                     method=method, endpoint=EndpointConfig(base_url=url, model="dev"))
         env = {"SYNTHLAKE_LAKE": URI, "OPENAI_BASE_URL": url, "SYNTHLAKE_MODEL": "dev"}
         for command in readme_commands():
             argv = [sys.executable, "-m", "synthlake.cli", *shlex.split(command)[1:]]

@@ -30,7 +30,8 @@ def test_a_pilot_predicts_the_full_run(lake: Lake, tmp_path, method):
                                   prices_per_million=PRICES)
         forecast = plan.forecast(lake, spec, config, endpoint=endpoint).set_index("quantity")
         piloted = len(loopback.read_request_log(log))
-        generate(lake, spec, method, "full", GenerationConfig(n_per_label=80), endpoint)
+        generate(lake, spec, "full", GenerationConfig(n_per_label=80), method=method,
+                 endpoint=endpoint)
         sent = len(loopback.read_request_log(log))
 
     full = lake.read("llm_responses", where={"method": method}).to_pandas()

@@ -41,7 +41,8 @@ def test_every_readme_command_runs(lake, tmp_path):
     with loopback.running(free_port()) as url:
         endpoint = EndpointConfig(base_url=url, model="dev")
         for method in ("zero_shot", "few_shot"):  # two generation versions, with checks
-            report = generate(lake, spec, method, "setup", GenerationConfig(n_per_label=4), endpoint)
+            report = generate(lake, spec, "setup", GenerationConfig(n_per_label=4), method=method,
+                              endpoint=endpoint)
             for suite in suites.SYNTHETIC_SUITES:
                 suites.check_partition(lake, spec, method, suite, "setup", report.examples_version)
         env = {**os.environ, "SYNTHLAKE_LAKE": str(lake.root), "OPENAI_BASE_URL": url,

@@ -34,7 +34,7 @@ def analysed_lake_built(tmp_path_factory) -> Lake:
     judged = pd.DataFrame([{"task_a": a, "task_b": b, "judge_id": "sim", "judge_kind": "llm",
                             "winner": a if TASKS.index(a) < TASKS.index(b) else b}
                            for a, b, _ in subjectivity.judge_plan(TASKS, 2)])
-    subjectivity.write_ranking(lake, judged, TASKS, "r")
+    subjectivity.write_ranking(lake, TASKS, "r", judgments=judged)
     return lake
 
 
@@ -220,7 +220,7 @@ def test_the_report_says_a_ranking_has_no_signal_and_draws_none(analysed_lake):
 
     judged = pd.DataFrame([{"task_a": a, "task_b": b, "judge_id": "sim", "judge_kind": "llm",
                             "winner": a} for a, b, _ in subjectivity.judge_plan(TASKS, 2)])
-    subjectivity.write_ranking(analysed_lake, judged, TASKS, "r2")
+    subjectivity.write_ranking(analysed_lake, TASKS, "r2", judgments=judged)
     subjectivity.write_gap_correlations(analysed_lake, "r2")
     path, figures = report.build_report(analysed_lake)
     text = path.read_text()

@@ -108,7 +108,8 @@ def test_attributed_generation_records_values_and_a_rerun_sends_nothing(lake, sp
     stored = lake.read("attributes", where={"task": "sms_spam"}).to_pandas()
     assert {"tone", "length", "sender_persona", "subtopic", "topic"} == set(stored["dimension"])
     config = GenerationConfig(n_per_label=12)
-    report = generate(lake, spec, Method.ATTRIBUTED, "r1", config, fake_endpoint(), wire=wire)
+    report = generate(lake, spec, "r1", config, method=Method.ATTRIBUTED, endpoint=fake_endpoint(),
+                      wire=wire)
     assert report.accepted == {"ham": 12, "spam": 12}
     rows = lake.read("synthetic_examples", where={"method": "attributed"}).to_pandas()
     asked = [dict((a["dimension"], a["value"]) for a in row) for row in rows["attributes"]]
@@ -122,7 +123,8 @@ def test_attributed_generation_records_values_and_a_rerun_sends_nothing(lake, sp
 
     again = FakeWire(proposer)
     proposal2 = attributes.propose(lake, spec, "r2", endpoint=fake_endpoint(), wire=again)
-    generate(lake, spec, Method.ATTRIBUTED, "r2", config, fake_endpoint(), wire=again)
+    generate(lake, spec, "r2", config, method=Method.ATTRIBUTED, endpoint=fake_endpoint(),
+             wire=again)
     assert again.bodies == [] and proposal2.usage["requests_sent"] == 0
     assert sent == len(wire.bodies) and proposal2.frame.equals(frame)
 
@@ -131,8 +133,8 @@ def test_attributed_generation_records_values_and_a_rerun_sends_nothing(lake, sp
     tone = cells[(cells["dimension"] == "tone") & (cells["label"] == "spam")]
     assert tone["requested"].sum() == (rows["label"] == "spam").sum()
     assert tone["accepted"].sum() == 12
-    coverage.write(lake, "sms_spam", cells, "r2")
-    assert lake.read("attribute_coverage").num_rows == len(cells)
+    written, _ = coverage.write(lake, spec, "r2")
+    assert written.equals(cells) and lake.read("attribute_coverage").num_rows == len(cells)
     listed = query_file(lake, "attribute_coverage.sql")
     assert len(listed) == len(cells) and "verdict" in listed.columns
     drawn = plots.coverage(cells, "sms_spam", lake.local / "coverage.png")
@@ -150,8 +152,8 @@ def test_an_unparsable_proposal_with_nothing_in_the_task_file_is_a_clear_error(l
 
 def test_attributed_generation_without_attributes_names_the_asset(lake, spec):
     with pytest.raises(attributes.AttributeSetError, match="materialize the `attributes` asset"):
-        generate(lake, spec, Method.ATTRIBUTED, "r1", GenerationConfig(n_per_label=2),
-                 fake_endpoint(), wire=FakeWire(proposer))
+        generate(lake, spec, "r1", GenerationConfig(n_per_label=2), method=Method.ATTRIBUTED,
+                 endpoint=fake_endpoint(), wire=FakeWire(proposer))
 
 
 def test_the_cli_says_what_to_run_first_in_one_line(tmp_path, capsys):

@@ -19,13 +19,15 @@ from synthlake.generation.plan import PlanConfig
 from synthlake.generation.rounds import RoundsConfig
 from synthlake.llm import EndpointConfig
 from synthlake.subjectivity.proxies import ProxyConfig
+from synthlake.subjectivity.ranking import JudgeConfig
 from tests.support.data import REPO
 
 # engine config -> the op whose Launchpad config must offer all of it
 LAUNCHPAD = {GenerationConfig: "generate_few_shot", TrainConfig: "classifier_runs",
              EmbeddingConfig: "embeddings", ProxyConfig: "objectivity_proxies",
              AttributeConfig: "attributes", RoundsConfig: "generate_error_driven",
-             PlanConfig: "generation_plan", FidelityConfig: "label_fidelity"}
+             PlanConfig: "generation_plan", FidelityConfig: "label_fidelity",
+             JudgeConfig: "pairwise_judgments"}
 
 
 def _op_fields(op_name: str) -> dict:

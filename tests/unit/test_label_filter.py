@@ -53,7 +53,8 @@ def spec(lake):
 def test_rows_the_judge_finds_another_label_in_are_replaced(lake, spec):
     wire = FakeWire(by_rule)
     config = GenerationConfig(n_per_label=6, max_attempts_factor=6)
-    report = generate(lake, spec, "zero_shot", "r1", config, fake_endpoint(), wire=wire)
+    report = generate(lake, spec, "r1", config, method="zero_shot", endpoint=fake_endpoint(),
+                      wire=wire)
     assert report.accepted == {"ham": 6, "spam": 6} and report.judge == "llm"
     rows = lake.read("synthetic_examples",
                      where={"task": "sms_spam", "method": "zero_shot"}).to_pandas()
@@ -75,7 +76,8 @@ def test_rows_the_judge_finds_another_label_in_are_replaced(lake, spec):
     assert len({judged_text(b) for b in judged}) == len(judged), "each text judged once"
 
     again = FakeWire(by_rule)
-    rerun = generate(lake, spec, "zero_shot", "r2", config, fake_endpoint(), wire=again)
+    rerun = generate(lake, spec, "r2", config, method="zero_shot", endpoint=fake_endpoint(),
+                     wire=again)
     assert again.bodies == [] and rerun.accepted == report.accepted
 
 
@@ -94,7 +96,8 @@ def test_a_shortfall_the_filter_causes_is_written_and_reported(lake, spec):
     shortfall, not refused."""
     wire = FakeWire(knows_real_finds_no_spam)
     config = GenerationConfig(n_per_label=4, max_attempts_factor=2)
-    report = generate(lake, spec, "few_shot", "r1", config, fake_endpoint(), wire=wire)
+    report = generate(lake, spec, "r1", config, method="few_shot", endpoint=fake_endpoint(),
+                      wire=wire)
     assert report.accepted["ham"] == 4 and report.accepted["spam"] == 0
     assert report.shortfall == {"spam": 4} and report.mismatched == {"spam": 8}
     assert report.unfiltered_shortfall() == 0
@@ -106,8 +109,8 @@ def test_a_judge_that_misses_genuine_texts_of_a_label_does_not_filter_it(lake, s
     sinks to the lowest genuine score (0), so it rejects no spam text, and the report
     shows what it does to genuine texts."""
     wire = FakeWire(lambda body: "ham" if judged_text(body) is not None else words_for(body))
-    report = generate(lake, spec, "few_shot", "r1", GenerationConfig(n_per_label=4),
-                      fake_endpoint(), wire=wire)
+    report = generate(lake, spec, "r1", GenerationConfig(n_per_label=4), method="few_shot",
+                      endpoint=fake_endpoint(), wire=wire)
     assert report.accepted == {"ham": 4, "spam": 4} and report.mismatched == {}
     by_label = {row["label"]: row for row in report.calibration}
     assert by_label["spam"]["bar"] == 0.0 and by_label["spam"]["agree"] == 0
@@ -118,7 +121,7 @@ def test_a_judge_that_misses_genuine_texts_of_a_label_does_not_filter_it(lake, s
 
 def test_no_judge_no_filter(lake, spec):
     wire = FakeWire(lambda body: "ham" if judged_text(body) is not None else words_for(body))
-    report = generate(lake, with_judge(spec, "none"), "few_shot", "r1",
-                      GenerationConfig(n_per_label=3), fake_endpoint(), wire=wire)
+    report = generate(lake, with_judge(spec, "none"), "r1", GenerationConfig(n_per_label=3),
+                      method="few_shot", endpoint=fake_endpoint(), wire=wire)
     assert report.accepted == {"ham": 3, "spam": 3} and report.judge is None
     assert all(judged_text(b) is None for b in wire.bodies)

@@ -169,10 +169,12 @@ def test_generation_through_the_wire_meets_its_quota_and_resumes_from_the_journa
     write_real_examples(lake, spec, "real")
     wire = FakeWire(faults={2: EndpointStatus(500, "boom")})
     config = GenerationConfig(n_per_label=6)
-    report = generate(lake, spec, "few_shot", "r1", config, fake_endpoint(), wire=wire)
+    report = generate(lake, spec, "r1", config, method="few_shot", endpoint=fake_endpoint(),
+                      wire=wire)
     assert report.accepted == {"ham": 6, "spam": 6} and report.usage["retries"] == 1
     rows = lake.read("synthetic_examples", where={"task": "sms_spam", "method": "few_shot"})
     assert rows.num_rows >= 12 and set(rows.column("model").to_pylist()) == {"fake"}
     again = FakeWire()
-    report = generate(lake, spec, "few_shot", "r2", config, fake_endpoint(), wire=again)
+    report = generate(lake, spec, "r2", config, method="few_shot", endpoint=fake_endpoint(),
+                      wire=again)
     assert again.bodies == [] and report.accepted == {"ham": 6, "spam": 6}

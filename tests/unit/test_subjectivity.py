@@ -102,11 +102,11 @@ def test_each_judge_ranks_only_the_tasks_its_judgments_compare(tmp_path):
     lake = Lake(tmp_path / "lake")
     llm = simulate({t: 0.5 * i for i, t in enumerate(TASKS[:3])}, 4, seed=2).assign(judge_kind="llm")
     people = simulate({t: 0.5 * i for i, t in enumerate(TASKS[:5])}, 3, seed=3).assign(judge_kind="human")
-    frame = sj.write_ranking(lake, sj.as_judgments(pd.concat([llm, people])), TASKS, "r1")
+    frame = sj.write_ranking(lake, TASKS, "r1", judgments=sj.as_judgments(pd.concat([llm, people])))
     ranked = frame.groupby("method")["task"].apply(set).to_dict()
     assert ranked == {"llm judge": set(TASKS[:3]), "people": set(TASKS[:5])}
     assert (frame["n_judgments"] > 0).all()
     stray = sj.as_judgments(llm.assign(task_b="not_a_task", judge_kind="llm"))
     with pytest.raises(ValueError, match="not_a_task"):
-        sj.write_ranking(lake, stray, TASKS, "r2")
+        sj.write_ranking(lake, TASKS, "r2", judgments=stray)
     assert lake.history("task_subjectivity")[0]["version"] == 0
