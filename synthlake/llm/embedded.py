@@ -55,9 +55,12 @@ pipeline run anywhere; it is no claim of data quality.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import importlib.util
+import io
 import json
+import logging
 import os
 import shutil
 import signal
@@ -197,9 +200,13 @@ def _convert(gguf: Path, out: Path) -> None:
 
     quiet_transformers()  # a one-off conversion's bars and reports are noise
     folder, name = str(gguf.parent), gguf.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.bfloat16)
-    config = AutoConfig.from_pretrained(folder, gguf_file=name)
+    # transformers' GGUF loader draws its own tqdm bar, which no transformers setting
+    # turns off: it goes to the log instead of the console.
+    with contextlib.redirect_stderr(io.StringIO()) as noise:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.bfloat16)
+        config = AutoConfig.from_pretrained(folder, gguf_file=name)
+    logging.getLogger(__name__).debug("converting %s: %s", gguf, noise.getvalue().strip())
     # The GGUF config carries a quantization block and no architecture; serving needs
     # a plain Llama config, so the model is rebuilt from a clean config.
     if hasattr(config, "quantization_config"):

@@ -85,7 +85,9 @@ def test_llama_cpp_applies_each_requests_temperature():
     assert len(greedy) == 1 and len(sampled) == 3
 
 
-def test_a_cache_converted_before_sampling_is_converted_again(tmp_path, monkeypatch):
+def test_a_cache_converted_before_sampling_is_converted_again(tmp_path, monkeypatch, capfd):
+    """...and the conversion draws nothing on the console (transformers' own bar goes to
+    the log)."""
     monkeypatch.setenv("SYNTHLAKE_CACHE", str(tmp_path))
     old = tmp_path / "models" / embedded.MODEL_NAME  # where version 1 kept its folder
     old.mkdir(parents=True)
@@ -94,6 +96,8 @@ def test_a_cache_converted_before_sampling_is_converted_again(tmp_path, monkeypa
     config = json.loads((folder / "generation_config.json").read_text())
     assert config["do_sample"] is True and config["top_p"] == embedded.SAMPLING["top_p"]
     assert not old.exists(), "the greedy version-1 folder is removed"
+    printed = capfd.readouterr()
+    assert printed.out == "" and printed.err == "", printed
 
 
 OWNER = """
