@@ -32,8 +32,7 @@ def pairwise_judgments(context: dg.AssetExecutionContext, config: JudgeParams,
         log=context.log.info)
     return dg.MaterializeResult(metadata={
         "judgments": len(frame), "judge_kind": ", ".join(sorted(set(frame["judge_kind"]))),
-        "ties": int((frame["winner"] == "tie").sum()),
-        "delta_version": version})
+        "ties": int((frame["winner"] == "tie").sum()), "delta_version": version})
 
 
 @dg.asset(group_name="subjectivity", kinds={"delta"}, deps=[pairwise_judgments],

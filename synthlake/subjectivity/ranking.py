@@ -373,26 +373,6 @@ def random_pairs(tasks: list[str], n: int, seed: int | None = None) -> list[tupl
     return chosen
 
 
-def judge_tasks(lake, specs: dict[str, TaskSpec], endpoint_config, repetitions: int = 2,
-                seed: int = 0, logprobs: bool = True) -> pd.DataFrame:
-    """LLM judgments over all pairs and both orders, journaled like every LLM call."""
-    from synthlake.llm import session
-
-    examples = card_examples(lake, specs, seed)
-    with session(endpoint_config, lake.journal) as llm:
-        judgments, _ = llm.run(lambda client: judge_with_llm(client, specs, examples, repetitions,
-                                                         logprobs=logprobs))
-    return judgments
-
-
-def human_judgments(lake) -> pd.DataFrame:
-    """Every judgment recorded by `synthlake judge` (`human_judgments`)."""
-    if not lake.exists("human_judgments"):
-        return as_judgments(pd.DataFrame())
-    people = [c for c in JUDGMENT_COLUMNS if c != "p_a"]  # people give no probability
-    return as_judgments(lake.read("human_judgments", columns=people).to_pandas())
-
-
 class JudgeConfig(BaseModel):
     """Where `pairwise_judgments` come from: human judgments from a file (CSV/Parquet:
     task_a, task_b, winner, judge_id), or an LLM judge over all pairs in both orders when no
@@ -410,6 +390,26 @@ class JudgeConfig(BaseModel):
                            "orders where sent)")
 
 
+def judge_tasks(lake, specs: dict[str, TaskSpec], config: JudgeConfig, endpoint_config,
+                seed: int = 0) -> pd.DataFrame:
+    """LLM judgments over all pairs and both orders, journaled like every LLM call."""
+    from synthlake.llm import session
+
+    examples = card_examples(lake, specs, seed)
+    with session(endpoint_config, lake.journal) as llm:
+        judgments, _ = llm.run(lambda client: judge_with_llm(
+            client, specs, examples, config.repetitions, logprobs=config.logprobs))
+    return judgments
+
+
+def human_judgments(lake) -> pd.DataFrame:
+    """Every judgment recorded by `synthlake judge` (`human_judgments`)."""
+    if not lake.exists("human_judgments"):
+        return as_judgments(pd.DataFrame())
+    people = [c for c in JUDGMENT_COLUMNS if c != "p_a"]  # people give no probability
+    return as_judgments(lake.read("human_judgments", columns=people).to_pandas())
+
+
 def write_judgments(lake: Lake, specs: dict[str, TaskSpec], run_id: str,
                     config: JudgeConfig | None = None, *, endpoint=None,
                     log=print) -> tuple[pd.DataFrame, int]:
@@ -421,25 +421,22 @@ def write_judgments(lake: Lake, specs: dict[str, TaskSpec], run_id: str,
 
     config = config or JudgeConfig()
     chosen = catalog.choose(specs, config.tasks, "pairwise_judgments tasks")
-    frame = collect_judgments(lake, chosen, endpoint or EndpointConfig.from_env(),
-                              config.judgments_file or settings.get("SYNTHLAKE_JUDGMENTS") or "",
-                              config.llm_judge, config.repetitions, config.logprobs, log)
+    frame = collect_judgments(lake, chosen, config, endpoint or EndpointConfig.from_env(), log)
     return frame, lake.write_partition(
         "pairwise_judgments", pa.Table.from_pandas(frame, preserve_index=False), {}, run_id)
 
 
-def collect_judgments(lake, specs: dict[str, TaskSpec], endpoint_config, judgments_file: str = "",
-                      llm_judge: bool = True, repetitions: int = 2, logprobs: bool = True,
+def collect_judgments(lake, specs: dict[str, TaskSpec], config: JudgeConfig, endpoint_config,
                       log=print) -> pd.DataFrame:
-    """`pairwise_judgments` rows: those of a judgments file, or else the LLM's (unless
-    `llm_judge` is off), and every answer given to `synthlake judge`."""
+    """`pairwise_judgments` rows: those of a judgments file (`config.judgments_file`, else
+    SYNTHLAKE_JUDGMENTS), or else the LLM's (unless `llm_judge` is off), and every answer
+    given to `synthlake judge`."""
     parts = [human_judgments(lake)]
-    if judgments_file:
+    if judgments_file := config.judgments_file or settings.get("SYNTHLAKE_JUDGMENTS"):
         parts.append(read_judgments_file(judgments_file))
-    elif llm_judge:
+    elif config.llm_judge:
         log(f"no judgments file: asking the LLM about {len(specs)} tasks")
-        parts.append(judge_tasks(lake, specs, endpoint_config, repetitions,
-                                 logprobs=logprobs))
+        parts.append(judge_tasks(lake, specs, config, endpoint_config))
     frame = as_judgments(pd.concat(parts, ignore_index=True))
     if frame.empty:
         raise ValueError("no judgments: no judgments file, no LLM judge and nothing recorded "
