@@ -11,7 +11,8 @@ What `LLMClient.complete` does for each request, in order:
 2. budget check (total tokens, or cost from per-model prices) before sending;
 3. wait for a concurrency slot (adaptive: a tenth off on a 429, at most once per round,
    and back up by one per `limit` successes) and for the requests- and tokens-per-minute
-   buckets;
+   buckets, which every process of the machine calling the same endpoint and model
+   shares (`limits.RateBucket`);
 4. mark in flight in the journal (committed before sending), send; on 429 wait (honouring
    Retry-After) and send again, for up to `max_rate_limited_s`; retry with exponential
    backoff and jitter on 5xx, timeouts, dropped connections and unreadable bodies, up to
@@ -33,7 +34,7 @@ from collections.abc import Iterator
 
 from synthlake.llm.config import BudgetExceeded, EndpointConfig, FatalLLMError, scrub
 from synthlake.llm.journal import Journal, Response
-from synthlake.llm.limits import AdaptiveLimiter, RateBucket
+from synthlake.llm.limits import AdaptiveLimiter, RateBucket, shared_bucket_file
 from synthlake.llm.transport import (
     ChatAnswer,
     ChatTransport,
@@ -70,10 +71,11 @@ class LLMClient:
         # In batch mode every request of a wave waits in one batch, not in a queue.
         self.parallelism = config.batch_max_lines if config.batch else config.max_concurrency
         self.limiter = AdaptiveLimiter(self.parallelism)
-        self.requests_bucket = (RateBucket(config.requests_per_minute)
-                                if config.requests_per_minute else None)
-        self.tokens_bucket = (RateBucket(config.tokens_per_minute)
-                              if config.tokens_per_minute else None)
+        # One budget per endpoint and model for every process on this machine.
+        self.requests_bucket = (RateBucket(config.requests_per_minute, shared=shared_bucket_file(
+            base_url, model, "requests")) if config.requests_per_minute else None)
+        self.tokens_bucket = (RateBucket(config.tokens_per_minute, shared=shared_bucket_file(
+            base_url, model, "tokens")) if config.tokens_per_minute else None)
         self._transport = wire or self._wire_for(base_url)
         self._secrets = config.secrets()
         self.base_url = scrub(base_url, self._secrets)  # as named in messages

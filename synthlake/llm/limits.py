@@ -1,11 +1,21 @@
-"""Client-side limits: adaptive concurrency (AIMD on 429s) and per-minute token buckets."""
+"""Client-side limits: adaptive concurrency (AIMD on 429s) and per-minute token buckets.
+
+A bucket can be shared by every process of the machine that calls the same endpoint and
+model (`RateBucket(shared=...)`, `shared_bucket_file`)."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
+import fcntl
+import hashlib
+import os
+import struct
 import time
+from pathlib import Path
+
+from synthlake import settings
 
 
 class AdaptiveLimiter:
@@ -84,20 +94,29 @@ class AdaptiveLimiter:
 
 class RateBucket:
     """Token bucket refilled continuously at `per_minute`, holding `capacity` units (one
-    second's worth unless given). The client waits on it (`take`); the loopback server
-    refuses with it (`try_take`)."""
+    second's worth unless given). The client waits on it (`take`).
 
-    def __init__(self, per_minute: float, capacity: float | None = None):
+    With `shared` (a file), the bucket's level lives in that file under an exclusive lock,
+    so every process on the machine that names the same file draws on one budget. Why:
+    Dagster's concurrency pool is meant to keep parallel runs from multiplying a
+    provider's limit, but on the default SQLite instance two steps that claim the pool's
+    one slot within milliseconds both get it (dagster 1.13's slot claim updates the row
+    without checking it is still free; three of four runs were seen generating at once,
+    tests/integration/test_parallel_partitions.py). The file holds two doubles: the level
+    and the wall-clock time it was read at."""
+
+    def __init__(self, per_minute: float, capacity: float | None = None,
+                 shared: Path | None = None):
         self.rate = per_minute / 60.0
         self.capacity = capacity or max(self.rate, 1.0)
         self.level = self.capacity
-        self.stamp = time.monotonic()
+        self.stamp = time.time()
+        self.shared = shared
         self._lock = asyncio.Lock()
 
-    def try_take(self, amount: float = 1.0) -> float:
-        """Take `amount` now and return 0, or return the seconds until it could be taken."""
-        now = time.monotonic()
-        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+    def _take_now(self, amount: float) -> float:
+        now = time.time()
+        self.level = min(self.capacity, self.level + max(0.0, now - self.stamp) * self.rate)
         self.stamp = now
         need = min(amount, self.capacity)  # more than a full bucket goes out when it is full
         if self.level >= need:
@@ -105,7 +124,35 @@ class RateBucket:
             return 0.0
         return (need - self.level) / self.rate
 
+    def try_take(self, amount: float = 1.0) -> float:
+        """Take `amount` now and return 0, or return the seconds until it could be taken."""
+        if self.shared is None:
+            return self._take_now(amount)
+        self.shared.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.shared, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            state = os.pread(fd, _STATE.size, 0)
+            if len(state) == _STATE.size:  # else a new budget: a full bucket
+                self.level, self.stamp = _STATE.unpack(state)
+            wait = self._take_now(amount)
+            os.pwrite(fd, _STATE.pack(self.level, self.stamp), 0)
+            return wait
+        finally:
+            os.close(fd)  # releases the lock
+
     async def take(self, amount: float = 1.0) -> None:
         async with self._lock:
             while (wait := self.try_take(amount)) > 0:
                 await asyncio.sleep(wait)
+
+
+_STATE = struct.Struct("<dd")  # a shared bucket's file: level, time.time() of the level
+
+
+def shared_bucket_file(base_url: str, model: str, kind: str) -> Path:
+    """Where the budget of one endpoint and model is kept for every process of this
+    machine: `$SYNTHLAKE_CACHE/rate/<hash>-<kind>`. Hashed, so a URL that carries a
+    secret leaves none in a file name."""
+    digest = hashlib.sha256(f"{base_url}\n{model}".encode()).hexdigest()[:24]
+    return settings.path("SYNTHLAKE_CACHE") / "rate" / f"{digest}-{kind}"

@@ -2,6 +2,7 @@
 through an in-process wire (`tests/support/fake_wire.py`)."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -15,7 +16,7 @@ from synthlake.llm import (
     long_lived_objects_frozen,
     session,
 )
-from synthlake.llm.limits import AdaptiveLimiter
+from synthlake.llm.limits import AdaptiveLimiter, RateBucket, shared_bucket_file
 from synthlake.llm.transport import EndpointStatus, EndpointUnreachable, UnreadableAnswer
 from synthlake.realdata import write_real_examples
 from tests.support.fake_wire import FakeWire, fake_endpoint
@@ -61,6 +62,48 @@ def test_a_burst_of_429_slows_the_limit_down_once_per_round():
         assert limiter.limit == pytest.approx(64 * 0.9 * 0.9)
 
     asyncio.run(scenario())
+
+
+def _take_from_shared(path: str, per_minute: float, n: int, out) -> None:
+    """One process's client: `n` requests through the shared budget, their send times."""
+    from pathlib import Path
+
+    bucket = RateBucket(per_minute, shared=Path(path))
+
+    async def send():
+        times = []
+        for _ in range(n):
+            await bucket.take(1)
+            times.append(time.time())
+        return times
+
+    out.put(asyncio.run(send()))
+
+
+def test_processes_that_share_a_budget_send_at_one_clients_pace_together(tmp_path):
+    """Three processes, 20 requests each, one budget of 20 requests/s (a bucket of 20):
+    together they send no faster than one client would, not three times as fast. Dagster's
+    pool on SQLite can let several LLM steps run at once; the budget must hold anyway."""
+    import multiprocessing
+
+    path, rate, n = tmp_path / "budget", 20.0, 20
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    workers = [context.Process(target=_take_from_shared, args=(str(path), rate * 60, n, out))
+               for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    sent = sorted(t for _ in workers for t in out.get(timeout=60))
+    for worker in workers:
+        worker.join(timeout=10)
+    # A full bucket (20) at once, then 20 a second: 60 requests take at least 2 seconds.
+    assert sent[-1] - sent[0] >= (3 * n - rate) / rate - 0.1, sent[-1] - sent[0]
+    busiest = max(sum(1 for b in sent if a <= b < a + 1.0) for a in sent)
+    assert busiest <= 2 * rate + 1, busiest
+    # Unshared, each process's own bucket would have let all 60 go within a second.
+    assert shared_bucket_file("http://a/v1", "m", "requests") != shared_bucket_file(
+        "http://b/v1", "m", "requests")
+    assert "secret" not in str(shared_bucket_file("http://secret@a/v1", "m", "requests"))
 
 
 def test_objects_alive_before_generation_are_frozen_and_new_garbage_still_collected():
