@@ -5,19 +5,26 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import pandas as pd
 
 from synthlake.vocabulary import Method
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display), imported when a plot is drawn:
+    it costs about half a second, and every Dagster step process imports this module."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def diversity_by_source(metrics: pd.DataFrame, task: str, path: Path) -> Path:
     """Remote clique and chamfer per source, at the comparison n, pooled over labels."""
     rows = metrics[(metrics["label"] == "ALL") & (metrics["n_kind"] == "comparison")]
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    fig, axes = pyplot().subplots(1, 2, figsize=(8, 3.2))
     for ax, metric in zip(axes, ("remote_clique", "chamfer"), strict=True):
         ax.bar(rows["source"], rows[metric], color=["#4c72b0", "#dd8452", "#55a868", "#c44e52"][: len(rows)])
         ax.set_title(f"{metric.replace('_', ' ')} (n={int(rows['n'].min()) if len(rows) else 0})")
@@ -31,7 +38,7 @@ def save(fig, path: Path) -> Path:
     """Every plot's last step: laid out, written as PNG, closed (figures hold memory)."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -51,7 +58,7 @@ def gap_vs_subjectivity(frame: pd.DataFrame, path: Path) -> Path:
     """Real-minus-synthetic macro-F1 gap against the objectivity rank of one ranking that
     carries signal (`sql/gaps_by_task.sql`), one point per task and source. No ranking
     with signal: an empty plot that says so, never a ranking drawn from noise."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = pyplot().subplots(figsize=(6.5, 4))
     title = "no ranking with signal"
     if not frame.empty:  # one ranking and classifier per plot: the fine-tuned one if any
         ranking = frame["ranking"].iloc[0]
@@ -79,7 +86,7 @@ def accuracy_vs_gamma(frame: pd.DataFrame, path: Path) -> Path:
     """Accuracy on test examples with agreement >= gamma, one line per source and task
     (mean over classifiers) with its band (the mean of their 95% Wilson intervals)."""
     tasks = sorted(frame["task"].unique()) if not frame.empty else []
-    fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(5 * max(len(tasks), 1), 3.6),
+    fig, axes = pyplot().subplots(1, max(len(tasks), 1), figsize=(5 * max(len(tasks), 1), 3.6),
                              squeeze=False)
     if not tasks:
         _empty(axes[0][0], "no instance-level results yet")
@@ -101,7 +108,7 @@ def diversity_vs_gap(frame: pd.DataFrame, path: Path) -> Path:
     """Remote clique diversity of each synthetic source against its gap to real data."""
     rows = frame if frame.empty else frame.dropna(subset=["gap_to_real_full"])
     rows = rows if rows.empty else rows[rows["source"].isin(list(Method))]
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = pyplot().subplots(figsize=(6.5, 4))
     if rows.empty:
         _empty(ax, "no synthetic sources with both diversity and evaluations yet")
     else:
@@ -131,7 +138,7 @@ def data_map(dynamics: pd.DataFrame, task: str, path: Path) -> Path:
     sources = list(dict.fromkeys(rows["train_source"])) if len(rows) else []
     columns = min(max(len(sources), 1), 4)
     lines = max(1, -(-len(sources) // columns))
-    fig, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 3.3 * lines),
+    fig, axes = pyplot().subplots(lines, columns, figsize=(3.6 * columns, 3.3 * lines),
                              squeeze=False)
     if not sources:
         _empty(axes[0][0], "no fine-tuned runs yet")
@@ -162,7 +169,7 @@ def learning_curves(points: pd.DataFrame, equivalents: pd.DataFrame, task: str,
     its rows) in its colour; each synthetic source's macro-F1 as a dashed horizontal line,
     its real-data equivalent marked where it meets the real curve (`curves`)."""
     classifiers = sorted(set(points["classifier"])) if len(points) else []
-    fig, axes = plt.subplots(1, max(len(classifiers), 1), figsize=(5.2 * max(len(classifiers), 1),
+    fig, axes = pyplot().subplots(1, max(len(classifiers), 1), figsize=(5.2 * max(len(classifiers), 1),
                                                                     3.8), squeeze=False)
     if not classifiers:
         _empty(axes[0][0], "no learning curves yet")
@@ -215,7 +222,7 @@ def coverage(frame: pd.DataFrame, task: str, path: Path) -> Path:
     import numpy as np
 
     fig_height = 1.2 + 0.24 * max(len(frame.groupby(["dimension", "value"])), 1)
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * frame["label"].nunique() + 3), fig_height))
+    fig, ax = pyplot().subplots(figsize=(max(5.0, 1.3 * frame["label"].nunique() + 3), fig_height))
     if frame.empty:
         _empty(ax, "no rows record attribute values yet")
         return save(fig, path)
@@ -229,7 +236,7 @@ def coverage(frame: pd.DataFrame, task: str, path: Path) -> Path:
         i, j = rows.index(cell.row), columns.index(cell.column)
         grid[i, j] = cell.fidelity if pd.notna(cell.fidelity) else np.nan
         ax.text(j, i, f"{cell.accepted}/{cell.requested}", ha="center", va="center", fontsize=6)
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
+    cmap = pyplot().get_cmap("RdYlGn").with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(columns)), columns, fontsize=7)
     ax.set_yticks(range(len(rows)), rows, fontsize=6)
@@ -241,7 +248,7 @@ def coverage(frame: pd.DataFrame, task: str, path: Path) -> Path:
 def rounds(frame: pd.DataFrame, task: str, path: Path) -> Path:
     """Macro-F1 on the real test split after each error-driven round, with its 95%
     bootstrap interval, and the seed-pool texts the round's classifier got wrong."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig, ax = pyplot().subplots(figsize=(5.5, 3.4))
     if frame.empty:
         _empty(ax, "no error-driven rounds yet")
         return save(fig, path)
