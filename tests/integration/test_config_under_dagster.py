@@ -57,7 +57,7 @@ def test_every_documented_variable_takes_effect_in_a_dagster_run(tmp_path):
                "SYNTHLAKE_DATA_DIR": str(data), "SYNTHLAKE_TASKS_DIR": str(tasks),
                "OPENAI_BASE_URL": url, "SYNTHLAKE_MODEL": "served-model",
                "OPENAI_API_KEY": "k-9f8e7d6c5b4a", "SYNTHLAKE_CONCURRENCY": "2",
-               "SYNTHLAKE_TIMEOUT_S": "7", "SYNTHLAKE_EMBEDDER": embedder,
+               "SYNTHLAKE_TIMEOUT_S": "4", "SYNTHLAKE_EMBEDDER": embedder,
                "SYNTHLAKE_JUDGMENTS": str(judgments), "SYNTHLAKE_REGEN_CRON": "17 4 * * *"}
         started = time.monotonic()
         run = _dagster(["asset", "materialize", "--partition", "support_tickets", "--select",
@@ -81,7 +81,7 @@ def test_every_documented_variable_takes_effect_in_a_dagster_run(tmp_path):
     # SYNTHLAKE_CONCURRENCY: with 0.3 s answers and 2 in flight, no 0.2 s window sees 3 arrivals
     arrivals = sorted(e["t"] for e in loopback.read_request_log(log))
     assert max(sum(1 for b in arrivals if a <= b < a + 0.2) for a in arrivals) <= 2
-    # SYNTHLAKE_TIMEOUT_S: answers held back 300 s were given up after 7 s and sent again
+    # SYNTHLAKE_TIMEOUT_S: answers held back 300 s were given up after 4 s and sent again
     assert any(e["fault"] == "slow" for e in loopback.read_request_log(log)) and elapsed < 200
     assert con.sql("select distinct model from embeddings").fetchall() == [(embedder,)]  # EMBEDDER
     kinds = con.sql("select distinct judge_kind from pairwise_judgments").fetchall()

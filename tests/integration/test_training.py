@@ -86,7 +86,7 @@ def test_a_run_writes_intervals_comparisons_curves_and_dynamics_and_runs_logreg_
     lake.write_partition("synthetic_examples", tables.from_rows("synthetic_examples", synthetic),
                          {"task": "ag_news", "method": "few_shot"}, "r")
     config = train.TrainConfig(sources=["real_full", "real", "few_shot", "few_shot_unfiltered"],
-                               seeds=[0, 1], epochs=1, max_train_real=200, max_test=200,
+                               seeds=[0, 1], epochs=1, max_train_real=100, max_test=120,
                                save_models=False, curve_max_per_label=16, curve_shares=[0.5])
     steps = []
     handler = logging.Handler()
