@@ -112,6 +112,8 @@ class RateBucket:
         self.level = self.capacity
         self.stamp = time.time()
         self.shared = shared
+        if shared is not None:
+            shared.parent.mkdir(parents=True, exist_ok=True)
         self._lock = asyncio.Lock()
 
     def _take_now(self, amount: float) -> float:
@@ -128,7 +130,6 @@ class RateBucket:
         """Take `amount` now and return 0, or return the seconds until it could be taken."""
         if self.shared is None:
             return self._take_now(amount)
-        self.shared.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.shared, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
