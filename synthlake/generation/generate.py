@@ -177,7 +177,7 @@ class Generator:
                  attribute_set: attributes.AttributeSet | None = None):
         self.client, self.spec, self.method, self.config = client, spec, method, config
         self.attribute_set = attribute_set
-        self.test_texts = test_texts
+        self.test = similarity.References(test_texts)  # hashed once for every final pass
         self.label_filter = label_filter
         self.progress = progress or (lambda *_: None)
         self.accepted: Counter[str] = Counter()
@@ -300,7 +300,7 @@ class Generator:
         wave = 0
         while True:
             started = time.perf_counter()
-            candidates = finalize(candidates, self.spec, quota, self.test_texts)
+            candidates = finalize(candidates, self.spec, quota, self.test)
             self.final_pass_s += time.perf_counter() - started
             if await self._filter(candidates):
                 continue  # rows rejected: surplus rows may fill their places; decide again
@@ -353,7 +353,7 @@ class Generator:
 
 
 def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
-             test_texts: list[str]) -> list[Candidate]:
+             test: similarity.References) -> list[Candidate]:
     """Deterministic final pass over all candidates in slot order, with the same
     similarity the quality checks use: exact duplicates, near-copies of any demonstration
     shown, real test texts, near duplicates of earlier texts, then the quota per label.
@@ -371,9 +371,10 @@ def finalize(candidates: list[Candidate], spec: TaskSpec, quota: int,
     if not ordered:
         return ordered
     matrix = similarity.vectors([c.text for c in ordered])  # once per pass, rows as `ordered`
-    _reject_similar(ordered, matrix, {t for c in ordered for t in c.demo_texts},
-                    spec.few_shot.max_similarity_to_demo, Reason.COPIES_DEMONSTRATION)
-    _reject_similar(ordered, matrix, set(test_texts), spec.quality.near_duplicate_similarity,
+    shown = similarity.References([t for c in ordered for t in c.demo_texts])
+    _reject_similar(ordered, matrix, shown, spec.few_shot.max_similarity_to_demo,
+                    Reason.COPIES_DEMONSTRATION)
+    _reject_similar(ordered, matrix, test, spec.quality.near_duplicate_similarity,
                     Reason.MATCHES_REAL_TEST)
     rows = _open_rows(ordered)
     open_ = [ordered[i] for i in rows]
@@ -395,11 +396,10 @@ def _open_rows(ordered: list[Candidate]) -> list[int]:
     return [i for i, c in enumerate(ordered) if c.reason is None]
 
 
-def _reject_similar(ordered: list[Candidate], matrix, references: set[str], threshold: float,
-                    reason: str) -> None:
+def _reject_similar(ordered: list[Candidate], matrix, references: similarity.References,
+                    threshold: float, reason: str) -> None:
     rows = _open_rows(ordered)
-    hits = similarity.similar_to_any([ordered[i].text for i in rows], sorted(references),
-                                     threshold, matrix=matrix[rows])
+    hits = references.similar([ordered[i].text for i in rows], threshold, matrix=matrix[rows])
     for i, hit in zip(rows, hits, strict=True):
         if hit:
             ordered[i].reason = reason

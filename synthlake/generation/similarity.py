@@ -95,18 +95,44 @@ def _pairs_at_least(matrix, threshold: float):
                 yield from zip(a[hit].tolist(), b[hit].tolist(), strict=True)
 
 
+class References:
+    """Texts a generated text must not repeat (demonstrations shown, real test texts),
+    hashed once: their exact-duplicate keys and the dense sketch of each (4 KB a text: a
+    test split of 5,000 long IMDb reviews takes 20 MB, where its sparse vectors would
+    take hundreds). A generation run keeps the test split's across its final passes
+    (hashing ag_news's 7,600 test texts again on every pass was most of a known-answer
+    run's time). The exact cosine decides, for the pairs the sketch proposes."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = sorted(set(texts))
+        self.keys = {normalized(t) for t in self.texts}
+        sketches = [_sketch(vectors(self.texts[start:start + REFERENCE_CHUNK]))
+                    for start in range(0, len(self.texts), REFERENCE_CHUNK)]
+        self.sketch = np.vstack(sketches) if sketches else np.zeros((0, SKETCH_DIMS), np.float32)
+
+    def similar(self, texts: list[str], threshold: float, matrix=None) -> list[bool]:
+        """For each text: equal (normalized) to a reference, or cosine >= threshold to
+        one. `matrix`: `vectors(texts)`, when the caller has it already."""
+        if not texts or not self.texts:
+            return [False] * len(texts)
+        hit = np.array([normalized(t) in self.keys for t in texts])
+        matrix = vectors(texts) if matrix is None else matrix
+        sketch = _sketch(matrix)
+        for c0 in range(0, len(self.texts), TILE):
+            i, j = np.nonzero(sketch @ self.sketch[c0:c0 + TILE].T >= threshold - SKETCH_MARGIN)
+            open_ = ~hit[i]
+            i, j = i[open_], j[open_] + c0
+            for k in range(0, len(i), PAIR_CHUNK):
+                a, b = i[k:k + PAIR_CHUNK], j[k:k + PAIR_CHUNK]
+                refs, position = np.unique(b, return_inverse=True)
+                chosen = vectors([self.texts[r] for r in refs])[position]
+                exact = np.asarray(matrix[a].multiply(chosen).sum(axis=1)).ravel()
+                hit[a[exact >= threshold]] = True
+        return hit.tolist()
+
+
 def similar_to_any(texts: list[str], references: list[str], threshold: float,
                    matrix=None) -> list[bool]:
-    """For each text: equal (normalized) to a reference, or cosine >= threshold to one.
-    `matrix`: `vectors(texts)`, when the caller has it already.
-    References are vectorized a chunk at a time: a real test split of long reviews
-    (IMDb) would otherwise take hundreds of MB as one sparse matrix."""
-    if not texts or not references:
-        return [False] * len(texts)
-    keys = {normalized(r) for r in references}
-    matrix = vectors(texts) if matrix is None else matrix
-    best = np.zeros(len(texts))
-    for start in range(0, len(references), REFERENCE_CHUNK):
-        chunk = vectors(references[start:start + REFERENCE_CHUNK])
-        best = np.maximum(best, (matrix @ chunk.T).max(axis=1).toarray().ravel())
-    return [normalized(t) in keys or bool(b >= threshold) for t, b in zip(texts, best, strict=True)]
+    """`References(references).similar(texts, threshold, matrix)`: for each text, equal
+    (normalized) to a reference or cosine >= threshold to one."""
+    return References(references).similar(texts, threshold, matrix)

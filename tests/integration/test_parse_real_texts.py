@@ -35,6 +35,42 @@ def test_sketch_prefilter_finds_exactly_what_the_full_comparison_finds(monkeypat
         assert got.tolist() == expected.tolist()
 
 
+def test_references_find_exactly_what_the_full_comparison_finds(monkeypatch):
+    """A text matches real references (the test split, demonstrations) if equal after
+    folding or at the threshold's cosine: the sketch-first path against every pair, on
+    real SMS texts against other real ones, with edited copies of references planted."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    from synthlake.generation import similarity
+    from synthlake.realdata import data_dir
+
+    monkeypatch.setattr(similarity, "TILE", 128)  # several reference tiles
+    monkeypatch.setattr(similarity, "PAIR_CHUNK", 50)  # several pair chunks
+    real = pd.read_parquet(data_dir() / "sms_spam" / "train.parquet")["text"].tolist()
+    rng = random.Random(11)
+    pool = rng.sample(real, 1300)
+    references, texts = pool[:900], pool[900:]
+    for _ in range(60):
+        words = rng.choice(references).split()
+        if len(words) > 6:
+            words[rng.randrange(len(words))] = "tomorrow"
+            texts.append(" ".join(words))
+    texts.append(references[0].upper() + "!")  # equal once folded
+    full = (similarity.vectors(texts) @ similarity.vectors(references).T).toarray()
+    found = similarity.References(references)
+    for threshold in (0.8, 0.9):
+        expected = (full >= threshold).any(axis=1)
+        expected[-1] = True
+        got = np.array(found.similar(texts, threshold))
+        assert expected.sum() > 30
+        assert got.tolist() == expected.tolist()
+    assert similarity.References([]).similar(texts[:3], 0.9) == [False] * 3
+    assert found.similar([], 0.9) == []
+
+
 def test_the_meta_answer_rules_spare_real_texts():
     """Assistant talk, placeholders and repetition are rare in people's texts: on every
     shipped task's train split, under half a percent is flagged."""
