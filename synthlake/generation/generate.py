@@ -177,7 +177,7 @@ class Generator:
                  attribute_set: attributes.AttributeSet | None = None):
         self.client, self.spec, self.method, self.config = client, spec, method, config
         self.attribute_set = attribute_set
-        self.test = similarity.References(test_texts)  # hashed once for every final pass
+        self.test = similarity.cached_references(tuple(test_texts))  # hashed once, not per pass
         self.label_filter = label_filter
         self.progress = progress or (lambda *_: None)
         self.accepted: Counter[str] = Counter()

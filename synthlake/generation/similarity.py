@@ -9,6 +9,7 @@ texts only, whichever corpus they sit in. Robust to small edits, casing and punc
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -129,6 +130,13 @@ class References:
                 exact = np.asarray(matrix[a].multiply(chosen).sum(axis=1)).ravel()
                 hit[a[exact >= threshold]] = True
         return hit.tolist()
+
+
+@lru_cache(maxsize=2)
+def cached_references(texts: tuple[str, ...]) -> References:
+    """`References(texts)`, kept for the next runs of the process on the same texts: a
+    real test split is the same for every method, error-driven round and trial."""
+    return References(list(texts))
 
 
 def similar_to_any(texts: list[str], references: list[str], threshold: float,
