@@ -65,15 +65,20 @@ def test_validation_split_comes_from_the_training_source():
     assert set(fit.index).isdisjoint(held.index) and len(fit) + len(held) == 40
 
 
-def test_a_run_writes_intervals_comparisons_curves_and_dynamics_and_runs_logreg_once(tmp_path):
+def test_a_run_writes_intervals_comparisons_curves_and_dynamics_and_runs_logreg_once(tmp_path,
+                                                                                   monkeypatch):
     """Real ag_news texts stand in for a few-shot set, a quarter of them filtered out as
     label mismatches: every source is trained, fine-tuning per seed, logreg once; the
-    learning curves and real-data equivalents are written."""
+    learning curves and real-data equivalents are written. (The shortest real texts: this
+    run fine-tunes 16 times and its checks are of structure.)"""
     import logging
 
     from synthlake import progress, tables
     from synthlake.lake import Lake
+    from tests.support.data import write_shortest_real
 
+    write_shortest_real(tmp_path / "data", SPEC, {"train": 150, "test": 30})
+    monkeypatch.setenv("SYNTHLAKE_DATA_DIR", str(tmp_path / "data"))
     lake = Lake(tmp_path / "lake")
     write_real_examples(lake, SPEC, "r")
     real = lake.read("real_examples", where={"task": "ag_news"}).to_pandas()

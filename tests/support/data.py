@@ -4,6 +4,8 @@ stand-in for a shipped task's dataset so unit tests need nothing outside the rep
     write_user_task(tasks_dir, data_dir)   a YAML-only task `support_tickets` with CSV data
     write_tiny_dataset(data_dir, spec)     train/test Parquet (`text`, `label`)
                                            in the spec's labels, distinct texts per label
+    write_shortest_real(data_dir, spec, splits)
+                                           the shared dataset's shortest real texts
 """
 
 from __future__ import annotations
@@ -66,4 +68,19 @@ def write_tiny_dataset(data_dir: Path, spec) -> Path:
         rows = [{"text": f"{label} {' '.join(rng.sample(WORDS, 5))} {split} {i}", "label": label}
                 for label in spec.label_names for i in range(per_label)]
         pd.DataFrame(rows).to_parquet(folder / f"{split}.parquet", index=False)
+    return folder
+
+
+def write_shortest_real(data_dir: Path, spec, splits: dict[str, int]) -> Path:
+    """Each label's `splits[split]` shortest real texts of the shared dataset under
+    `data_dir/<spec.data.local>/`: real texts where a test's cost grows with their length
+    (fine-tuning) and its assertions do not depend on which texts they are."""
+    folder = data_dir / spec.data.local
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, per_label in splits.items():
+        frame = pd.read_parquet(SHARED_DATA / spec.data.local / f"{split}.parquet",
+                                columns=["text", "label"])
+        frame = frame.assign(length=frame["text"].str.len()).sort_values(["length", "text"])
+        frame.groupby("label").head(per_label)[["text", "label"]].to_parquet(
+            folder / f"{split}.parquet", index=False)
     return folder
